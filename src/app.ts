@@ -1,0 +1,37 @@
+/**
+ * The gateway's request pipeline. Order matters: every step may refuse the request, and nothing reaches a
+ * product backend unless every step before the proxy said yes.
+ */
+import { Hono } from "hono";
+import { adminRoutes } from "./admin/routes";
+import { authenticate } from "./auth/authenticate";
+import { authorizeRoute } from "./authz/middleware";
+import type { AppEnv } from "./env";
+import { notFound, onError } from "./http/error-handler";
+import { withConfig } from "./http/load-config";
+import { requestContext } from "./http/request-context";
+import { proxyToProduct } from "./proxy/handler";
+import { rateLimit } from "./ratelimit/middleware";
+import { resolveRoute } from "./routing/resolve";
+
+/** Reserved for the gateway's own endpoints; product base paths cannot start with `_`. */
+export const RESERVED_PREFIX = "/__gateway";
+
+export function buildApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.onError(onError); // every thrown error leaves as the envelope
+  app.notFound(notFound); // so does anything no route claims
+  app.use(requestContext()); // first: the id and the log line cover every response, errors included
+  app.use(withConfig()); // configuration validated once; broken config is a 500, not a crash
+  app.route(`${RESERVED_PREFIX}/admin`, adminRoutes()); // admin API: its own secret, no tenant quota
+  app.all(`${RESERVED_PREFIX}/*`, notFound); // nothing else under the reserved prefix reaches a product
+  app.all(
+    "*",
+    resolveRoute(), // product + route from the one safe path that will be forwarded; 404/405 here
+    authenticate(), // exactly one credential -> principal; 401 here
+    authorizeRoute(), // product access and permission; 403 here, before any quota is spent
+    rateLimit(), // one Durable Object call (also checks key revocation); 429 here
+    proxyToProduct(), // body checks, then stream to the product and normalize its errors
+  );
+  return app;
+}

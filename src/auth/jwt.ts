@@ -1,0 +1,91 @@
+/**
+ * User session and customer portal JWTs. Both are verified with jose against the configured key set, with
+ * an explicit asymmetric algorithm allow-list, required `iss`/`aud`/`exp`/`iat`/`sub`/`tid`, a small clock
+ * tolerance (RFC 7519 §4.1.4 allows "some small leeway") and a maximum token age. The audience and the
+ * `token_use` claim must agree on the kind, so one signing key can serve both without a portal token ever
+ * passing as a session.
+ */
+import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import type { AuthConfig } from "../config/auth";
+import { GatewayError } from "../errors";
+import { isJwksFetchFailure, keyResolver } from "./jwks";
+import type { Principal } from "./principal";
+
+/** Tokens larger than this are refused before any parsing. */
+export const MAX_TOKEN_LENGTH = 8 * 1024;
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:@|-]{0,127}$/;
+
+function unauthorized(reason: string): GatewayError {
+  return new GatewayError("UNAUTHORIZED", { logReason: reason });
+}
+
+/** jose's error codes to the contract: an expired token is TOKEN_EXPIRED, any other failure UNAUTHORIZED. */
+export function mapJoseError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === "ERR_JWT_EXPIRED") return new GatewayError("TOKEN_EXPIRED", { logReason: `jwt: ${(err as Error).message}` });
+  if (err instanceof errors.JOSEError || err instanceof TypeError || err instanceof SyntaxError) {
+    return unauthorized(`jwt: ${String(code ?? (err as Error).name)}: ${(err as Error).message}`);
+  }
+  return unauthorized(`jwt: ${String(err)}`);
+}
+
+function claimId(payload: JWTPayload, claim: string): string {
+  const value = payload[claim];
+  if (typeof value !== "string" || !ID.test(value)) throw unauthorized(`jwt: claim ${claim} missing or malformed`);
+  return value;
+}
+
+function permissionsOf(payload: JWTPayload): string[] {
+  const perms = payload.perms ?? [];
+  if (!Array.isArray(perms) || perms.length > 256 || perms.some((p) => typeof p !== "string" || p.length > 128)) {
+    throw unauthorized("jwt: perms claim malformed");
+  }
+  return perms as string[];
+}
+
+/** Verifies a bearer token and returns the session or portal principal it stands for. */
+export async function verifyToken(token: string, config: AuthConfig, now?: Date): Promise<Principal> {
+  if (token.length > MAX_TOKEN_LENGTH) throw unauthorized("jwt: token too large");
+  const resolve = keyResolver(config.jwks);
+  if (resolve === null) throw unauthorized("jwt: no key set configured");
+  // Only a failure inside key resolution can be the JWKS endpoint's fault; everything else is the token's.
+  let keySetUnavailable = false;
+  const getKey: JWTVerifyGetKey = async (header, input) => {
+    try {
+      return await resolve(header, input);
+    } catch (err) {
+      keySetUnavailable = config.jwks.kind === "remote" && isJwksFetchFailure(err);
+      throw err;
+    }
+  };
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, getKey, {
+      issuer: config.issuer,
+      audience: [config.sessionAudience, config.portalAudience],
+      algorithms: config.algorithms,
+      clockTolerance: config.clockToleranceSec,
+      maxTokenAge: config.maxTokenAgeSec,
+      requiredClaims: ["exp", "iat", "sub", "tid"],
+      ...(now !== undefined ? { currentDate: now } : {}),
+    }));
+  } catch (err) {
+    if (keySetUnavailable) {
+      throw new GatewayError("SERVICE_UNAVAILABLE", { details: null, logReason: `jwks unavailable: ${String(err)}` });
+    }
+    throw mapJoseError(err);
+  }
+  const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  const session = audiences.includes(config.sessionAudience);
+  const portal = audiences.includes(config.portalAudience);
+  const tenantId = claimId(payload, "tid");
+  const subject = claimId(payload, "sub");
+  if (session && !portal && payload.token_use === "session") {
+    return { type: "user", tenantId, userId: subject, permissions: permissionsOf(payload) };
+  }
+  if (portal && !session && payload.token_use === "portal") {
+    return { type: "portal", tenantId, subject, customerId: claimId(payload, "cid") };
+  }
+  throw unauthorized("jwt: audience and token_use disagree or are ambiguous");
+}

@@ -1,0 +1,61 @@
+/**
+ * The authorization decision, pure: may this principal call this product route? Deny by default.
+ *
+ * - Integration keys hold a level per product: `read` (Read Only) reaches routes whose permission action
+ *   is `read`; `write` (Read/Write) reaches every route of the product.
+ * - User sessions carry permissions `product:resource.action`, with wildcards `product:*`,
+ *   `product:resource.*` and `*` (every product).
+ * - Portal tokens reach only routes marked portal-designated.
+ */
+import type { Principal } from "../auth/principal";
+import { GatewayError } from "../errors";
+import type { Route } from "../routing/route-table";
+
+function forbidden(product: string, route: Route, message: string, reason: string, extra: Record<string, unknown> = {}): GatewayError {
+  return new GatewayError("FORBIDDEN", {
+    message,
+    details: { requiredProduct: product, requiredPermission: route.permission, ...extra },
+    logReason: reason,
+  });
+}
+
+/** True when `granted` (e.g. `psa:tickets.*`) covers `product:permission`. */
+export function permissionCovers(granted: string, product: string, permission: string): boolean {
+  if (granted === "*") return true;
+  const [grantedProduct, grantedPermission] = granted.split(":", 2);
+  if (grantedProduct !== product || grantedPermission === undefined) return false;
+  if (grantedPermission === "*" || grantedPermission === permission) return true;
+  if (grantedPermission.endsWith(".*")) return permission.startsWith(grantedPermission.slice(0, -1));
+  return false;
+}
+
+/** Throws the contract's 403 when the principal may not call the route; returns nothing when it may. */
+export function authorize(principal: Principal, product: string, route: Route): void {
+  switch (principal.type) {
+    case "key": {
+      const level = principal.access[product];
+      if (level === undefined) {
+        throw new GatewayError("PRODUCT_ACCESS_DENIED", {
+          message: `Access denied to ${product.toUpperCase()} product`,
+          details: { requiredProduct: product },
+          logReason: "key has no access to the product",
+        });
+      }
+      const needsWrite = !route.permission.endsWith(".read");
+      if (needsWrite && level !== "write") {
+        throw forbidden(product, route, "This key is Read Only for this product", "read-only key on a write route", { keyAccess: level });
+      }
+      return;
+    }
+    case "user":
+      if (!principal.permissions.some((p) => permissionCovers(p, product, route.permission))) {
+        throw forbidden(product, route, "Your role does not include this action", "user lacks the permission");
+      }
+      return;
+    case "portal":
+      if (!route.portal) {
+        throw forbidden(product, route, "Portal tokens can only access portal-designated endpoints", "portal token on a non-portal route", { portal: false });
+      }
+      return;
+  }
+}

@@ -1,0 +1,12 @@
+/** Authorization step: the pure decision applied to the resolved route. Nothing is forwarded on a refusal. */
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../env";
+import { authorize } from "./decide";
+
+export function authorizeRoute(): MiddlewareHandler<AppEnv> {
+  return async function authorizeRoute(c, next) {
+    const { principal, resolved } = c.var;
+    authorize(principal, resolved.product.name, resolved.route);
+    await next();
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The gateway's configuration, read from the Worker's env and validated once per env object (once per
+ * isolate in production). An invalid configuration is not a crash: every request answers 500
+ * INTERNAL_ERROR and the log names the bad field, and the health endpoint reports it.
+ */
+import productsDoc from "../config/products.json";
+import { parseProducts, type Product } from "./config/products";
+import { parseAuthConfig, type AuthConfig } from "./config/auth";
+import { parseRateLimitConfig, type RateLimitConfig } from "./config/rate-limit";
+import { ConfigError, expectInt } from "./config/validate";
+
+export interface GatewayConfig {
+  environment: string;
+  products: Product[];
+  /** Product by its base path (`/psa`). */
+  productsByBase: Map<string, Product>;
+  limits: { maxBodyBytes: number; maxJsonBytes: number };
+  auth: AuthConfig;
+  rateLimit: RateLimitConfig;
+}
+
+export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; error: ConfigError };
+
+/** Builds the configuration from env vars and the bundled products document. Throws ConfigError. */
+export function parseConfig(vars: Record<string, unknown>): GatewayConfig {
+  const products = parseProducts(productsDoc, vars);
+  const environment = typeof vars.ENVIRONMENT === "string" && vars.ENVIRONMENT !== "" ? vars.ENVIRONMENT : "production";
+  return {
+    environment,
+    products,
+    productsByBase: new Map(products.map((p) => [p.basePath, p])),
+    limits: {
+      maxBodyBytes: expectInt(vars.MAX_BODY_BYTES ?? 10 * 1024 * 1024, "MAX_BODY_BYTES", 1, 100 * 1024 * 1024),
+      maxJsonBytes: expectInt(vars.MAX_JSON_BYTES ?? 1024 * 1024, "MAX_JSON_BYTES", 1, 10 * 1024 * 1024),
+    },
+    auth: parseAuthConfig(vars, environment),
+    rateLimit: parseRateLimitConfig(vars),
+  };
+}
+
+const cache = new WeakMap<object, ConfigResult>();
+
+/** The validated configuration for this env, computed on first use and cached with the env object. */
+export function loadConfig(env: object): ConfigResult {
+  let result = cache.get(env);
+  if (result === undefined) {
+    try {
+      result = { ok: true, config: parseConfig(env as Record<string, unknown>) };
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      result = { ok: false, error: err };
+    }
+    cache.set(env, result);
+  }
+  return result;
+}

@@ -1,0 +1,75 @@
+/**
+ * Authentication settings from vars. JWTs are verified against either a remote JWKS URL (deployments) or a
+ * static JWKS (local development only: a static key set is refused outside ENVIRONMENT=development, so the
+ * development signing key can never be trusted by a deployed gateway).
+ */
+import type { JSONWebKeySet } from "jose";
+import { ConfigError, expectInt, expectString, isRecord } from "./validate";
+
+export type JwksSource = { kind: "remote"; url: string } | { kind: "static"; jwks: JSONWebKeySet } | { kind: "none" };
+
+export interface AuthConfig {
+  issuer: string;
+  sessionAudience: string;
+  portalAudience: string;
+  algorithms: string[];
+  clockToleranceSec: number;
+  maxTokenAgeSec: number;
+  jwks: JwksSource;
+  sessionCookie: string;
+  adminSecret: string | null;
+}
+
+/** Asymmetric algorithms only: a shared-secret HMAC would let anyone holding the public JWKS mint tokens. */
+export const ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
+
+function parseJwks(vars: Record<string, unknown>, environment: string): JwksSource {
+  const url = vars.JWKS_URL;
+  const inline = vars.JWKS;
+  if (url !== undefined && url !== "" && inline !== undefined && inline !== "") throw new ConfigError("JWKS", "set JWKS_URL or JWKS, not both");
+  if (typeof url === "string" && url !== "") {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new ConfigError("JWKS_URL", "not a URL");
+    }
+    if (parsed.protocol !== "https:" && environment !== "development") throw new ConfigError("JWKS_URL", "must be https outside development");
+    return { kind: "remote", url: parsed.href };
+  }
+  if (inline === undefined || inline === "") return { kind: "none" };
+  if (environment !== "development") throw new ConfigError("JWKS", "a static JWKS is for local development only; deployments use JWKS_URL");
+  let jwks: unknown;
+  try {
+    jwks = typeof inline === "string" ? JSON.parse(inline) : inline;
+  } catch {
+    throw new ConfigError("JWKS", "not valid JSON");
+  }
+  if (!isRecord(jwks) || !Array.isArray(jwks.keys) || jwks.keys.length === 0) throw new ConfigError("JWKS", "must be a JWK Set with keys");
+  if (jwks.keys.some((k) => !isRecord(k) || "d" in k)) throw new ConfigError("JWKS", "must hold public keys only");
+  return { kind: "static", jwks: jwks as unknown as JSONWebKeySet };
+}
+
+function optional(value: unknown, fallback: string, field: string): string {
+  return value === undefined || value === "" ? fallback : expectString(value, field);
+}
+
+export function parseAuthConfig(vars: Record<string, unknown>, environment: string): AuthConfig {
+  const algorithms = optional(vars.JWT_ALGORITHMS, "RS256,ES256,EdDSA", "JWT_ALGORITHMS").split(",").map((a) => a.trim());
+  for (const alg of algorithms) {
+    if (!ASYMMETRIC_ALGORITHMS.includes(alg)) throw new ConfigError("JWT_ALGORITHMS", `${alg} is not an allowed asymmetric algorithm`);
+  }
+  const adminSecret = typeof vars.ADMIN_SECRET === "string" && vars.ADMIN_SECRET !== "" ? vars.ADMIN_SECRET : null;
+  if (adminSecret !== null && adminSecret.length < 16) throw new ConfigError("ADMIN_SECRET", "must be at least 16 characters");
+  return {
+    issuer: optional(vars.JWT_ISSUER, "https://auth.onestack.example", "JWT_ISSUER"),
+    sessionAudience: optional(vars.JWT_SESSION_AUDIENCE, "onestack-api", "JWT_SESSION_AUDIENCE"),
+    portalAudience: optional(vars.JWT_PORTAL_AUDIENCE, "onestack-portal", "JWT_PORTAL_AUDIENCE"),
+    algorithms,
+    clockToleranceSec: expectInt(vars.JWT_CLOCK_TOLERANCE_SECONDS ?? 30, "JWT_CLOCK_TOLERANCE_SECONDS", 0, 300),
+    maxTokenAgeSec: expectInt(vars.JWT_MAX_TOKEN_AGE_SECONDS ?? 86_400, "JWT_MAX_TOKEN_AGE_SECONDS", 60, 30 * 86_400),
+    jwks: parseJwks(vars, environment),
+    sessionCookie: optional(vars.SESSION_COOKIE, "os_session", "SESSION_COOKIE"),
+    adminSecret,
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * Product configuration: each product's base path, upstream, timeout, body policy and route table,
+ * validated once with errors that name the bad field (`products.psa.routes[3].method: ...`).
+ */
+import { derivePermission, type BodyPolicy, type Route } from "../routing/route-table";
+import { ConfigError, expectInt, expectObject, expectString } from "./validate";
+
+export type Upstream = { kind: "url"; origin: string; basePath: string } | { kind: "service"; binding: string };
+
+export interface Product {
+  name: string;
+  basePath: string;
+  upstream: Upstream;
+  timeoutMs: number;
+  routes: Route[];
+}
+
+const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
+const NAME = /^[a-z][a-z0-9]{0,31}$/;
+const PERMISSION = /^[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*)+$/;
+const LITERAL_SEGMENT = /^[A-Za-z0-9._~-]+$/;
+const PARAM_SEGMENT = /^:[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `UPSTREAM_PSA` style names: the var that overrides a product's upstream at start-up. */
+export function upstreamVarName(product: string): string {
+  return `UPSTREAM_${product.toUpperCase()}`;
+}
+
+/** Parses `http(s)://host[:port][/base]` or `service:BINDING`. */
+export function parseUpstream(value: unknown, field: string): Upstream {
+  const raw = expectString(value, field);
+  if (raw.startsWith("service:")) {
+    const binding = raw.slice("service:".length);
+    if (!/^[A-Z][A-Z0-9_]*$/.test(binding)) throw new ConfigError(field, "service binding name must be UPPER_SNAKE_CASE");
+    return { kind: "service", binding };
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(field, `not a URL: ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(field, "must be http(s) or service:BINDING");
+  if (url.username || url.password || url.search || url.hash) throw new ConfigError(field, "must not carry credentials, query or fragment");
+  return { kind: "url", origin: url.origin, basePath: url.pathname.replace(/\/+$/, "") };
+}
+
+function parsePattern(value: unknown, field: string): string[] {
+  const pattern = expectString(value, field);
+  if (!pattern.startsWith("/")) throw new ConfigError(field, "must start with /");
+  const segments = pattern === "/" ? [] : pattern.slice(1).split("/");
+  segments.forEach((s, i) => {
+    const ok = LITERAL_SEGMENT.test(s) || PARAM_SEGMENT.test(s) || (s === "*" && i === segments.length - 1);
+    if (!ok || s === "." || s === "..") throw new ConfigError(field, `bad segment ${JSON.stringify(s)}`);
+  });
+  return segments;
+}
+
+function parseBodyPolicy(value: unknown, field: string, fallback: BodyPolicy): BodyPolicy {
+  if (value === undefined) return fallback;
+  if (value === "json" || value === "any") return value;
+  throw new ConfigError(field, 'must be "json" or "any"');
+}
+
+function parseRoute(value: unknown, field: string, productBody: BodyPolicy): Route {
+  const r = expectObject(value, field);
+  const method = expectString(r.method, `${field}.method`);
+  if (!METHODS.has(method)) throw new ConfigError(`${field}.method`, `must be one of ${[...METHODS].join(", ")}`);
+  const segments = parsePattern(r.path, `${field}.path`);
+  const pattern = `/${segments.join("/")}`;
+  const permission = r.permission === undefined ? derivePermission(method, pattern) : expectString(r.permission, `${field}.permission`);
+  if (!PERMISSION.test(permission)) throw new ConfigError(`${field}.permission`, "must look like resource.action");
+  if (r.portal !== undefined && typeof r.portal !== "boolean") throw new ConfigError(`${field}.portal`, "must be a boolean");
+  return { method, pattern, segments, permission, portal: r.portal === true, body: parseBodyPolicy(r.body, `${field}.body`, productBody) };
+}
+
+/**
+ * Validates the products document and applies start-up overrides (`UPSTREAM_<NAME>` vars). Throws
+ * ConfigError naming the first bad field.
+ */
+export function parseProducts(doc: unknown, vars: Record<string, unknown>): Product[] {
+  const products = expectObject(doc, "products");
+  const names = Object.keys(products);
+  if (names.length === 0) throw new ConfigError("products", "at least one product is required");
+  const seenBase = new Set<string>();
+  return names.map((name) => {
+    const field = `products.${name}`;
+    if (!NAME.test(name)) throw new ConfigError(field, "product name must be lowercase letters and digits");
+    const p = expectObject(products[name], field);
+    const basePath = expectString(p.basePath, `${field}.basePath`);
+    if (!/^\/[a-z0-9-]+$/.test(basePath)) throw new ConfigError(`${field}.basePath`, "must be one lowercase segment, e.g. /psa");
+    if (seenBase.has(basePath)) throw new ConfigError(`${field}.basePath`, "is used by another product");
+    seenBase.add(basePath);
+    const override = vars[upstreamVarName(name)];
+    const upstream = override !== undefined && override !== ""
+      ? parseUpstream(override, upstreamVarName(name))
+      : parseUpstream(p.upstream, `${field}.upstream`);
+    const timeoutMs = expectInt(p.timeoutMs ?? 10000, `${field}.timeoutMs`, 1, 300000);
+    const body = parseBodyPolicy(p.body, `${field}.body`, "json");
+    if (!Array.isArray(p.routes) || p.routes.length === 0) throw new ConfigError(`${field}.routes`, "must be a non-empty array");
+    const routes = p.routes.map((r, i) => parseRoute(r, `${field}.routes[${i}]`, body));
+    const keys = new Set<string>();
+    routes.forEach((r, i) => {
+      const key = `${r.method} ${r.segments.map((s) => (s.startsWith(":") ? ":" : s)).join("/")}`;
+      if (keys.has(key)) throw new ConfigError(`${field}.routes[${i}]`, `duplicates an earlier route (${r.method} ${r.pattern})`);
+      keys.add(key);
+    });
+    return { name, basePath, upstream, timeoutMs, routes };
+  });
+}
+

@@ -1,0 +1,115 @@
+/**
+ * The One Stack error contract (shared/spec/errors.md): the closed set of codes, their statuses, the one
+ * error type the gateway throws, and the one function that writes the envelope. Every non-2xx body the
+ * gateway produces goes through `envelopeResponse`, so a client written against the spec can always read
+ * `code` (and `details.fields` for VALIDATION_ERROR).
+ */
+
+/** Seed codes first, then the gateway's documented additions (README, "Error codes"). */
+export const ERROR_STATUS = {
+  VALIDATION_ERROR: 400,
+  INVALID_JSON: 400,
+  UNAUTHORIZED: 401,
+  TOKEN_EXPIRED: 401,
+  FORBIDDEN: 403,
+  PRODUCT_ACCESS_DENIED: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  DUPLICATE_RESOURCE: 409,
+  RATE_LIMIT_EXCEEDED: 429,
+  INTERNAL_ERROR: 500,
+  // Additions: cases the gateway must answer that the seed has no code for.
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  BAD_GATEWAY: 502,
+  SERVICE_UNAVAILABLE: 503,
+  GATEWAY_TIMEOUT: 504,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** The generic public message for each code; precise reasons go to the log, never to the client. */
+export const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
+  VALIDATION_ERROR: "Validation failed",
+  INVALID_JSON: "Request body is not valid JSON",
+  UNAUTHORIZED: "Authentication required",
+  TOKEN_EXPIRED: "Token has expired",
+  FORBIDDEN: "Access denied",
+  PRODUCT_ACCESS_DENIED: "Access denied to this product",
+  NOT_FOUND: "Not found",
+  CONFLICT: "Resource version conflict",
+  DUPLICATE_RESOURCE: "Resource already exists",
+  RATE_LIMIT_EXCEEDED: "Rate limit exceeded",
+  INTERNAL_ERROR: "An unexpected error occurred",
+  METHOD_NOT_ALLOWED: "Method not allowed",
+  PAYLOAD_TOO_LARGE: "Request body too large",
+  BAD_GATEWAY: "The product service returned an invalid response",
+  SERVICE_UNAVAILABLE: "Service temporarily unavailable",
+  GATEWAY_TIMEOUT: "The product service did not respond in time",
+};
+
+export type Details = Record<string, unknown>;
+
+export interface Envelope {
+  error: string;
+  code: string;
+  details: Details | null;
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && Object.hasOwn(ERROR_STATUS, value);
+}
+
+/**
+ * The gateway's one error type. Thrown anywhere in the pipeline and turned into the envelope by the app's
+ * error handler. `status` defaults to the code's status; `headers` carries e.g. `Retry-After` or `Allow`;
+ * `logReason` is the precise cause, written to the log line and never to the client.
+ */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Details | null;
+  readonly headers: Record<string, string>;
+  readonly logReason: string | undefined;
+
+  constructor(
+    code: ErrorCode,
+    opts: {
+      message?: string;
+      details?: Details | null;
+      status?: number;
+      headers?: Record<string, string>;
+      logReason?: string;
+    } = {},
+  ) {
+    super(opts.message ?? DEFAULT_MESSAGE[code]);
+    this.name = "GatewayError";
+    this.code = code;
+    this.status = opts.status ?? ERROR_STATUS[code];
+    this.details = opts.details ?? (code === "VALIDATION_ERROR" ? { fields: {} } : null);
+    this.headers = opts.headers ?? {};
+    this.logReason = opts.logReason;
+  }
+}
+
+/** A VALIDATION_ERROR naming the offending fields, in the shape the seed's client reads. */
+export function validationError(fields: Record<string, string>, logReason?: string): GatewayError {
+  return new GatewayError("VALIDATION_ERROR", { details: { fields }, logReason });
+}
+
+/** Serializes the envelope. The only place a gateway error body is written. */
+export function envelopeResponse(err: GatewayError, extraHeaders?: HeadersInit): Response {
+  const body: Envelope = { error: err.message, code: err.code, details: err.details };
+  const headers = new Headers(extraHeaders);
+  headers.set("Content-Type", "application/json; charset=utf-8");
+  headers.set("Cache-Control", "no-store");
+  for (const [name, value] of Object.entries(err.headers)) headers.set(name, value);
+  return new Response(JSON.stringify(body), { status: err.status, headers });
+}
+
+/** Any thrown value as a GatewayError: unknown errors become a generic INTERNAL_ERROR. */
+export function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return new GatewayError("INTERNAL_ERROR", { logReason: reason });
+}

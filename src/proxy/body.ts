@@ -1,0 +1,120 @@
+/**
+ * Request bodies at the edge. JSON bodies (small by nature) are read whole up to a cap, parsed, and the
+ * exact bytes the client sent are forwarded. Any other body streams through untouched, counted against a
+ * cap so an upload without Content-Length is still refused with 413 rather than trusted.
+ */
+import { GatewayError, validationError } from "../errors";
+import type { Route } from "../routing/route-table";
+
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+const WRITE_WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
+
+export interface BodyLimits {
+  maxBodyBytes: number;
+  maxJsonBytes: number;
+}
+
+/** A forwardable body and a flag the forwarder reads when the fetch fails: did the stream overflow? */
+export interface PreparedBody {
+  body: ReadableStream | Uint8Array | null;
+  overflowed: () => boolean;
+}
+
+/** `application/json` or any `application/*+json` (RFC 6839), parameters ignored. */
+export function isJsonMediaType(contentType: string | null): boolean {
+  if (contentType === null) return false;
+  const media = contentType.split(";", 1)[0]?.trim().toLowerCase() ?? "";
+  return media === "application/json" || (media.startsWith("application/") && media.endsWith("+json"));
+}
+
+function tooLarge(limit: number): GatewayError {
+  return new GatewayError("PAYLOAD_TOO_LARGE", { details: { limit } });
+}
+
+function declaredLength(req: Request): number | null {
+  const raw = req.headers.get("content-length");
+  if (raw === null) return null;
+  if (!/^\d{1,15}$/.test(raw.trim())) throw validationError({ "Content-Length": "Must be a non-negative integer" });
+  return Number(raw.trim());
+}
+
+/** Reads a stream whole, refusing with 413 as soon as it passes `limit` bytes. */
+async function readCapped(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+function assertJson(bytes: Uint8Array): void {
+  try {
+    JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+  } catch {
+    throw new GatewayError("INVALID_JSON", { details: null, logReason: "request body failed JSON.parse or UTF-8 decoding" });
+  }
+}
+
+/** Passes bytes through, erroring the stream once more than `limit` have gone by. */
+function countingStream(limit: number, onOverflow: () => void): TransformStream<Uint8Array, Uint8Array> {
+  let seen = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      seen += chunk.byteLength;
+      if (seen > limit) {
+        onOverflow();
+        controller.error(tooLarge(limit));
+        return;
+      }
+      controller.enqueue(chunk);
+    },
+  });
+}
+
+/**
+ * Checks a request body against the route's body policy and the size caps, and returns what to forward.
+ * GET/HEAD bodies are not forwarded (the Fetch API cannot send them).
+ */
+export async function prepareBody(req: Request, route: Route, limits: BodyLimits): Promise<PreparedBody> {
+  let overflow = false;
+  const result = (body: PreparedBody["body"]): PreparedBody => ({ body, overflowed: () => overflow });
+  if (!BODY_METHODS.has(req.method)) return result(null);
+  const length = declaredLength(req);
+  if (req.body === null || length === 0) return result(null);
+  const contentType = req.headers.get("content-type");
+  const json = isJsonMediaType(contentType);
+  if (route.body === "json" && WRITE_WITH_BODY.has(req.method) && !json) {
+    throw validationError(
+      { "Content-Type": contentType === null ? "Content-Type is required: application/json" : "Must be application/json" },
+      `body sent as ${contentType ?? "no content type"} to a JSON-only route`,
+    );
+  }
+  if (json) {
+    if (length !== null && length > limits.maxJsonBytes) throw tooLarge(limits.maxJsonBytes);
+    const bytes = await readCapped(req.body, limits.maxJsonBytes);
+    if (bytes.byteLength === 0) return result(null);
+    assertJson(bytes);
+    return result(bytes);
+  }
+  if (length !== null) {
+    if (length > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes);
+    // FixedLengthStream keeps the client's Content-Length framing upstream (and errors on a short body).
+    return result(req.body.pipeThrough(new FixedLengthStream(length)));
+  }
+  return result(req.body.pipeThrough(countingStream(limits.maxBodyBytes, () => (overflow = true))));
+}

@@ -1,0 +1,30 @@
+/** The last step of the pipeline: check the body, forward, and normalize what comes back. */
+import type { Handler } from "hono";
+import type { AppEnv } from "../env";
+import { identityHeaders } from "../auth/principal";
+import { prepareBody } from "./body";
+import { forward } from "./forward";
+import { upstreamRequestHeaders } from "./headers";
+import { normalizeUpstream } from "./normalize";
+
+export function proxyToProduct(): Handler<AppEnv> {
+  return async function proxyToProduct(c) {
+    const { resolved, config, requestId, log } = c.var;
+    const body = await prepareBody(c.req.raw, resolved.route, config.limits);
+    const headers = upstreamRequestHeaders(c.req.raw.headers, {
+      requestId,
+      identity: identityHeaders(c.var.principal),
+      sessionCookie: config.auth.sessionCookie,
+    });
+    const { response, upstreamMs } = await forward(resolved.product, c.env as unknown as Record<string, unknown>, {
+      method: c.req.method,
+      path: resolved.path,
+      search: resolved.search,
+      headers,
+      body,
+      clientSignal: c.req.raw.signal,
+    });
+    log.set({ upstreamStatus: response.status, upstreamMs });
+    return normalizeUpstream(response);
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * Resolves the request to a product and a route before any other decision, from the one path that will
+ * be forwarded. Unknown product or route: 404, nothing forwarded; known path, other method: 405 + Allow.
+ */
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../env";
+import { GatewayError, validationError } from "../errors";
+import { METHOD_OVERRIDE_HEADERS } from "../proxy/headers";
+import { assertSafePath } from "./path-safety";
+import { matchRoute, splitSegments } from "./route-table";
+
+/**
+ * Method-override conventions make some frameworks treat a request as another method than the one the
+ * gateway authorized. They are refused rather than stripped so the caller learns why its request failed.
+ */
+export function assertNoMethodOverride(headers: Headers, query: URLSearchParams): void {
+  const fields: Record<string, string> = {};
+  for (const name of METHOD_OVERRIDE_HEADERS) {
+    if (headers.has(name)) fields[name] = "Method override is not supported: send the request with its real method";
+  }
+  if (query.has("_method")) fields._method = "Method override is not supported: send the request with its real method";
+  if (Object.keys(fields).length > 0) throw validationError(fields, "method override attempted");
+}
+
+export function resolveRoute(): MiddlewareHandler<AppEnv> {
+  return async function resolveRoute(c, next) {
+    const url = new URL(c.req.url);
+    const pathname = url.pathname;
+    assertSafePath(pathname);
+    assertNoMethodOverride(c.req.raw.headers, url.searchParams);
+    const slash = pathname.indexOf("/", 1);
+    const product = c.var.config.productsByBase.get(slash === -1 ? pathname : pathname.slice(0, slash));
+    if (product === undefined) throw new GatewayError("NOT_FOUND", { details: null, logReason: "no product for path" });
+    const path = slash === -1 ? "/" : pathname.slice(slash);
+    const match = matchRoute(product.routes, c.req.method, splitSegments(path));
+    c.var.log.set({ product: product.name });
+    if (match.kind === "none") throw new GatewayError("NOT_FOUND", { details: null, logReason: "no route for path" });
+    if (match.kind === "method-not-allowed") {
+      throw new GatewayError("METHOD_NOT_ALLOWED", { details: { allowed: match.allow }, headers: { Allow: match.allow.join(", ") } });
+    }
+    const { route } = match;
+    c.set("resolved", { product, route, path, search: url.search });
+    c.var.log.set({ route: `${route.method} ${route.pattern}`, permission: `${product.name}:${route.permission}` });
+    await next();
+  };
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config";
+import { parseProducts, parseUpstream } from "../../src/config/products";
+import { ConfigError } from "../../src/config/validate";
+
+function fieldOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.field;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+const route = { method: "GET", path: "/tickets" };
+
+describe("configuration", () => {
+  it("loads the shipped products with psa and rmm", () => {
+    const config = parseConfig({});
+    expect(config.products.map((p) => p.name)).toEqual(["psa", "rmm"]);
+    expect(config.productsByBase.get("/psa")?.routes.length).toBeGreaterThan(0);
+  });
+
+  it("lets UPSTREAM_<PRODUCT> override an upstream at start-up", () => {
+    const config = parseConfig({ UPSTREAM_PSA: "http://127.0.0.1:9000/api/" });
+    expect(config.productsByBase.get("/psa")?.upstream).toEqual({ kind: "url", origin: "http://127.0.0.1:9000", basePath: "/api" });
+  });
+
+  it("names the bad var", () => {
+    expect(fieldOf(() => parseConfig({ UPSTREAM_RMM: "ftp://x" }))).toBe("UPSTREAM_RMM");
+    expect(fieldOf(() => parseConfig({ MAX_BODY_BYTES: "ten" }))).toBe("MAX_BODY_BYTES");
+  });
+
+  it.each([
+    [{ psa: { basePath: "psa", upstream: "http://x", routes: [route] } }, "products.psa.basePath"],
+    [{ psa: { basePath: "/psa", upstream: "http://u:p@x", routes: [route] } }, "products.psa.upstream"],
+    [{ psa: { basePath: "/psa", upstream: "http://x", routes: [] } }, "products.psa.routes"],
+    [{ psa: { basePath: "/psa", upstream: "http://x", routes: [{ method: "TRACE", path: "/t" }] } }, "products.psa.routes[0].method"],
+    [{ psa: { basePath: "/psa", upstream: "http://x", routes: [{ method: "GET", path: "/a/../b" }] } }, "products.psa.routes[0].path"],
+    [{ psa: { basePath: "/psa", upstream: "http://x", routes: [{ method: "GET", path: "/a", permission: "A B" }] } }, "products.psa.routes[0].permission"],
+    [{ psa: { basePath: "/psa", upstream: "http://x", routes: [route, { method: "GET", path: "/tickets" }] } }, "products.psa.routes[1]"],
+    [{ psa: { basePath: "/psa", upstream: "http://x", timeoutMs: 0, routes: [route] } }, "products.psa.timeoutMs"],
+    [{ Bad: { basePath: "/b", upstream: "http://x", routes: [route] } }, "products.Bad"],
+  ])("refuses an invalid products document, naming the field (%#)", (doc, field) => {
+    expect(fieldOf(() => parseProducts(doc, {}))).toBe(field);
+  });
+
+  it("accepts a service binding upstream", () => {
+    expect(parseUpstream("service:PSA_BACKEND", "x")).toEqual({ kind: "service", binding: "PSA_BACKEND" });
+  });
+});

@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import { isValidEnvelope, MAX_ERROR_BODY_BYTES, normalizeUpstream, readPrefix } from "../../src/proxy/normalize";
+
+const json = (body: unknown, status: number, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+
+async function envelopeOf(res: Response) {
+  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+  return (await res.json()) as { error: string; code: string; details: Record<string, unknown> | null };
+}
+
+describe("normalizeUpstream", () => {
+  it("passes a 4xx envelope through byte for byte", async () => {
+    const bytes = '{"error":"Ticket not found","code":"NOT_FOUND","details":{"resourceType":"ticket","resourceId":"tkt_x"}}';
+    const res = await normalizeUpstream(new Response(bytes, { status: 404, headers: { "content-type": "application/json", etag: "x" } }));
+    expect(res.status).toBe(404);
+    expect(await res.text()).toBe(bytes);
+    expect(res.headers.get("etag")).toBe("x");
+  });
+
+  it("turns a non-envelope 400 into VALIDATION_ERROR with derived fields", async () => {
+    const res = await normalizeUpstream(json({ errors: { title: "is required" }, message: "Title is required" }, 400));
+    expect(res.status).toBe(400);
+    expect(await envelopeOf(res)).toMatchObject({ code: "VALIDATION_ERROR", details: { fields: { title: "is required" } } });
+  });
+
+  it("does not pass a VALIDATION_ERROR envelope without details.fields (the seed client reads it)", async () => {
+    const res = await normalizeUpstream(json({ error: "bad", code: "VALIDATION_ERROR", details: null }, 400));
+    expect(await envelopeOf(res)).toEqual({ error: "bad", code: "VALIDATION_ERROR", details: { fields: {} } });
+  });
+
+  it.each([
+    [401, "UNAUTHORIZED"],
+    [403, "FORBIDDEN"],
+    [404, "NOT_FOUND"],
+    [409, "CONFLICT"],
+    [410, "NOT_FOUND"],
+  ])("maps a plain-text %i to %s keeping the status", async (status, code) => {
+    const res = await normalizeUpstream(new Response("nope", { status }));
+    expect(res.status).toBe(status);
+    expect((await envelopeOf(res)).code).toBe(code);
+  });
+
+  it("keeps Retry-After on an upstream 429 and mirrors it in details", async () => {
+    const res = await normalizeUpstream(new Response("slow down", { status: 429, headers: { "retry-after": "7" } }));
+    expect(res.headers.get("retry-after")).toBe("7");
+    expect(await envelopeOf(res)).toMatchObject({ code: "RATE_LIMIT_EXCEEDED", details: { retryAfter: 7 } });
+  });
+
+  it("never carries 5xx text to the client, envelope or not", async () => {
+    const leaky = { error: "db down on psa-db-7.internal", code: "INTERNAL_ERROR", details: { stack: "at x (y.js:1)" } };
+    const res = await normalizeUpstream(json(leaky, 500));
+    const text = await res.text();
+    expect(res.status).toBe(500);
+    expect(text).not.toContain("psa-db-7");
+    expect(text).not.toContain("stack");
+    expect(JSON.parse(text)).toMatchObject({ code: "INTERNAL_ERROR", details: { upstreamStatus: 500 } });
+  });
+
+  it("turns an HTML 502 into BAD_GATEWAY with the upstream status only", async () => {
+    const res = await normalizeUpstream(new Response("<html>nginx psa-db-7.internal</html>", { status: 502, headers: { "content-type": "text/html" } }));
+    expect(res.status).toBe(502);
+    const body = await envelopeOf(res);
+    expect(body).toEqual({ error: expect.any(String), code: "BAD_GATEWAY", details: { upstreamStatus: 502 } });
+    expect(body.error).not.toContain("nginx");
+  });
+
+  it("maps 503 and 504 to their own codes", async () => {
+    expect((await envelopeOf(await normalizeUpstream(new Response("", { status: 503, headers: { "retry-after": "30" } })))).code).toBe("SERVICE_UNAVAILABLE");
+    expect((await envelopeOf(await normalizeUpstream(new Response("", { status: 504 })))).code).toBe("GATEWAY_TIMEOUT");
+  });
+
+  it("does not trust an envelope it could not read whole", async () => {
+    const huge = JSON.stringify({ error: "x".repeat(MAX_ERROR_BODY_BYTES), code: "NOT_FOUND", details: null });
+    const res = await normalizeUpstream(new Response(huge, { status: 404 }));
+    const body = await envelopeOf(res);
+    expect(body.code).toBe("NOT_FOUND");
+    expect(body.error.length).toBeLessThan(200);
+  });
+
+  it("passes redirects through unchanged", async () => {
+    const res = await normalizeUpstream(new Response(null, { status: 302, headers: { location: "/tickets" } }));
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe("/tickets");
+  });
+});
+
+describe("readPrefix", () => {
+  it("reads no more than the bound from an endless stream", async () => {
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1;
+        controller.enqueue(new Uint8Array(1024));
+        if (pulled > 10_000) controller.close();
+      },
+    });
+    const { bytes, complete } = await readPrefix(endless, 4096);
+    expect(complete).toBe(false);
+    expect(bytes.byteLength).toBeLessThanOrEqual(4096);
+    expect(pulled).toBeLessThan(10);
+  });
+});
+
+describe("isValidEnvelope", () => {
+  it.each([
+    [{ error: "x", code: "NOT_FOUND" }, true],
+    [{ error: "x", code: "NOT_FOUND", details: null }, true],
+    [{ error: "x", code: "not_a_code" }, false],
+    [{ error: 1, code: "NOT_FOUND" }, false],
+    [{ error: "x", code: "NOT_FOUND", details: [] }, false],
+    [[], false],
+  ])("judges %j as %s", (value, ok) => {
+    expect(isValidEnvelope(value)).toBe(ok);
+  });
+});
