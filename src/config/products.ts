@@ -26,6 +26,11 @@ export function upstreamVarName(product: string): string {
   return `UPSTREAM_${product.toUpperCase()}`;
 }
 
+/** `UPSTREAM_TIMEOUT_MS_PSA` style names: the var that overrides a product's upstream timeout. */
+export function timeoutVarName(product: string): string {
+  return `UPSTREAM_TIMEOUT_MS_${product.toUpperCase()}`;
+}
+
 /** Parses `http(s)://host[:port][/base]` or `service:BINDING`. */
 export function parseUpstream(value: unknown, field: string): Upstream {
   const raw = expectString(value, field);
@@ -75,7 +80,8 @@ function parseRoute(value: unknown, field: string, productBody: BodyPolicy): Rou
 }
 
 /**
- * Validates the products document and applies start-up overrides (`UPSTREAM_<NAME>` vars). Throws
+ * Validates the products document and applies start-up overrides (`UPSTREAM_<NAME>` and
+ * `UPSTREAM_TIMEOUT_MS_<NAME>` vars). Throws
  * ConfigError naming the first bad field.
  */
 export function parseProducts(doc: unknown, vars: Record<string, unknown>): Product[] {
@@ -95,7 +101,10 @@ export function parseProducts(doc: unknown, vars: Record<string, unknown>): Prod
     const upstream = override !== undefined && override !== ""
       ? parseUpstream(override, upstreamVarName(name))
       : parseUpstream(p.upstream, `${field}.upstream`);
-    const timeoutMs = expectInt(p.timeoutMs ?? 10000, `${field}.timeoutMs`, 1, 300000);
+    const timeoutOverride = vars[timeoutVarName(name)];
+    const timeoutMs = timeoutOverride !== undefined && timeoutOverride !== ""
+      ? expectInt(timeoutOverride, timeoutVarName(name), 1, 300000)
+      : expectInt(p.timeoutMs ?? 10000, `${field}.timeoutMs`, 1, 300000);
     const body = parseBodyPolicy(p.body, `${field}.body`, "json");
     if (!Array.isArray(p.routes) || p.routes.length === 0) throw new ConfigError(`${field}.routes`, "must be a non-empty array");
     const routes = p.routes.map((r, i) => parseRoute(r, `${field}.routes[${i}]`, body));

@@ -14,11 +14,18 @@ export interface BodyLimits {
   maxJsonBytes: number;
 }
 
-/** A forwardable body and a flag the forwarder reads when the fetch fails: did the stream overflow? */
+/** A forwardable body and what the forwarder reads when the fetch fails: the overflow error, if any. */
 export interface PreparedBody {
   body: ReadableStream | Uint8Array | null;
-  overflowed: () => boolean;
+  overflow: () => GatewayError | null;
 }
+
+/**
+ * Called when a streamed body passes the cap. It must abort the upstream fetch: merely erroring the body
+ * stream lets the runtime finish the chunked message cleanly, and the product would take a truncated upload
+ * for a whole one.
+ */
+export type OnOverflow = () => void;
 
 /** `application/json` or any `application/*+json` (RFC 6839), parameters ignored. */
 export function isJsonMediaType(contentType: string | null): boolean {
@@ -70,18 +77,29 @@ function assertJson(bytes: Uint8Array): void {
   }
 }
 
-/** Passes bytes through, erroring the stream once more than `limit` have gone by. */
-function countingStream(limit: number, onOverflow: () => void): TransformStream<Uint8Array, Uint8Array> {
+/**
+ * Passes bytes through, erroring the stream once more than `limit` have gone by. A pull-based wrapper
+ * rather than a TransformStream pipe, so the overflow error surfaces through the fetch that reads it and
+ * never as an unhandled pipe rejection.
+ */
+function countingStream(body: ReadableStream<Uint8Array>, limit: number, onOverflow: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
   let seen = 0;
-  return new TransformStream({
-    transform(chunk, controller) {
-      seen += chunk.byteLength;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) return controller.close();
+      seen += value.byteLength;
       if (seen > limit) {
         onOverflow();
-        controller.error(tooLarge(limit));
-        return;
+        await reader.cancel();
+        // The fetch is already aborted; erroring (never closing) the stream guarantees no clean end is sent.
+        return controller.error(new Error("request body over the cap"));
       }
-      controller.enqueue(chunk);
+      controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
     },
   });
 }
@@ -90,9 +108,9 @@ function countingStream(limit: number, onOverflow: () => void): TransformStream<
  * Checks a request body against the route's body policy and the size caps, and returns what to forward.
  * GET/HEAD bodies are not forwarded (the Fetch API cannot send them).
  */
-export async function prepareBody(req: Request, route: Route, limits: BodyLimits): Promise<PreparedBody> {
-  let overflow = false;
-  const result = (body: PreparedBody["body"]): PreparedBody => ({ body, overflowed: () => overflow });
+export async function prepareBody(req: Request, route: Route, limits: BodyLimits, onOverflow: OnOverflow): Promise<PreparedBody> {
+  let overflow: GatewayError | null = null;
+  const result = (body: PreparedBody["body"]): PreparedBody => ({ body, overflow: () => overflow });
   if (!BODY_METHODS.has(req.method)) return result(null);
   const length = declaredLength(req);
   if (req.body === null || length === 0) return result(null);
@@ -116,5 +134,10 @@ export async function prepareBody(req: Request, route: Route, limits: BodyLimits
     // FixedLengthStream keeps the client's Content-Length framing upstream (and errors on a short body).
     return result(req.body.pipeThrough(new FixedLengthStream(length)));
   }
-  return result(req.body.pipeThrough(countingStream(limits.maxBodyBytes, () => (overflow = true))));
+  return result(
+    countingStream(req.body, limits.maxBodyBytes, () => {
+      overflow = tooLarge(limits.maxBodyBytes);
+      onOverflow();
+    }),
+  );
 }

@@ -16,6 +16,8 @@ export interface ForwardRequest {
   body: PreparedBody;
   /** The client request's signal: aborted when the client disconnects. */
   clientSignal: AbortSignal;
+  /** Aborts the upstream fetch; also used by the body cap. */
+  controller: AbortController;
 }
 
 export interface ForwardResult {
@@ -45,7 +47,7 @@ function fetcherFor(product: Product, env: Record<string, unknown>): Fetcher | t
 export async function forward(product: Product, env: Record<string, unknown>, req: ForwardRequest): Promise<ForwardResult> {
   const url = upstreamUrl(product, req.path, req.search);
   const fetcher = fetcherFor(product, env);
-  const controller = new AbortController();
+  const { controller } = req;
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -65,9 +67,8 @@ export async function forward(product: Product, env: Record<string, unknown>, re
     return { response, upstreamMs: Date.now() - started };
   } catch (err) {
     const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    if (req.body.overflowed() || (err instanceof GatewayError && err.code === "PAYLOAD_TOO_LARGE")) {
-      throw err instanceof GatewayError ? err : new GatewayError("PAYLOAD_TOO_LARGE", { logReason: reason });
-    }
+    const overflow = req.body.overflow();
+    if (overflow !== null) throw overflow;
     if (timedOut) {
       throw new GatewayError("GATEWAY_TIMEOUT", { details: { timeoutMs: product.timeoutMs }, logReason: `upstream timeout after ${product.timeoutMs} ms` });
     }

@@ -10,7 +10,8 @@ import { normalizeUpstream } from "./normalize";
 export function proxyToProduct(): Handler<AppEnv> {
   return async function proxyToProduct(c) {
     const { resolved, config, requestId, log } = c.var;
-    const body = await prepareBody(c.req.raw, resolved.route, config.limits);
+    const controller = new AbortController();
+    const body = await prepareBody(c.req.raw, resolved.route, config.limits, () => controller.abort());
     const headers = upstreamRequestHeaders(c.req.raw.headers, {
       requestId,
       identity: identityHeaders(c.var.principal),
@@ -23,6 +24,7 @@ export function proxyToProduct(): Handler<AppEnv> {
       headers,
       body,
       clientSignal: c.req.raw.signal,
+      controller,
     });
     log.set({ upstreamStatus: response.status, upstreamMs });
     return normalizeUpstream(response);

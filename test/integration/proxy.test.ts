@@ -1,0 +1,196 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
+import { callWith, envWith } from "../support/worker";
+
+let key = "";
+let ticket = "";
+beforeAll(async () => {
+  ({ key } = await createKey(tenant("proxy"), { psa: "write", rmm: "write" }));
+  const res = await call("/psa/tickets", { method: "POST", headers: { "x-integration-key": key, "content-type": "application/json" }, body: '{"title":"upload target"}' });
+  ticket = ((await res.json()) as { id: string }).id;
+});
+
+/** 64 KiB chunks of random bytes (getRandomValues fills at most 64 KiB at a time). */
+function randomBytes(size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(size, i + 65536)));
+  return out;
+}
+
+function bytesOf(base64: string | null | undefined): Uint8Array {
+  return Uint8Array.from(atob(base64 ?? ""), (c) => c.charCodeAt(0));
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+describe("forwarding", () => {
+  it("forwards the product-relative path and the raw query string byte for byte", async () => {
+    const id = rid();
+    const res = await call("/psa/tickets?status=open&q=caf%C3%A9+%26+bar&empty=&x=1&x=2", { headers: { "x-integration-key": key, "x-request-id": id } });
+    expect(res.status).toBe(200);
+    const [got] = await recorded("psa", id);
+    expect(got?.url).toBe("/tickets?status=open&q=caf%C3%A9+%26+bar&empty=&x=1&x=2");
+  });
+
+  it("routes each product to its own upstream", async () => {
+    const id = rid();
+    const res = await call("/rmm/devices", { headers: { "x-integration-key": key, "x-request-id": id } });
+    expect(res.status).toBe(200);
+    expect(await recorded("rmm", id)).toHaveLength(1);
+    expect(await recorded("psa", id)).toHaveLength(0);
+  });
+
+  it("forwards a JSON body as the exact bytes the client sent", async () => {
+    const id = rid();
+    const body = '{ "title" : "Printer on fire \\u00e9 🔥",\n  "priority":"high" , "externalId": "' + id + '" }';
+    const res = await call("/psa/tickets", { method: "POST", headers: { "x-integration-key": key, "x-request-id": id, "content-type": "application/json; charset=utf-8" }, body });
+    expect(res.status).toBe(201);
+    const [got] = await recorded("psa", id);
+    expect(new TextDecoder().decode(bytesOf(got?.bodyBase64))).toBe(body);
+    expect(got?.headers["content-length"]).toBe(String(new TextEncoder().encode(body).byteLength));
+    expect(got?.headers["content-type"]).toBe("application/json; charset=utf-8");
+  });
+
+  it("streams a binary upload untouched, keeping its Content-Length", async () => {
+    const id = rid();
+    const upload = randomBytes(300_000);
+    const res = await call(`/psa/tickets/${ticket}/attachments`, { method: "POST", headers: { "x-integration-key": key, "x-request-id": id, "content-type": "application/octet-stream" }, body: upload });
+    const [got] = await recorded("psa", id);
+    expect(got?.bodyLength).toBe(upload.byteLength);
+    expect(got?.bodySha256).toBe(await sha256Hex(upload));
+    expect(got?.headers["content-length"]).toBe(String(upload.byteLength));
+    expect(res.status).toBe(201);
+  });
+
+  it("streams an upload sent without Content-Length", async () => {
+    const id = rid();
+    const chunk = new Uint8Array(64 * 1024).fill(7);
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 8) return controller.close();
+        sent += 1;
+        controller.enqueue(chunk);
+      },
+    });
+    await call(`/psa/tickets/${ticket}/attachments`, { method: "POST", headers: { "x-integration-key": key, "x-request-id": id, "content-type": "image/png" }, body: stream });
+    const [got] = await recorded("psa", id);
+    expect(got?.bodyLength).toBe(8 * chunk.byteLength);
+  });
+
+  it("streams a large response body through whole", async () => {
+    const res = await call("/psa/tickets", { headers: { "x-integration-key": key, "x-demo-fault": "large=5242880" } });
+    expect(res.status).toBe(200);
+    expect((await res.arrayBuffer()).byteLength).toBe(5_242_880);
+  });
+
+  it("never lets the path, Host or X-Forwarded-Host choose the upstream host", async () => {
+    const id = rid();
+    const res = await call("/psa/tickets", { headers: { "x-integration-key": key, "x-request-id": id, host: "evil.example", "x-forwarded-host": "evil.example" } });
+    expect(res.status).toBe(200);
+    const [got] = await recorded("psa", id);
+    expect(got?.headers.host).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(got?.headers["x-forwarded-host"]).toBeUndefined();
+  });
+
+  it("drops hop-by-hop request headers and keeps end-to-end ones", async () => {
+    const id = rid();
+    await call("/psa/tickets", {
+      headers: { "x-integration-key": key, "x-request-id": id, "keep-alive": "timeout=5", te: "trailers", "proxy-authorization": "Basic eDp5", "x-custom": "kept", "accept-language": "fr" },
+    });
+    const [got] = await recorded("psa", id);
+    for (const h of ["keep-alive", "te", "proxy-authorization", "x-integration-key"]) expect(got?.headers[h]).toBeUndefined();
+    expect(got?.headers["x-custom"]).toBe("kept");
+    expect(got?.headers["accept-language"]).toBe("fr");
+  });
+
+  it("drops hop-by-hop response headers", async () => {
+    const res = await call("/psa/tickets", { headers: { "x-integration-key": key, "x-demo-fault": "hop-headers" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("keep-alive")).toBeNull();
+    expect(res.headers.get("connection")).toBeNull();
+  });
+});
+
+describe("request bodies at the edge", () => {
+  it("refuses a body that is not JSON under a JSON content type with INVALID_JSON, forwarding nothing", async () => {
+    const id = rid();
+    const res = await call("/psa/tickets", { method: "POST", headers: { "x-integration-key": key, "x-request-id": id, "content-type": "application/json" }, body: '{"title": "x",' });
+    expect(res.status).toBe(400);
+    expect((await envelope(res)).code).toBe("INVALID_JSON");
+    expect(await recorded("psa", id)).toHaveLength(0);
+  });
+
+  it("refuses invalid UTF-8 in a JSON body", async () => {
+    const res = await call("/psa/tickets", { method: "POST", headers: { "x-integration-key": key, "content-type": "application/json" }, body: new Uint8Array([0x22, 0xff, 0xfe, 0x22]) });
+    expect((await envelope(res)).code).toBe("INVALID_JSON");
+  });
+
+  it("refuses a write to a JSON-only route sent as another type, naming Content-Type in details.fields", async () => {
+    const id = rid();
+    const res = await call("/psa/tickets", { method: "POST", headers: { "x-integration-key": key, "x-request-id": id, "content-type": "text/plain" }, body: "title=x" });
+    expect(res.status).toBe(400);
+    const body = await envelope(res);
+    expect(body.code).toBe("VALIDATION_ERROR");
+    expect(body.details).toEqual({ fields: { "Content-Type": expect.any(String) } });
+    expect(await recorded("psa", id)).toHaveLength(0);
+  });
+
+  it("refuses a write to a JSON-only route with a body and no content type", async () => {
+    const res = await call("/psa/tickets", { method: "POST", headers: { "x-integration-key": key }, body: new Uint8Array([1, 2, 3]) });
+    expect(res.status).toBe(400);
+    expect((await envelope(res)).details).toEqual({ fields: { "Content-Type": expect.any(String) } });
+  });
+
+  it("accepts a GET carrying Content-Type: application/json and no body (the seed client sends one)", async () => {
+    const res = await call("/psa/tickets", { headers: { "x-integration-key": key, "content-type": "application/json" } });
+    expect(res.status).toBe(200);
+  });
+
+  it("answers a JSON body over the JSON cap with 413 PAYLOAD_TOO_LARGE, forwarding nothing", async () => {
+    const id = rid();
+    const res = await callWith(envWith({ MAX_JSON_BYTES: "1024" }), "/psa/tickets", {
+      method: "POST",
+      headers: { "x-integration-key": key, "x-request-id": id, "content-type": "application/json" },
+      body: JSON.stringify({ title: "x".repeat(2000) }),
+    });
+    expect(res.status).toBe(413);
+    expect(await envelope(res)).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { limit: 1024 } });
+    expect(await recorded("psa", id)).toHaveLength(0);
+  });
+
+  it("answers an upload over the body cap with 413 even without Content-Length", async () => {
+    const chunk = new Uint8Array(16 * 1024);
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 64) return controller.close();
+        sent += 1;
+        controller.enqueue(chunk);
+      },
+    });
+    const res = await callWith(envWith({ MAX_BODY_BYTES: "100000" }), `/psa/tickets/${ticket}/attachments`, {
+      method: "POST",
+      headers: { "x-integration-key": key, "content-type": "application/octet-stream" },
+      body: stream,
+    });
+    expect(res.status).toBe(413);
+    expect((await envelope(res)).code).toBe("PAYLOAD_TOO_LARGE");
+    expect(sent).toBeLessThan(64);
+  });
+
+  it("answers a declared Content-Length over the body cap with 413 before reading it", async () => {
+    const id = rid();
+    const res = await callWith(envWith({ MAX_BODY_BYTES: "1000" }), `/psa/tickets/${ticket}/attachments`, {
+      method: "POST",
+      // Set explicitly: a Request built in-process carries no Content-Length header until it is sent.
+      headers: { "x-integration-key": key, "x-request-id": id, "content-type": "application/octet-stream", "content-length": "5000" },
+      body: new Uint8Array(5000),
+    });
+    expect(res.status).toBe(413);
+    expect(await recorded("psa", id)).toHaveLength(0);
+  });
+});

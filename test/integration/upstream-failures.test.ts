@@ -1,0 +1,138 @@
+import { createExecutionContext } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { call, createKey, envelope, rid, tenant } from "../support/gateway";
+import { envWith } from "../support/worker";
+
+// Strings that appear only in the demo backends' fault bodies (dev/backends/faults.mjs).
+const LEAKS = ["psa-db-7.internal", "10.0.7.12", "/srv/", "nginx", "ETIMEDOUT", "at Pool.query"];
+
+let key = "";
+beforeAll(async () => {
+  ({ key } = await createKey(tenant("faults"), { psa: "write" }));
+});
+
+function fault(mode: string, init: RequestInit = {}): Promise<Response> {
+  return call("/psa/tickets", { ...init, headers: { "x-integration-key": key, "x-demo-fault": mode, ...(init.headers as Record<string, string>) } });
+}
+
+async function expectNoLeak(res: Response): Promise<Record<string, unknown>> {
+  const text = await res.text();
+  for (const marker of LEAKS) expect(text).not.toContain(marker);
+  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+describe("upstream errors as the client sees them", () => {
+  it("passes the product's own envelopes through (validation with details.fields)", async () => {
+    const res = await call("/psa/tickets", { method: "POST", headers: { "x-integration-key": key, "content-type": "application/json" }, body: '{"priority":"urgent"}' });
+    expect(res.status).toBe(400);
+    expect(await envelope(res)).toMatchObject({ code: "VALIDATION_ERROR", details: { fields: { title: expect.any(String), priority: expect.any(String) } } });
+  });
+
+  it("passes a product 404 envelope through with its details", async () => {
+    const res = await call("/psa/tickets/tkt_nonexistent", { headers: { "x-integration-key": key } });
+    expect(res.status).toBe(404);
+    expect(await envelope(res)).toMatchObject({ code: "NOT_FOUND", details: { resourceType: "ticket", resourceId: "tkt_nonexistent" } });
+  });
+
+  it("passes CONFLICT and DUPLICATE_RESOURCE through", async () => {
+    const externalId = rid("ext");
+    const create = () => call("/psa/tickets", { method: "POST", headers: { "x-integration-key": key, "content-type": "application/json" }, body: JSON.stringify({ title: "a", externalId }) });
+    const first = (await (await create()).json()) as { id: string };
+    const dup = await create();
+    expect(dup.status).toBe(409);
+    expect((await envelope(dup)).code).toBe("DUPLICATE_RESOURCE");
+    const stale = await call(`/psa/tickets/${first.id}`, { method: "PATCH", headers: { "x-integration-key": key, "content-type": "application/json" }, body: '{"title":"b","_etag":"v0"}' });
+    expect(stale.status).toBe(409);
+    expect(await envelope(stale)).toMatchObject({ code: "CONFLICT", details: { currentVersion: "v1", submittedVersion: "v0" } });
+  });
+
+  it("turns a non-envelope 400 into VALIDATION_ERROR with the fields it can derive", async () => {
+    const res = await fault("json-400");
+    expect(res.status).toBe(400);
+    expect(await envelope(res)).toMatchObject({ code: "VALIDATION_ERROR", details: { fields: { title: "is required" } } });
+  });
+
+  it.each([
+    ["text-401", 401, "UNAUTHORIZED"],
+    ["text-403", 403, "FORBIDDEN"],
+    ["text-404", 404, "NOT_FOUND"],
+    ["text-409", 409, "CONFLICT"],
+    ["empty-404", 404, "NOT_FOUND"],
+    ["text-418", 418, "VALIDATION_ERROR"],
+  ])("turns a plain %s into its code, keeping the status and leaking nothing", async (mode, status, code) => {
+    const res = await fault(mode);
+    expect(res.status).toBe(status);
+    const body = await expectNoLeak(res);
+    expect(body.code).toBe(code);
+    if (code === "VALIDATION_ERROR") expect(body.details).toEqual({ fields: {} });
+  });
+
+  it("keeps Retry-After on an upstream 429 in whole seconds", async () => {
+    const res = await fault("text-429");
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toBe("7");
+    expect(await expectNoLeak(res)).toMatchObject({ code: "RATE_LIMIT_EXCEEDED", details: { retryAfter: 7 } });
+  });
+
+  it.each([
+    ["html-502", 502, "BAD_GATEWAY"],
+    ["json-500", 502, "BAD_GATEWAY"],
+    ["envelope-500", 500, "INTERNAL_ERROR"],
+    ["empty-500", 502, "BAD_GATEWAY"],
+    ["text-503", 503, "SERVICE_UNAVAILABLE"],
+    ["text-504", 504, "GATEWAY_TIMEOUT"],
+  ])("turns an upstream %s into %i %s with no upstream text", async (mode, status, code) => {
+    const res = await fault(mode);
+    expect(res.status).toBe(status);
+    const body = await expectNoLeak(res);
+    expect(body.code).toBe(code);
+    expect(body.details).toMatchObject({ upstreamStatus: Number(mode.match(/\d{3}/)?.[0]) });
+  });
+
+  it("reads only a bounded prefix of a huge error body", async () => {
+    const res = await fault("large-error=104857600");
+    expect(res.status).toBe(502);
+    expect((await expectNoLeak(res)).code).toBe("BAD_GATEWAY");
+  });
+
+  it("turns a dropped connection into BAD_GATEWAY", async () => {
+    const res = await fault("drop");
+    expect(res.status).toBe(502);
+    expect(await expectNoLeak(res)).toMatchObject({ code: "BAD_GATEWAY", details: { reason: "upstream_unreachable" } });
+  });
+
+  it("turns a refused connection into BAD_GATEWAY", async () => {
+    const { callWith } = await import("../support/worker");
+    const res = await callWith(envWith({ UPSTREAM_PSA: "http://127.0.0.1:9" }), "/psa/tickets", { headers: { "x-integration-key": key } });
+    expect(res.status).toBe(502);
+    expect((await expectNoLeak(res)).code).toBe("BAD_GATEWAY");
+  });
+
+  it("enforces the upstream timeout with GATEWAY_TIMEOUT", async () => {
+    const { callWith } = await import("../support/worker");
+    const res = await callWith(envWith({ UPSTREAM_TIMEOUT_MS_PSA: "150" }), "/psa/tickets", { headers: { "x-integration-key": key, "x-demo-fault": "slow=20000" } });
+    expect(res.status).toBe(504);
+    expect(await envelope(res)).toMatchObject({ code: "GATEWAY_TIMEOUT", details: { timeoutMs: 150 } });
+  });
+
+  it("passes redirects through unchanged and never follows them", async () => {
+    for (const [mode, location] of [["redirect", "/tickets"], ["redirect-external", "http://evil.example/x"]]) {
+      // redirect: "manual" so the test's own fetch does not follow what the gateway passed through.
+      const res = await fault(mode ?? "", { redirect: "manual" });
+      expect(res.status).toBe(302);
+      expect(res.headers.get("location")).toBe(location);
+    }
+  });
+
+  it("cancels the upstream call when the client goes away", async () => {
+    const client = new AbortController();
+    const request = new Request("https://gateway.test/psa/tickets", { headers: { "x-integration-key": key, "x-demo-fault": "slow=60000" }, signal: client.signal });
+    const pending = worker.fetch(request, envWith({}), createExecutionContext());
+    setTimeout(() => client.abort(), 100);
+    // Without cancellation this would wait for the 60 s upstream (and the test's own timeout would fail it).
+    const res = await pending;
+    expect(res.status).toBeGreaterThanOrEqual(500);
+  });
+});
