@@ -10,6 +10,8 @@ import type { AppEnv } from "./env";
 import { notFound, onError } from "./http/error-handler";
 import { withConfig } from "./http/load-config";
 import { requestContext } from "./http/request-context";
+import { cors } from "./ops/cors";
+import { health } from "./ops/health";
 import { proxyToProduct } from "./proxy/handler";
 import { rateLimit } from "./ratelimit/middleware";
 import { resolveRoute } from "./routing/resolve";
@@ -22,7 +24,9 @@ export function buildApp(): Hono<AppEnv> {
   app.onError(onError); // every thrown error leaves as the envelope
   app.notFound(notFound); // so does anything no route claims
   app.use(requestContext()); // first: the id and the log line cover every response, errors included
+  app.get(`${RESERVED_PREFIX}/health`, health()); // before config: it must answer even when config is broken
   app.use(withConfig()); // configuration validated once; broken config is a 500, not a crash
+  app.use(cors()); // preflights answered here, unauthenticated, never forwarded
   app.route(`${RESERVED_PREFIX}/admin`, adminRoutes()); // admin API: its own secret, no tenant quota
   app.all(`${RESERVED_PREFIX}/*`, notFound); // nothing else under the reserved prefix reaches a product
   app.all(

@@ -6,6 +6,7 @@
 import productsDoc from "../config/products.json";
 import { parseProducts, type Product } from "./config/products";
 import { parseAuthConfig, type AuthConfig } from "./config/auth";
+import { parseCorsConfig, type CorsConfig } from "./config/cors";
 import { parseRateLimitConfig, type RateLimitConfig } from "./config/rate-limit";
 import { ConfigError, expectInt } from "./config/validate";
 
@@ -17,6 +18,7 @@ export interface GatewayConfig {
   limits: { maxBodyBytes: number; maxJsonBytes: number };
   auth: AuthConfig;
   rateLimit: RateLimitConfig;
+  cors: CorsConfig;
 }
 
 export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; error: ConfigError };
@@ -35,6 +37,7 @@ export function parseConfig(vars: Record<string, unknown>): GatewayConfig {
     },
     auth: parseAuthConfig(vars, environment),
     rateLimit: parseRateLimitConfig(vars),
+    cors: parseCorsConfig(vars),
   };
 }
 

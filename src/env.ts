@@ -13,8 +13,16 @@ export interface ResolvedRoute {
   search: string;
 }
 
+/** Bindings a deployment may add that local development does not have (see wrangler.toml environments). */
+export interface OptionalBindings {
+  /** Workers Analytics Engine dataset for usage metrics; metrics are skipped when absent. */
+  USAGE?: AnalyticsEngineDataset;
+  /** Build identifier reported by the health endpoint, e.g. `--var BUILD_VERSION:$(git rev-parse --short HEAD)`. */
+  BUILD_VERSION?: string;
+}
+
 export interface AppEnv {
-  Bindings: Env;
+  Bindings: Env & OptionalBindings;
   Variables: {
     requestId: string;
     config: GatewayConfig;

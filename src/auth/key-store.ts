@@ -56,7 +56,7 @@ export async function listKeys(kv: KVNamespace, tenantId: string): Promise<KeyRe
     const values = await Promise.all(page.keys.map((k) => kv.get<KeyRecord & { hash: string }>(k.name, "json")));
     for (const v of values) {
       if (v === null) continue;
-      const { hash: _hash, ...record } = v;
+      const { hash: _hash, ...record } = v; // the hash never leaves the store
       out.push(record);
     }
     cursor = page.list_complete ? undefined : page.cursor;

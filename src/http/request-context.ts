@@ -1,10 +1,12 @@
 /**
  * The outermost middleware: gives the request its id and its log record, and on the way out stamps
- * `X-Request-Id` on whatever response was produced (success, envelope, preflight) and writes the log line.
+ * `X-Request-Id` on whatever response was produced (success, envelope, preflight), writes the log line
+ * and the usage data point.
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { RequestLog } from "../ops/request-log";
+import { recordUsage } from "../ops/usage";
 import { REQUEST_ID_HEADER, resolveRequestId } from "./request-id";
 
 export function requestContext(): MiddlewareHandler<AppEnv> {
@@ -21,6 +23,6 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       c.res = new Response(c.res.body, c.res);
       c.res.headers.set(REQUEST_ID_HEADER, requestId);
     }
-    log.emit(c.res.status);
+    recordUsage(c.env.USAGE, log.emit(c.res.status));
   };
 }

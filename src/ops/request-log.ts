@@ -37,12 +37,16 @@ export class RequestLog {
     Object.assign(this.fields, values);
   }
 
-  /** Writes the request's one line. */
-  emit(status: number): void {
+  /**
+   * Completes the record and writes the request's one line. A request that was never admitted nor
+   * answered by the gateway itself was refused.
+   */
+  emit(status: number): RequestLogFields {
     this.fields.status = status;
     this.fields.totalMs = Date.now() - this.started;
-    this.fields.decision ??= status < 400 ? "admitted" : "refused";
+    this.fields.decision ??= this.fields.code !== undefined ? "refused" : "answered";
     console.log(JSON.stringify({ level: status >= 500 ? "error" : "info", msg: "request", ...this.fields }));
+    return this.fields;
   }
 }
 

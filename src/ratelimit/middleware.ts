@@ -45,7 +45,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
       if (config.rateLimit.failMode === "closed") {
         throw new GatewayError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, logReason: `rate limiter unavailable (fail closed): ${reason}` });
       }
-      log.set({ rateLimitFailOpen: true, reason: `rate limiter unavailable (fail open): ${reason}` });
+      log.set({ decision: "admitted", rateLimitFailOpen: true, reason: `rate limiter unavailable (fail open): ${reason}` });
       await next();
       return;
     }
@@ -55,7 +55,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
       log.set({ rateLimitRemaining: 0 });
       throw rateLimitExceeded(result.violated, result.states, result.nowMs);
     }
-    log.set({ rateLimitRemaining: Math.min(...result.states.map((s) => s.remaining)) });
+    log.set({ decision: "admitted", rateLimitRemaining: Math.min(...result.states.map((s) => s.remaining)) });
     await next();
     const headers = rateLimitHeaders(result.states, result.nowMs);
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);

@@ -1,0 +1,202 @@
+// DEV ONLY — never deployed. Misbehaviour on demand: a request carrying `X-Demo-Fault: <mode>` makes the
+// backend fail the way real upstreams do (HTML error pages, stack traces, dropped sockets, huge bodies), so
+// humans with curl and the e2e tests can prove the gateway normalizes and leaks none of it.
+
+import { STATUS_CODES } from "node:http";
+import { EnvelopeError, drain, sendJson, validationError } from "./http-util.mjs";
+import { streamBody } from "./byte-streams.mjs";
+
+const MAX_SLOW_MS = 120_000;
+const MAX_LARGE_BYTES = 1024 ** 3;
+
+/** Strings that appear only in fault bodies; a test asserts none of them reaches a client. */
+export function leakMarkers(backend) {
+  return [`${backend}-db-7.internal`, "10.0.7.12", "/srv/", "nginx"];
+}
+
+function stackTrace(backend) {
+  return [
+    `Error: connect ETIMEDOUT ${backend}-db-7.internal:5432 (10.0.7.12)`,
+    `    at Pool.query (/srv/${backend}/node_modules/pg-pool/index.js:45:11)`,
+    `    at Repository.findAll (/srv/${backend}/src/repository.js:88:11)`,
+  ].join("\n");
+}
+
+/** What nginx in front of a crashed app serves: its own page, plus the app's debug comment. */
+function nginxPage(backend) {
+  return [
+    "<html>",
+    "<head><title>502 Bad Gateway</title></head>",
+    "<body>",
+    "<center><h1>502 Bad Gateway</h1></center>",
+    "<hr><center>nginx/1.25.3</center>",
+    `<!-- upstream ${backend}-db-7.internal\n${stackTrace(backend)} -->`,
+    "</body>",
+    "</html>",
+    "",
+  ].join("\r\n");
+}
+
+const FIXED = new Set([
+  "html-502",
+  "drop",
+  "json-500",
+  "envelope-500",
+  "json-400",
+  "redirect",
+  "redirect-external",
+  "hop-headers",
+]);
+const USAGE =
+  "Unknown fault. Use one of: slow=<ms>, html-502, drop, json-500, envelope-500, json-400, text-<status>, " +
+  "empty-<status>, large=<bytes>, large-chunked=<bytes>, large-error=<bytes>[,<status>], redirect, " +
+  "redirect-external, hop-headers";
+
+function bounded(text, max, what) {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n > max) {
+    throw validationError({ "X-Demo-Fault": `${what} must be an integer from 0 to ${max}` });
+  }
+  return n;
+}
+
+function status(text, min) {
+  const n = Number(text);
+  if (!(n >= min && n <= 599)) throw validationError({ "X-Demo-Fault": `Status must be ${min}-599` });
+  return n;
+}
+
+/** Parses the header into `{ mode, ... }`; null when absent; VALIDATION_ERROR when not understood. */
+export function parseFault(header) {
+  if (header === undefined) return null;
+  const value = header.trim();
+  if (FIXED.has(value)) return { mode: value };
+  let m;
+  if ((m = /^slow=(\d+)$/.exec(value))) return { mode: "slow", ms: bounded(m[1], MAX_SLOW_MS, "slow") };
+  if ((m = /^(text|empty)-(\d{3})$/.exec(value))) return { mode: m[1], status: status(m[2], 200) };
+  if ((m = /^(large|large-chunked)=(\d+)$/.exec(value))) {
+    return { mode: m[1], bytes: bounded(m[2], MAX_LARGE_BYTES, "Size") };
+  }
+  if ((m = /^large-error=(\d+)(?:,(\d{3}))?$/.exec(value))) {
+    const bytes = bounded(m[1], MAX_LARGE_BYTES, "Size");
+    return { mode: "large-error", bytes, status: status(m[2] ?? "500", 400) };
+  }
+  throw validationError({ "X-Demo-Fault": USAGE });
+}
+
+/** Waits `ms`, or less if the client goes away; true when it went away (nothing left to answer). */
+function waitUnlessClosed(res, ms) {
+  return new Promise((resolve) => {
+    const onClose = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      res.off("close", onClose);
+      resolve(false);
+    }, ms);
+    res.once("close", onClose);
+  });
+}
+
+// RFC 9110 §8.6: no Content-Length (and no body) on 204, and none needed on 304.
+const NO_BODY = new Set([204, 304]);
+
+function answerEmpty(res, code, headers) {
+  res.writeHead(code, NO_BODY.has(code) ? headers : { "Content-Length": 0, ...headers });
+  res.end();
+  return true;
+}
+
+function sendText(res, code, text, contentType, headers = {}) {
+  const bytes = Buffer.from(text);
+  res.writeHead(code, { "Content-Type": contentType, "Content-Length": bytes.length, ...headers });
+  res.end(bytes);
+}
+
+/**
+ * Applies a parsed fault. Returns true when the fault answered (or dropped) the request, false when normal
+ * handling should continue (`slow`). Except for `slow`, the request body is read to its end first, so the
+ * recorder holds it whole and the gateway has finished sending before it sees the failure.
+ */
+export async function applyFault(fault, { req, res, body, backend }) {
+  if (fault.mode === "slow") return waitUnlessClosed(res, fault.ms);
+  await drain(body);
+  const host = `${backend}-db-7.internal`;
+  const retryAfter = (code) => (code === 429 ? { "Retry-After": "7" } : {});
+  switch (fault.mode) {
+    case "drop":
+      req.socket.destroy();
+      return true;
+    case "html-502":
+      sendText(res, 502, nginxPage(backend), "text/html");
+      return true;
+    case "json-500":
+      sendJson(res, 500, { message: `db timeout on ${host}`, stack: stackTrace(backend) });
+      return true;
+    case "envelope-500":
+      sendJson(res, 500, {
+        error: `Unhandled error on ${host}\n${stackTrace(backend)}`,
+        code: "INTERNAL_ERROR",
+        details: { host, stack: stackTrace(backend) },
+      });
+      return true;
+    case "json-400":
+      sendJson(res, 400, { errors: { title: "is required" }, message: "Title is required" });
+      return true;
+    case "text":
+      if (NO_BODY.has(fault.status)) return answerEmpty(res, fault.status, retryAfter(fault.status));
+      sendText(
+        res,
+        fault.status,
+        `${fault.status} ${STATUS_CODES[fault.status] ?? "Error"} (served by ${host})\n`,
+        "text/plain; charset=utf-8",
+        retryAfter(fault.status),
+      );
+      return true;
+    case "empty":
+      return answerEmpty(res, fault.status, retryAfter(fault.status));
+    case "large":
+    case "large-chunked":
+      await streamBody(res, 200, "application/octet-stream", {
+        kind: "pattern",
+        bytes: fault.bytes,
+        chunked: fault.mode === "large-chunked",
+      });
+      return true;
+    case "large-error":
+      // Chunked: an error body of unknown length is the harder case for the gateway's size cap.
+      await streamBody(res, fault.status, "application/json", {
+        kind: "json-error",
+        bytes: fault.bytes,
+        chunked: true,
+        host,
+      });
+      return true;
+    case "redirect":
+    case "redirect-external":
+      res.writeHead(302, {
+        Location: fault.mode === "redirect" ? "/tickets" : "http://evil.example/x",
+        "Content-Length": 0,
+      });
+      res.end();
+      return true;
+    case "hop-headers":
+      // Chunked on purpose: a trailer needs it, and Transfer-Encoding is itself hop-by-hop (RFC 9110 §7.6.1).
+      res.writeHead(200, {
+        "Content-Type": "application/json; charset=utf-8",
+        Connection: "close, X-Secret-Hop",
+        "X-Secret-Hop": "1",
+        "Keep-Alive": "timeout=5, max=100",
+        "Proxy-Authenticate": `Basic realm="${host}"`,
+        "Proxy-Connection": "keep-alive",
+        Trailer: "X-Checksum",
+      });
+      res.write(JSON.stringify({ ok: true, fault: "hop-headers" }));
+      res.addTrailers({ "X-Checksum": "0" });
+      res.end();
+      return true;
+    default:
+      throw new EnvelopeError(500, "INTERNAL_ERROR", `Fault ${fault.mode} has no handler`);
+  }
+}
