@@ -13,10 +13,8 @@ export interface ResolvedRoute {
   search: string;
 }
 
-/** Bindings a deployment may add that local development does not have (see wrangler.toml environments). */
+/** Vars a deployment may add at deploy time that wrangler.toml does not declare. */
 export interface OptionalBindings {
-  /** Workers Analytics Engine dataset for usage metrics; metrics are skipped when absent. */
-  USAGE?: AnalyticsEngineDataset;
   /** Build identifier reported by the health endpoint, e.g. `--var BUILD_VERSION:$(git rev-parse --short HEAD)`. */
   BUILD_VERSION?: string;
 }
