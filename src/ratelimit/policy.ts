@@ -52,7 +52,8 @@ export function policyProblems(value: unknown, field = "policies"): Record<strin
     }
     const w = policy.windowSec;
     if (!Number.isSafeInteger(w) || (w as number) < MIN_WINDOW_SEC || (w as number) > MAX_WINDOW_SEC) {
-      problems[`${at}.windowSec`] = `Must be an integer number of seconds from ${MIN_WINDOW_SEC} to ${MAX_WINDOW_SEC}`;
+      // Named after the field clients send (`window: "1m"`); `windowSec` is only the parsed form.
+      problems[`${at}.window`] = "Must be a duration from 1s to 1d, like 30s, 1m, 2h";
     }
   });
   return problems;

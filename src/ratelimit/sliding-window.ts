@@ -2,13 +2,15 @@
  * The admission algorithm: a sub-bucketed sliding window that never over-admits. Pure: the clock is a
  * parameter, so the guarantee is tested with exact times.
  *
- * A window W is cut into buckets of width g (about W/60). A request at time t, in bucket k = floor(t/g),
- * is admitted only if the admissions counted in buckets k-B..k (B = ceil(W/g)) are fewer than L. Those
- * buckets cover at least [t-W, t], so every admission sees every earlier admission less than W before it:
- * no interval of length W ever holds more than L admissions (there is no window edge to exploit, unlike a
- * weighted two-window estimate, which can admit up to 2L in one rolling window). The price is
- * under-admission: the counted span is up to W+g, so a tenant can get as little as L per W+g, under 2% less
- * with 60 buckets. Memory is B+1 counters per policy whatever L is.
+ * A window of W ms is cut into B = 60 buckets of exactly W/B ms (boundaries may fall between whole ms, so
+ * every window size gets the same bucket geometry; a whole-ms width rounded down made some windows need 63
+ * buckets and lose over 3%). A request at time t, in bucket k = floor(t*B/W), is admitted only if the
+ * admissions counted in buckets k-B..k are fewer than L. Bucket k-B starts at or before t-W, so every
+ * admission sees every earlier admission at most W before it: no closed interval of length W ever holds
+ * more than L admissions (there is no window edge to exploit, unlike a weighted two-window estimate, which
+ * can admit up to 2L in one rolling window). The price is under-admission: an admission stays counted for
+ * up to W + W/B, so under saturating demand a tenant gets L per W + W/B, about 1.6% less than L per W.
+ * Memory is B+1 counters per window size whatever L is.
  */
 import type { Policy } from "./policy";
 
@@ -35,41 +37,41 @@ export interface Decision {
   violated: PolicyState | null;
 }
 
-/** Bucket width in ms for a window: about W/60, at least 1 ms. */
-export function bucketWidthMs(windowSec: number): number {
-  return Math.max(1, Math.floor((windowSec * 1000) / BUCKETS_PER_WINDOW));
+/**
+ * The bucket holding `nowMs` for a window: bucket k covers [k*W/B, (k+1)*W/B). Exact in doubles: the
+ * products stay far below 2^53 for any real clock, and a correctly rounded quotient of integers is never
+ * pushed across an integer.
+ */
+export function bucketOf(windowSec: number, nowMs: number): number {
+  return Math.floor((nowMs * BUCKETS_PER_WINDOW) / (windowSec * 1000));
 }
 
-/** Key under which a window's buckets are kept; policies with the same window share counts. */
-export function windowKey(windowSec: number): string {
-  return `w${windowSec}`;
-}
-
-function spanOf(windowSec: number, nowMs: number): { g: number; k: number; b: number } {
-  const g = bucketWidthMs(windowSec);
-  return { g, k: Math.floor(nowMs / g), b: Math.ceil((windowSec * 1000) / g) };
+/** The first whole millisecond that falls in bucket `k`. */
+export function bucketStartMs(windowSec: number, k: number): number {
+  return Math.ceil((k * windowSec * 1000) / BUCKETS_PER_WINDOW);
 }
 
 /** One policy's state at `nowMs`, without recording anything. */
 export function evaluate(policy: Policy, counts: BucketCounts, nowMs: number): PolicyState {
-  const { g, k, b } = spanOf(policy.windowSec, nowMs);
+  const k = bucketOf(policy.windowSec, nowMs);
   let used = 0;
   const live: Array<[number, number]> = [];
-  for (let i = k - b; i <= k; i++) {
+  for (let i = k - BUCKETS_PER_WINDOW; i <= k; i++) {
     const n = counts.get(i) ?? 0;
     if (n > 0) live.push([i, n]);
     used += n;
   }
-  // Bucket i stops being counted once the current bucket is i+b+1, i.e. at time (i+b+1)*g.
+  // Bucket i stops being counted once the current bucket is i+B+1.
+  const leaves = (i: number) => bucketStartMs(policy.windowSec, i + BUCKETS_PER_WINDOW + 1);
   const oldest = live[0];
-  const resetMs = oldest === undefined ? 0 : (oldest[0] + b + 1) * g;
+  const resetMs = oldest === undefined ? 0 : leaves(oldest[0]);
   let retryAtMs: number | null = null;
   if (used >= policy.limit) {
     let drop = used;
     for (const [i, n] of live) {
       drop -= n;
       if (drop < policy.limit) {
-        retryAtMs = (i + b + 1) * g;
+        retryAtMs = leaves(i);
         break;
       }
     }
@@ -85,13 +87,14 @@ export function decide(policies: readonly Policy[], store: (windowSec: number) =
   const probes = policies.map((p) => evaluate(p, store(p.windowSec), nowMs));
   const refused = probes.filter((s) => s.retryAtMs !== null);
   if (refused.length > 0) {
+    // The latest retry time, so a client that waits that long finds every policy willing.
     const violated = refused.reduce((a, b) => ((b.retryAtMs ?? 0) > (a.retryAtMs ?? 0) ? b : a));
     return { allowed: false, states: probes, violated, touched: [] };
   }
   const touched: Array<{ windowSec: number; bucket: number; count: number }> = [];
   for (const windowSec of new Set(policies.map((p) => p.windowSec))) {
     const counts = store(windowSec);
-    const { k } = spanOf(windowSec, nowMs);
+    const k = bucketOf(windowSec, nowMs);
     const count = (counts.get(k) ?? 0) + 1;
     counts.set(k, count);
     touched.push({ windowSec, bucket: k, count });
@@ -100,12 +103,17 @@ export function decide(policies: readonly Policy[], store: (windowSec: number) =
   return { allowed: true, states, violated: null, touched };
 }
 
+/** The oldest bucket index still counted at `nowMs`; everything before it can be dropped. */
+export function oldestLiveBucket(windowSec: number, nowMs: number): number {
+  return bucketOf(windowSec, nowMs) - BUCKETS_PER_WINDOW;
+}
+
 /** Drops buckets no policy of this window can count any more; keeps memory at B+1 per window. */
 export function prune(counts: BucketCounts, windowSec: number, nowMs: number): number[] {
-  const { k, b } = spanOf(windowSec, nowMs);
+  const oldest = oldestLiveBucket(windowSec, nowMs);
   const dropped: number[] = [];
   for (const i of counts.keys()) {
-    if (i < k - b) {
+    if (i < oldest) {
       counts.delete(i);
       dropped.push(i);
     }

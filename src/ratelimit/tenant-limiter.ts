@@ -7,7 +7,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Policy } from "./policy";
-import { decide, evaluate, prune, type BucketCounts, type PolicyState } from "./sliding-window";
+import { decide, evaluate, oldestLiveBucket, prune, type BucketCounts, type PolicyState } from "./sliding-window";
 
 export interface AdmitRequest {
   /** The integration key id, checked against the revocation list; null for JWT principals. */
@@ -30,15 +30,12 @@ export interface LimiterStatus {
   states: PolicyState[];
 }
 
-const PRUNE_EVERY_MS = 10_000;
-
 export class TenantLimiter extends DurableObject<Env> {
   /** The clock; tests replace it through runInDurableObject to move time exactly. */
   clock: () => number = () => Date.now();
   private readonly windows = new Map<number, BucketCounts>();
   private readonly revoked = new Set<string>();
   private override: Policy[] | null = null;
-  private lastPruneMs = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -60,13 +57,17 @@ export class TenantLimiter extends DurableObject<Env> {
     return counts;
   }
 
+  /**
+   * Drops every bucket that can no longer be counted, in memory and in storage. Run whenever an admission
+   * opens a new bucket (at most once per W/B of each window), so each window keeps at most B+1 buckets at any
+   * time; windows left behind by a policy change empty out and are forgotten.
+   */
   private pruneAll(nowMs: number): void {
-    if (nowMs - this.lastPruneMs < PRUNE_EVERY_MS) return;
-    this.lastPruneMs = nowMs;
     for (const [windowSec, counts] of this.windows) {
-      for (const bucket of prune(counts, windowSec, nowMs)) {
-        this.ctx.storage.sql.exec("DELETE FROM buckets WHERE window_sec = ? AND bucket = ?", windowSec, bucket);
+      if (prune(counts, windowSec, nowMs).length > 0) {
+        this.ctx.storage.sql.exec("DELETE FROM buckets WHERE window_sec = ? AND bucket < ?", windowSec, oldestLiveBucket(windowSec, nowMs));
       }
+      if (counts.size === 0) this.windows.delete(windowSec);
     }
   }
 
@@ -79,7 +80,7 @@ export class TenantLimiter extends DurableObject<Env> {
     for (const t of decision.touched) {
       this.ctx.storage.sql.exec("INSERT INTO buckets VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET count = excluded.count", t.windowSec, t.bucket, t.count);
     }
-    this.pruneAll(nowMs);
+    if (decision.touched.some((t) => t.count === 1)) this.pruneAll(nowMs);
     return { allowed: decision.allowed, revoked: false, nowMs, states: decision.states, violated: decision.violated };
   }
 

@@ -1,0 +1,152 @@
+/** The TenantLimiter Durable Object with its real SQLite storage; time is moved through its injected clock. */
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { Policy } from "../../src/ratelimit/policy";
+import { BUCKETS_PER_WINDOW } from "../../src/ratelimit/sliding-window";
+import type { AdmitResult, TenantLimiter } from "../../src/ratelimit/tenant-limiter";
+import { tenant } from "../support/gateway";
+
+const defaults: Policy[] = [{ name: "default", limit: 3, windowSec: 60 }];
+const T0 = 1_800_000_000_000;
+
+/** A tenant's limiter with a clock the test moves; the clock is re-installed after every restart. */
+function limiterFor(label: string) {
+  const name = tenant(label);
+  // A fresh stub for every call, so a restarted object is reached the way the gateway reaches it.
+  const stub = () => env.TENANT_LIMITER.getByName(name);
+  let now = T0;
+  const withClock = <R>(fn: (instance: TenantLimiter, state: DurableObjectState) => R | Promise<R>) =>
+    runInDurableObject(stub(), (instance: TenantLimiter, state) => {
+      instance.clock = () => now;
+      return fn(instance, state);
+    });
+  return {
+    stub,
+    set: (ms: number) => {
+      now = ms;
+    },
+    admit: (keyId: string | null = null, policies = defaults): Promise<AdmitResult> => withClock((o) => o.admit({ keyId, defaults: policies })),
+    withClock,
+  };
+}
+
+async function admitN(l: ReturnType<typeof limiterFor>, n: number, policies = defaults): Promise<boolean[]> {
+  const out: boolean[] = [];
+  for (let i = 0; i < n; i++) out.push((await l.admit(null, policies)).allowed);
+  return out;
+}
+
+function bucketRows(state: DurableObjectState): Array<{ window_sec: number; n: number }> {
+  return state.storage.sql.exec<{ window_sec: number; n: number }>("SELECT window_sec, COUNT(*) AS n FROM buckets GROUP BY window_sec").toArray();
+}
+
+describe("TenantLimiter", () => {
+  it("admits L requests, refuses the next with its retry time, and admits again exactly then", async () => {
+    const l = limiterFor("do-basic");
+    expect(await admitN(l, 4)).toEqual([true, true, true, false]);
+    const refused = await l.admit();
+    expect(refused).toMatchObject({ allowed: false, revoked: false, nowMs: T0 });
+    expect(refused.violated?.policy).toEqual(defaults[0]);
+    const retryAt = refused.violated?.retryAtMs ?? 0;
+    l.set(retryAt - 1);
+    expect((await l.admit()).allowed).toBe(false);
+    l.set(retryAt);
+    expect((await l.admit()).allowed).toBe(true);
+  });
+
+  it("does not count refused requests", async () => {
+    const l = limiterFor("do-refused");
+    await admitN(l, 3);
+    await admitN(l, 20);
+    const status = await l.withClock((o) => o.status(defaults));
+    expect(status.states[0]).toMatchObject({ used: 3, remaining: 0 });
+  });
+
+  it("keeps its counts across eviction", async () => {
+    const l = limiterFor("do-evict");
+    await admitN(l, 3);
+    const before = (await l.admit()).violated?.retryAtMs;
+    await evictDurableObject(l.stub());
+    const after = await l.admit();
+    expect(after.allowed).toBe(false);
+    expect(after.violated?.retryAtMs).toBe(before);
+  });
+
+  // Eviction, not abortAllDurableObjects(): aborting every object would also break other test files' calls.
+  it("keeps its counts, override and revoked keys across a restart", async () => {
+    const l = limiterFor("do-abort");
+    const override: Policy[] = [{ name: "burst", limit: 2, windowSec: 10 }];
+    await l.withClock((o) => o.setPolicies(override));
+    await l.withClock((o) => o.revokeKey("key_0123456789abcdef"));
+    await admitN(l, 2);
+    await evictDurableObject(l.stub());
+    expect((await l.admit()).violated?.policy).toEqual(override[0]);
+    expect(await l.withClock((o) => o.status(defaults))).toMatchObject({ overridden: true, policies: override });
+    expect((await l.admit("key_0123456789abcdef")).revoked).toBe(true);
+  });
+
+  it("reports a revoked key without counting it, and only that key", async () => {
+    const l = limiterFor("do-revoke");
+    await l.stub().revokeKey("key_aaaaaaaaaaaaaaaa");
+    expect(await l.admit("key_aaaaaaaaaaaaaaaa")).toMatchObject({ allowed: false, revoked: true });
+    expect(await l.admit("key_bbbbbbbbbbbbbbbb")).toMatchObject({ allowed: true, revoked: false });
+    expect((await l.withClock((o) => o.status(defaults))).states[0]?.used).toBe(1);
+  });
+
+  it("uses the tenant override until it is reset, effective on the next request", async () => {
+    const l = limiterFor("do-override");
+    await l.stub().setPolicies([{ name: "tiny", limit: 1, windowSec: 60 }]);
+    expect(await admitN(l, 2)).toEqual([true, false]);
+    await l.stub().setPolicies(null);
+    // Back to the default (3/1m); the one admission so far still counts, since both share the 1m window.
+    expect(await admitN(l, 3)).toEqual([true, true, false]);
+  });
+
+  it("names the policy that refused when several apply", async () => {
+    const l = limiterFor("do-multi");
+    const policies: Policy[] = [
+      { name: "burst", limit: 2, windowSec: 1 },
+      { name: "minute", limit: 3, windowSec: 60 },
+    ];
+    expect(await admitN(l, 3, policies)).toEqual([true, true, false]);
+    l.set(T0 + 2000);
+    expect(await admitN(l, 2, policies)).toEqual([true, false]);
+    const refused = await l.admit(null, policies);
+    expect(refused.violated?.policy.name).toBe("minute");
+    expect(refused.states.map((s) => s.remaining)).toEqual([1, 0]);
+  });
+
+  it("keeps at most B+1 buckets per window in storage", async () => {
+    const l = limiterFor("do-memory");
+    const policies: Policy[] = [
+      { name: "second", limit: 1_000_000, windowSec: 1 },
+      { name: "minute", limit: 1_000_000, windowSec: 60 },
+    ];
+    for (let t = T0; t < T0 + 5_000; t += 10) {
+      l.set(t);
+      await l.admit(null, policies);
+    }
+    const rows = await l.withClock((_o, state) => bucketRows(state));
+    const second = rows.find((r) => r.window_sec === 1)?.n ?? 0;
+    expect(second).toBeGreaterThan(0);
+    expect(second).toBeLessThanOrEqual(BUCKETS_PER_WINDOW + 1);
+    for (const row of rows) expect(row.n).toBeLessThanOrEqual(BUCKETS_PER_WINDOW + 1);
+  });
+
+  it("forgets the buckets of a window no policy uses any more", async () => {
+    const l = limiterFor("do-old-window");
+    await admitN(l, 1, [{ name: "second", limit: 5, windowSec: 1 }]);
+    l.set(T0 + 5_000);
+    await admitN(l, 1);
+    const rows = await l.withClock((_o, state) => bucketRows(state));
+    expect(rows.map((r) => r.window_sec)).toEqual([60]);
+  });
+
+  it("reports usage without counting", async () => {
+    const l = limiterFor("do-status");
+    await admitN(l, 2);
+    for (let i = 0; i < 5; i++) await l.withClock((o) => o.status(defaults));
+    expect((await l.withClock((o) => o.status(defaults))).states[0]).toMatchObject({ used: 2, remaining: 1 });
+  });
+});

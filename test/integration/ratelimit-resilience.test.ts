@@ -1,0 +1,153 @@
+/**
+ * The limiter's hot path and failure modes, through the Worker's fetch handler with a custom env: a
+ * TENANT_LIMITER that counts calls (and delegates to the real namespace), or one that fails or hangs.
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { cachedDenial } from "../../src/ratelimit/deny-cache";
+import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
+
+type Limiter = Env["TENANT_LIMITER"];
+
+/** A namespace that counts `getByName` calls and hands out the real stubs. */
+function countingLimiter(): { namespace: Limiter; calls: () => number } {
+  let calls = 0;
+  const namespace = {
+    getByName(name: string) {
+      calls += 1;
+      return env.TENANT_LIMITER.getByName(name);
+    },
+  } as unknown as Limiter;
+  return { namespace, calls: () => calls };
+}
+
+/** A namespace whose stubs answer `admit` with `admit()`'s promise (a rejection, or one that never settles). */
+function brokenLimiter(admit: () => Promise<never>): Limiter {
+  return { getByName: () => ({ admit }) } as unknown as Limiter;
+}
+
+async function fetchWith(overrides: Partial<Env>, path: string, headers: Record<string, string>): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`https://gateway.test${path}`, { headers }), { ...env, ...overrides } as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+async function tenantWithLimit(label: string, limit: number) {
+  const t = tenant(label);
+  const { key } = await createKey(t, { psa: "write" });
+  const res = await call(`/__gateway/admin/tenants/${t}/rate-limit`, {
+    method: "PUT",
+    headers: { ...ADMIN, "content-type": "application/json" },
+    body: JSON.stringify({ policies: [{ name: "burst", limit, window: "1m" }] }),
+  });
+  expect(res.status).toBe(200);
+  return { t, key };
+}
+
+const never = () => new Promise<never>(() => {});
+const unreachable = () => Promise.reject(new Error("Durable Object unreachable"));
+
+describe("rate limiting: hot path", () => {
+  it("calls the tenant's Durable Object exactly once per admitted request", async () => {
+    const { key } = await tenantWithLimit("rl-once", 5);
+    const limiter = countingLimiter();
+    for (let i = 0; i < 3; i++) {
+      const res = await fetchWith({ TENANT_LIMITER: limiter.namespace }, "/psa/tickets", { "x-integration-key": key });
+      expect(res.status).toBe(200);
+    }
+    expect(limiter.calls()).toBe(3);
+  });
+
+  it("refuses a tenant known to be over its limit without calling the Durable Object", async () => {
+    const { t, key } = await tenantWithLimit("rl-deny-cache", 2);
+    const limiter = countingLimiter();
+    const send = (id = rid("deny")) => fetchWith({ TENANT_LIMITER: limiter.namespace }, "/psa/tickets", { "x-integration-key": key, "x-request-id": id });
+    expect([(await send()).status, (await send()).status]).toEqual([200, 200]);
+    const first = await send();
+    expect(first.status).toBe(429);
+    expect(limiter.calls()).toBe(3);
+    expect(cachedDenial(t)).not.toBeNull();
+
+    const ids = Array.from({ length: 5 }, () => rid("cached"));
+    for (const id of ids) {
+      const res = await send(id);
+      expect(res.status).toBe(429);
+      const body = await envelope(res);
+      expect(body.code).toBe("RATE_LIMIT_EXCEEDED");
+      expect(body.details).toMatchObject({ limit: 2, window: "1m" });
+      expect(res.headers.get("retry-after")).toBe(String(body.details?.retryAfter));
+      expect(res.headers.get("ratelimit-policy")).toBe('"burst";q=2;w=60');
+      expect(res.headers.get("x-request-id")).toBe(id);
+    }
+    expect(limiter.calls()).toBe(3);
+    expect((await Promise.all(ids.map((id) => recorded("psa", id)))).flat()).toHaveLength(0);
+  });
+
+  it("does not let one tenant's cached denial refuse another tenant", async () => {
+    const a = await tenantWithLimit("rl-deny-a", 1);
+    const b = await tenantWithLimit("rl-deny-b", 1);
+    const limiter = countingLimiter();
+    const send = (key: string) => fetchWith({ TENANT_LIMITER: limiter.namespace }, "/psa/tickets", { "x-integration-key": key });
+    expect([(await send(a.key)).status, (await send(a.key)).status, (await send(a.key)).status]).toEqual([200, 429, 429]);
+    expect((await send(b.key)).status).toBe(200);
+    expect(cachedDenial(b.t)).toBeNull();
+  });
+});
+
+describe("rate limiting: when the limiter fails", () => {
+  it.each([
+    ["throws", unreachable],
+    ["does not answer in time", never],
+  ])("admits and forwards when the Durable Object %s and the fail mode is open", async (_case, admit) => {
+    const t = tenant("rl-open");
+    const { key } = await createKey(t, { psa: "write" });
+    const id = rid("open");
+    const started = Date.now();
+    const res = await fetchWith({ TENANT_LIMITER: brokenLimiter(admit), RATE_LIMIT_FAIL_MODE: "open", RATE_LIMIT_TIMEOUT_MS: "50" } as Partial<Env>, "/psa/tickets", {
+      "x-integration-key": key,
+      "x-request-id": id,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-request-id")).toBe(id);
+    expect(await recorded("psa", id)).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it.each([
+    ["throws", unreachable],
+    ["does not answer in time", never],
+  ])("answers 503 SERVICE_UNAVAILABLE with Retry-After when the Durable Object %s and the fail mode is closed", async (_case, admit) => {
+    const t = tenant("rl-closed");
+    const { key } = await createKey(t, { psa: "write" });
+    const id = rid("closed");
+    const res = await fetchWith({ TENANT_LIMITER: brokenLimiter(admit), RATE_LIMIT_FAIL_MODE: "closed", RATE_LIMIT_TIMEOUT_MS: "50" } as Partial<Env>, "/psa/tickets", {
+      "x-integration-key": key,
+      "x-request-id": id,
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("x-request-id")).toBe(id);
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    const text = await res.clone().text();
+    expect(text).not.toMatch(/unreachable|\bat \S+:\d+|Error:/);
+    const body = await envelope(res);
+    expect(Object.keys(body).sort()).toEqual(["code", "details", "error"]);
+    expect(body.code).toBe("SERVICE_UNAVAILABLE");
+    expect(await recorded("psa", id)).toHaveLength(0);
+  });
+
+  it("answers 503 when getting the stub itself throws and the fail mode is closed", async () => {
+    const t = tenant("rl-closed-stub");
+    const { key } = await createKey(t, { psa: "write" });
+    const throwing = {
+      getByName() {
+        throw new Error("namespace unavailable");
+      },
+    } as unknown as Limiter;
+    const res = await fetchWith({ TENANT_LIMITER: throwing, RATE_LIMIT_FAIL_MODE: "closed" } as Partial<Env>, "/psa/tickets", { "x-integration-key": key });
+    expect(res.status).toBe(503);
+    expect((await envelope(res)).code).toBe("SERVICE_UNAVAILABLE");
+  });
+});

@@ -1,0 +1,322 @@
+/** Rate limiting through the real Worker: admission, headers, the 429, per-tenant policies, isolation, revocation. */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { forgetDenial } from "../../src/ratelimit/deny-cache";
+import type { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
+import { ADMIN, call, createKey, envelope, recorded, rid, sessionToken, tenant } from "../support/gateway";
+
+interface PolicyInput {
+  name: string;
+  limit: number;
+  window: string;
+}
+
+function adminLimit(t: string, init: RequestInit = {}): Promise<Response> {
+  return call(`/__gateway/admin/tenants/${t}/rate-limit`, { ...init, headers: { ...ADMIN, "content-type": "application/json", ...init.headers } });
+}
+
+async function setPolicies(t: string, policies: PolicyInput[]): Promise<void> {
+  const res = await adminLimit(t, { method: "PUT", body: JSON.stringify({ policies }) });
+  expect(res.status).toBe(200);
+}
+
+/** A tenant with a PSA key and, optionally, its own policies. */
+async function tenantWithKey(label: string, policies?: PolicyInput[]) {
+  const t = tenant(label);
+  const { key, keyId } = await createKey(t, { psa: "write" });
+  if (policies !== undefined) await setPolicies(t, policies);
+  return { t, key, keyId };
+}
+
+function get(key: string, id = rid("rl"), headers: Record<string, string> = {}, path = "/psa/tickets"): Promise<Response> {
+  return call(path, { headers: { "x-integration-key": key, "x-request-id": id, ...headers } });
+}
+
+/** Sends `n` sequential requests and returns their statuses. */
+async function statuses(key: string, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push((await get(key)).status);
+  return out;
+}
+
+/** Freezes the tenant's limiter clock at whatever `clock.now` holds, read on every admission. */
+async function controlClock(t: string, clock: { now: number }): Promise<void> {
+  await runInDurableObject(env.TENANT_LIMITER.getByName(t), (instance: TenantLimiter) => {
+    instance.clock = () => clock.now;
+  });
+}
+
+describe("rate limiting: admission", () => {
+  it("admits exactly L of 25 concurrent requests and forwards only those", async () => {
+    const { key } = await tenantWithKey("rl-concurrent", [{ name: "burst", limit: 10, window: "1m" }]);
+    const ids = Array.from({ length: 25 }, () => rid("conc"));
+    const responses = await Promise.all(ids.map((id) => get(key, id)));
+    const counts = responses.reduce<Record<number, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
+    expect(counts).toEqual({ 200: 10, 429: 15 });
+    const seen = await Promise.all(ids.map((id) => recorded("psa", id)));
+    expect(seen.reduce((n, r) => n + r.length, 0)).toBe(10);
+    responses.forEach((r, i) => expect(seen[i]?.length).toBe(r.status === 200 ? 1 : 0));
+  });
+
+  it("limits session principals per tenant, sharing the budget with the tenant's keys", async () => {
+    const { t, key } = await tenantWithKey("rl-session", [{ name: "burst", limit: 3, window: "1m" }]);
+    const token = await sessionToken(t, ["psa:tickets.read"]);
+    const bearer = () => call("/psa/tickets", { headers: { authorization: `Bearer ${token}` } });
+    expect((await bearer()).status).toBe(200);
+    expect((await get(key)).status).toBe(200);
+    expect((await bearer()).status).toBe(200);
+    const refused = await bearer();
+    expect(refused.status).toBe(429);
+    expect((await envelope(refused)).code).toBe("RATE_LIMIT_EXCEEDED");
+    expect((await get(key)).status).toBe(429);
+  });
+
+  it("uses the configured default policy for a tenant without an override", async () => {
+    const { key } = await tenantWithKey("rl-default");
+    const res = await get(key);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("ratelimit-policy")).toBe('"default";q=100;w=60');
+    expect(res.headers.get("ratelimit")).toMatch(/^"default";r=99;t=(60|61)$/);
+  });
+});
+
+describe("rate limiting: headers and the 429", () => {
+  it("puts RateLimit-Policy and RateLimit on every limited response, with remaining counting down", async () => {
+    const { key } = await tenantWithKey("rl-headers", [
+      { name: "burst", limit: 3, window: "1m" },
+      { name: "hourly", limit: 100, window: "1h" },
+    ]);
+    const seen: Array<[number, string | null, string | null]> = [];
+    for (const path of ["/psa/tickets", "/psa/tickets/tkt_nonexistent", "/psa/tickets", "/psa/tickets"]) {
+      const res = await get(key, rid("hdr"), {}, path);
+      seen.push([res.status, res.headers.get("ratelimit-policy"), res.headers.get("ratelimit")]);
+    }
+    const policy = '"burst";q=3;w=60, "hourly";q=100;w=3600';
+    expect(seen.map(([status, p]) => [status, p])).toEqual([
+      [200, policy],
+      [404, policy], // an upstream error is still a limited response
+      [200, policy],
+      [429, policy],
+    ]);
+    expect(seen.map(([, , r]) => /r=(\d+);t=\d+, "hourly";r=(\d+);t=\d+$/.exec(r ?? "")?.slice(1))).toEqual([
+      ["2", "99"],
+      ["1", "98"],
+      ["0", "97"],
+      ["0", "97"],
+    ]);
+  });
+
+  it("answers 429 in the seed's shape, with Retry-After equal to details.retryAfter", async () => {
+    const { key } = await tenantWithKey("rl-429", [{ name: "burst", limit: 2, window: "1m" }]);
+    expect(await statuses(key, 2)).toEqual([200, 200]);
+    const id = rid("over");
+    const res = await get(key, id);
+    expect(res.status).toBe(429);
+    expect(res.headers.get("x-request-id")).toBe(id);
+    const body = await envelope(res);
+    expect(Object.keys(body).sort()).toEqual(["code", "details", "error"]);
+    expect(body.code).toBe("RATE_LIMIT_EXCEEDED");
+    expect(Object.keys(body.details ?? {}).sort()).toEqual(["limit", "retryAfter", "window"]);
+    expect(body.details).toMatchObject({ limit: 2, window: "1m" });
+    const retryAfter = body.details?.retryAfter as number;
+    expect(Number.isInteger(retryAfter)).toBe(true);
+    expect(retryAfter).toBeGreaterThanOrEqual(60);
+    expect(retryAfter).toBeLessThanOrEqual(61);
+    expect(res.headers.get("retry-after")).toBe(String(retryAfter));
+    expect(res.headers.get("ratelimit")).toBe(`"burst";r=0;t=${retryAfter}`);
+    expect(await recorded("psa", id)).toHaveLength(0);
+  });
+
+  it("admits a client that waits Retry-After, and refuses one that waits a second less", async () => {
+    const { t, key } = await tenantWithKey("rl-retry", [{ name: "burst", limit: 2, window: "10s" }]);
+    const clock = { now: 1_800_000_000_250 };
+    await controlClock(t, clock);
+    expect(await statuses(key, 2)).toEqual([200, 200]);
+    clock.now += 3_456;
+    const refused = await get(key);
+    const retryAfter = Number(refused.headers.get("retry-after"));
+    expect((await envelope(refused)).details?.retryAfter).toBe(retryAfter);
+    const refusedAt = clock.now;
+    // The deny cache runs on this isolate's clock, which the test does not move: ask the limiter each time.
+    forgetDenial(t);
+    clock.now = refusedAt + (retryAfter - 1) * 1000;
+    expect((await get(key)).status).toBe(429);
+    forgetDenial(t);
+    clock.now = refusedAt + retryAfter * 1000;
+    expect((await get(key)).status).toBe(200);
+  });
+
+  it("names the violated policy in details when several apply", async () => {
+    const { t, key } = await tenantWithKey("rl-multi", [
+      { name: "burst", limit: 2, window: "1m" },
+      { name: "hourly", limit: 3, window: "1h" },
+    ]);
+    const clock = { now: 1_800_000_000_000 };
+    await controlClock(t, clock);
+    expect(await statuses(key, 2)).toEqual([200, 200]);
+    const byBurst = await get(key);
+    expect((await envelope(byBurst)).details).toMatchObject({ limit: 2, window: "1m" });
+    forgetDenial(t);
+    clock.now += 2 * 60_000;
+    expect(await statuses(key, 1)).toEqual([200]);
+    const byHourly = await get(key);
+    expect(byHourly.status).toBe(429);
+    const details = (await envelope(byHourly)).details;
+    expect(details).toMatchObject({ limit: 3, window: "1h" });
+    expect(byHourly.headers.get("retry-after")).toBe(String(details?.retryAfter));
+    expect(byHourly.headers.get("ratelimit")).toMatch(/^"burst";r=1;t=\d+, "hourly";r=0;t=\d+$/);
+  });
+});
+
+describe("rate limiting: per-tenant policies through the admin API", () => {
+  it("reads the default, sets an override, and resets back to the default", async () => {
+    const { t, key } = await tenantWithKey("rl-admin");
+    const initial = await adminLimit(t);
+    expect(initial.status).toBe(200);
+    expect(await initial.json()).toMatchObject({ tenantId: t, overridden: false, policies: [{ name: "default", limit: 100, window: "1m" }] });
+
+    const policies = [
+      { name: "burst", limit: 5, window: "1s" },
+      { name: "daily", limit: 1000, window: "1d" },
+    ];
+    const put = await adminLimit(t, { method: "PUT", body: JSON.stringify({ policies }) });
+    expect(put.status).toBe(200);
+    expect(await put.json()).toMatchObject({ overridden: true, policies });
+    expect((await get(key)).headers.get("ratelimit-policy")).toBe('"burst";q=5;w=1, "daily";q=1000;w=86400');
+
+    const read = (await (await adminLimit(t)).json()) as { overridden: boolean; policies: PolicyInput[]; usage: Array<{ name: string; used: number }> };
+    expect(read.overridden).toBe(true);
+    expect(read.policies).toEqual(policies);
+    expect(read.usage.map((u) => [u.name, u.used])).toEqual([
+      ["burst", 1],
+      ["daily", 1],
+    ]);
+
+    const reset = await adminLimit(t, { method: "DELETE" });
+    expect(reset.status).toBe(200);
+    expect(await reset.json()).toMatchObject({ overridden: false, policies: [{ name: "default", limit: 100, window: "1m" }] });
+    expect((await get(key)).headers.get("ratelimit-policy")).toBe('"default";q=100;w=60');
+  });
+
+  it("applies a raised limit on the tenant's next request, even while it was being refused", async () => {
+    const { t, key } = await tenantWithKey("rl-raise", [{ name: "burst", limit: 1, window: "1m" }]);
+    expect(await statuses(key, 2)).toEqual([200, 429]);
+    await setPolicies(t, [{ name: "burst", limit: 3, window: "1m" }]);
+    expect(await statuses(key, 3)).toEqual([200, 200, 429]);
+  });
+
+  it.each([
+    [{ policies: [{ name: "burst", limit: 0, window: "1m" }] }, ["policies[0].limit"]],
+    [{ policies: [{ name: "burst", limit: 10, window: "0s" }] }, ["policies[0].window"]],
+    [{ policies: [{ name: "burst", limit: 10, window: "2d" }] }, ["policies[0].window"]],
+    [{ policies: [{ name: "burst", limit: 10, window: "soon" }] }, ["policies[0].window"]],
+    [{ policies: [{ name: "burst", limit: 10 }] }, ["policies[0].window"]],
+    [{ policies: [{ name: "Burst!", limit: 10, window: "1m" }] }, ["policies[0].name"]],
+    [{ policies: [{ name: "a", limit: 1, window: "1m" }, { name: "a", limit: 2, window: "1h" }] }, ["policies[1].name"]],
+    [{ policies: [] }, ["policies"]],
+    [{}, ["policies"]],
+    [{ policies: Array.from({ length: 5 }, (_, i) => ({ name: `p${i}`, limit: 1, window: "1m" })) }, ["policies"]],
+  ])("refuses %j with VALIDATION_ERROR naming %j", async (body, fields) => {
+    const t = tenant("rl-invalid");
+    const res = await adminLimit(t, { method: "PUT", body: JSON.stringify(body) });
+    expect(res.status).toBe(400);
+    const env = await envelope(res);
+    expect(env.code).toBe("VALIDATION_ERROR");
+    expect(Object.keys((env.details as { fields: Record<string, string> }).fields).sort()).toEqual(fields);
+    expect((await (await adminLimit(t)).json()) as { overridden: boolean }).toMatchObject({ overridden: false });
+  });
+
+  it("refuses a policy change without the admin secret", async () => {
+    const t = tenant("rl-noadmin");
+    const res = await call(`/__gateway/admin/tenants/${t}/rate-limit`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ policies: [{ name: "x", limit: 1000000, window: "1s" }] }),
+    });
+    expect(res.status).toBe(401);
+    expect((await envelope(res)).code).toBe("UNAUTHORIZED");
+  });
+});
+
+describe("rate limiting: what consumes budget", () => {
+  it("does not count requests refused by authentication or authorization", async () => {
+    const { t, key } = await tenantWithKey("rl-authfail", [{ name: "burst", limit: 2, window: "1m" }]);
+    const { key: rmmOnly } = await createKey(t, { rmm: "read" });
+    const expired = await sessionToken(t, ["psa:tickets.read"], {}, { issuedAtSec: Math.floor(Date.now() / 1000) - 3600, expiresInSec: 60 });
+    const noPerm = await sessionToken(t, []);
+    const refusals = [
+      await call("/psa/tickets", { headers: { "x-integration-key": `${key.slice(0, -4)}AAAA` } }),
+      await call("/psa/tickets", { headers: { authorization: `Bearer ${expired}` } }),
+      await call("/psa/tickets", { headers: { authorization: `Bearer ${noPerm}` } }),
+      await call("/psa/tickets", { headers: { "x-integration-key": rmmOnly } }),
+      await call("/psa/tickets", { headers: { "x-integration-key": rmmOnly } }),
+    ];
+    expect(refusals.map((r) => r.status)).toEqual([401, 401, 403, 403, 403]);
+    for (const r of refusals) expect(r.headers.has("ratelimit")).toBe(false);
+    expect(await statuses(key, 3)).toEqual([200, 200, 429]);
+  });
+
+  it("does not count refused requests: the limiter records only admissions", async () => {
+    const { t, key } = await tenantWithKey("rl-refused", [{ name: "burst", limit: 2, window: "1m" }]);
+    expect(await statuses(key, 2)).toEqual([200, 200]);
+    for (let i = 0; i < 5; i++) {
+      forgetDenial(t); // make each refusal reach the limiter
+      expect((await get(key)).status).toBe(429);
+    }
+    const view = (await (await adminLimit(t)).json()) as { usage: Array<{ used: number }> };
+    expect(view.usage[0]?.used).toBe(2);
+  });
+});
+
+describe("rate limiting: isolation", () => {
+  it("keeps one tenant's exhausted budget from affecting another", async () => {
+    const a = await tenantWithKey("rl-iso-a", [{ name: "burst", limit: 2, window: "1m" }]);
+    const b = await tenantWithKey("rl-iso-b", [{ name: "burst", limit: 2, window: "1m" }]);
+    expect(await statuses(a.key, 3)).toEqual([200, 200, 429]);
+    expect(await statuses(b.key, 3)).toEqual([200, 200, 429]);
+  });
+
+  it("counts against the credential's tenant whatever X-OneStack-Tenant-Id, path or query say", async () => {
+    const victim = await tenantWithKey("rl-victim", [{ name: "burst", limit: 2, window: "1m" }]);
+    const attacker = await tenantWithKey("rl-attacker", [{ name: "burst", limit: 1000, window: "1m" }]);
+    const spoof = { "x-onestack-tenant-id": victim.t };
+    for (let i = 0; i < 4; i++) {
+      const id = rid("spoof");
+      const res = await get(attacker.key, id, spoof, `/psa/tickets?tenantId=${victim.t}&tenant=${victim.t}`);
+      expect(res.status).toBe(200);
+      expect((await recorded("psa", id))[0]?.headers["x-onestack-tenant-id"]).toBe(attacker.t);
+    }
+    expect(await statuses(victim.key, 3)).toEqual([200, 200, 429]);
+    // An exhausted tenant cannot escape its limit by naming another tenant.
+    const escaped = await get(victim.key, rid("escape"), { "x-onestack-tenant-id": attacker.t });
+    expect(escaped.status).toBe(429);
+  });
+});
+
+describe("rate limiting: revocation", () => {
+  it("refuses a key revoked through the admin API on the very next request", async () => {
+    const { t, key, keyId } = await tenantWithKey("rl-revoke");
+    expect((await get(key)).status).toBe(200);
+    const del = await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
+    expect(del.status).toBe(200);
+    const id = rid("revoked");
+    const res = await get(key, id);
+    expect(res.status).toBe(401);
+    expect((await envelope(res)).code).toBe("UNAUTHORIZED");
+    expect(await recorded("psa", id)).toHaveLength(0);
+  });
+
+  it("refuses a key the limiter reports revoked even while the isolate still trusts its record", async () => {
+    const { t, key, keyId } = await tenantWithKey("rl-revoke-do");
+    const { key: other } = await createKey(t, { psa: "read" });
+    expect((await get(key)).status).toBe(200); // the key record is now cached in this isolate
+    await env.TENANT_LIMITER.getByName(t).revokeKey(keyId);
+    const id = rid("revoked-do");
+    const res = await get(key, id);
+    expect(res.status).toBe(401);
+    expect((await envelope(res)).code).toBe("UNAUTHORIZED");
+    expect(await recorded("psa", id)).toHaveLength(0);
+    expect((await get(other)).status).toBe(200);
+  });
+});

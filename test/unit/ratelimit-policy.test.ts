@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import { parseRateLimitConfig } from "../../src/config/rate-limit";
+import { ConfigError } from "../../src/config/validate";
+import { GatewayError } from "../../src/errors";
+import { formatWindow, parsePolicyList, parseWindow, policyProblems, toPolicies } from "../../src/ratelimit/policy";
+
+function configField(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.field;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("rate-limit windows", () => {
+  it.each([
+    ["1s", 1],
+    ["90s", 90],
+    ["1m", 60],
+    ["2h", 7200],
+    ["1d", 86_400],
+  ])("parses %s as %i seconds", (text, seconds) => {
+    expect(parseWindow(text)).toBe(seconds);
+  });
+
+  it.each(["", "1", "m", "1.5m", "-1m", "1w", "1 m", "1000000s"])("refuses the malformed window %j", (text) => {
+    expect(parseWindow(text)).toBeNull();
+  });
+
+  it.each([
+    [1, "1s"],
+    [90, "90s"],
+    [60, "1m"],
+    [5400, "90m"],
+    [3600, "1h"],
+    [86_400, "1d"],
+  ])("formats %i seconds as %s", (seconds, text) => {
+    expect(formatWindow(seconds)).toBe(text);
+  });
+});
+
+describe("rate-limit policy validation", () => {
+  it("accepts windows from 1 second to 1 day", () => {
+    expect(policyProblems([{ name: "a", limit: 1, windowSec: 1 }, { name: "b", limit: 1_000_000, windowSec: 86_400 }])).toEqual({});
+  });
+
+  it("names each bad field by its position and the field the client sends", () => {
+    const problems = policyProblems([
+      { name: "Bad Name", limit: 0, windowSec: 0 },
+      { name: "ok", limit: 1.5, windowSec: 86_401 },
+      { name: "ok", limit: 1_000_001, windowSec: "1m" },
+    ]);
+    expect(Object.keys(problems).sort()).toEqual([
+      "policies[0].limit",
+      "policies[0].name",
+      "policies[0].window",
+      "policies[1].limit",
+      "policies[1].window",
+      "policies[2].limit",
+      "policies[2].name",
+      "policies[2].window",
+    ]);
+  });
+
+  it.each([[[]], [null], ["100/1m"], [[1, 2, 3, 4, 5].map((i) => ({ name: `p${i}`, limit: 1, windowSec: 60 }))]])("refuses %j as the policy list", (value) => {
+    expect(Object.keys(policyProblems(value))).toEqual(["policies"]);
+  });
+
+  it("throws VALIDATION_ERROR with details.fields for bad admin input", () => {
+    let thrown: unknown;
+    try {
+      toPolicies([{ name: "burst", limit: -1, windowSec: 60 }]);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(GatewayError);
+    expect((thrown as GatewayError).code).toBe("VALIDATION_ERROR");
+    expect(Object.keys(((thrown as GatewayError).details as { fields: Record<string, string> }).fields)).toEqual(["policies[0].limit"]);
+  });
+
+  it("keeps only name, limit and windowSec of admin input", () => {
+    expect(toPolicies([{ name: "burst", limit: 10, windowSec: 60, extra: true }])).toEqual([{ name: "burst", limit: 10, windowSec: 60 }]);
+  });
+});
+
+describe("RATE_LIMIT_DEFAULT", () => {
+  it("parses a single policy as the policy named default", () => {
+    expect(parsePolicyList("100/1m")).toEqual([{ name: "default", limit: 100, windowSec: 60 }]);
+  });
+
+  it("parses several policies, each named after its window", () => {
+    expect(parsePolicyList("10/1s, 100/1m,2000/1h")).toEqual([
+      { name: "w1s", limit: 10, windowSec: 1 },
+      { name: "w1m", limit: 100, windowSec: 60 },
+      { name: "w1h", limit: 2000, windowSec: 3600 },
+    ]);
+  });
+
+  it.each(["", "100", "100/", "/1m", "0/1m", "100/0s", "100/2d", "100/1m,200/60s", "1/1s,2/2s,3/3s,4/4s,5/5s"])("refuses %j", (text) => {
+    expect(typeof parsePolicyList(text)).toBe("string");
+  });
+
+  it("reads the defaults, fail mode and timeout from vars with documented defaults", () => {
+    expect(parseRateLimitConfig({})).toEqual({ defaults: [{ name: "default", limit: 100, windowSec: 60 }], failMode: "open", timeoutMs: 1000 });
+    expect(parseRateLimitConfig({ RATE_LIMIT_DEFAULT: "5/1s", RATE_LIMIT_FAIL_MODE: "closed", RATE_LIMIT_TIMEOUT_MS: "250" })).toEqual({
+      defaults: [{ name: "default", limit: 5, windowSec: 1 }],
+      failMode: "closed",
+      timeoutMs: 250,
+    });
+  });
+
+  it("names the bad var", () => {
+    expect(configField(() => parseRateLimitConfig({ RATE_LIMIT_DEFAULT: "lots" }))).toBe("RATE_LIMIT_DEFAULT");
+    expect(configField(() => parseRateLimitConfig({ RATE_LIMIT_DEFAULT: 100 }))).toBe("RATE_LIMIT_DEFAULT");
+    expect(configField(() => parseRateLimitConfig({ RATE_LIMIT_FAIL_MODE: "sometimes" }))).toBe("RATE_LIMIT_FAIL_MODE");
+    expect(configField(() => parseRateLimitConfig({ RATE_LIMIT_TIMEOUT_MS: "0" }))).toBe("RATE_LIMIT_TIMEOUT_MS");
+    expect(configField(() => parseRateLimitConfig({ RATE_LIMIT_TIMEOUT_MS: "soon" }))).toBe("RATE_LIMIT_TIMEOUT_MS");
+  });
+});
