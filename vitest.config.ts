@@ -23,6 +23,9 @@ export default defineConfig(async () => {
   const rmmPort = Number(process.env.TEST_RMM_PORT ?? (await freePort()));
   process.env.TEST_PSA_PORT = String(psaPort);
   process.env.TEST_RMM_PORT = String(rmmPort);
+  // The test JWKS host (test/support/jwks-server.mjs) for the remote-JWKS and `jku` tests.
+  const jwksPort = Number(process.env.TEST_JWKS_PORT ?? (await freePort()));
+  process.env.TEST_JWKS_PORT = String(jwksPort);
   return {
     plugins: [
       cloudflareTest({
@@ -31,6 +34,7 @@ export default defineConfig(async () => {
           bindings: {
             UPSTREAM_PSA: `http://127.0.0.1:${psaPort}`,
             UPSTREAM_RMM: `http://127.0.0.1:${rmmPort}`,
+            TEST_JWKS_ORIGIN: `http://127.0.0.1:${jwksPort}`,
           },
         },
       }),

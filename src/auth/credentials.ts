@@ -19,14 +19,19 @@ function ambiguous(reason: string): GatewayError {
   });
 }
 
-/** All values of a cookie in a Cookie header (a name sent twice yields two values). */
-function cookieValues(cookieHeader: string | null, name: string): string[] {
-  if (cookieHeader === null) return [];
-  return cookieHeader
-    .split(";")
-    .map((c) => c.trim())
-    .filter((c) => c.split("=", 1)[0]?.trim() === name)
-    .map((c) => c.slice(c.indexOf("=") + 1).trim());
+/**
+ * Where a cookie appears in a Cookie header. `values`: each `name=value` pair between `;` (a name sent
+ * twice yields two values). `smuggled`: the name also appears after a comma inside a pair, which is what a
+ * repeated Cookie header looks like once the runtime joins it with ", " (RFC 9110 §5.3). Nothing downstream
+ * reads such a pair as that cookie, so it could neither be checked here nor removed before forwarding.
+ */
+function findCookie(cookieHeader: string | null, name: string): { values: string[]; smuggled: boolean } {
+  const pairs = cookieHeader === null ? [] : cookieHeader.split(";").map((c) => c.trim());
+  const nameOf = (pair: string) => pair.split("=", 1)[0]?.trim();
+  return {
+    values: pairs.filter((c) => nameOf(c) === name).map((c) => c.slice(c.indexOf("=") + 1).trim()),
+    smuggled: pairs.some((c) => c.split(",").slice(1).some((part) => nameOf(part) === name)),
+  };
 }
 
 /**
@@ -34,8 +39,10 @@ function cookieValues(cookieHeader: string | null, name: string): string[] {
  * JWTs contain a comma, so a comma means a repeated header.
  */
 export function extractCredential(headers: Headers, query: URLSearchParams, sessionCookie: string): Credential {
-  for (const name of QUERY_CREDENTIALS) {
-    if (query.has(name)) {
+  // Case-insensitively: some frameworks bind `?API_KEY=` to `api_key`. The session cookie's name counts too.
+  const credentialNames = [...QUERY_CREDENTIALS, sessionCookie.toLowerCase()];
+  for (const name of new Set([...query.keys()].map((k) => k.toLowerCase()))) {
+    if (credentialNames.includes(name)) {
       throw new GatewayError("UNAUTHORIZED", {
         message: "Credentials are not accepted in the query string",
         details: { reason: "credential_in_query", parameter: name },
@@ -56,9 +63,9 @@ export function extractCredential(headers: Headers, query: URLSearchParams, sess
     if (match === null) throw new GatewayError("UNAUTHORIZED", { logReason: "Authorization is not a Bearer token" });
     found.push({ kind: "token", token: match[1] ?? "" });
   }
-  const cookies = cookieValues(headers.get("cookie"), sessionCookie);
-  if (cookies.length > 1) throw ambiguous("session cookie repeated");
-  if (cookies[0] !== undefined) found.push({ kind: "token", token: cookies[0] });
+  const cookies = findCookie(headers.get("cookie"), sessionCookie);
+  if (cookies.values.length > 1 || cookies.smuggled) throw ambiguous("session cookie repeated");
+  if (cookies.values[0] !== undefined) found.push({ kind: "token", token: cookies.values[0] });
   if (found.length > 1) throw ambiguous(found.map((f) => f.kind).join("+"));
   return found[0] ?? { kind: "none" };
 }

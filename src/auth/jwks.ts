@@ -20,18 +20,37 @@ export function isJwksFetchFailure(err: unknown): boolean {
   return code === undefined || code === "ERR_JWKS_TIMEOUT" || code === "ERR_JOSE_GENERIC" || code === "ERR_JWKS_INVALID";
 }
 
+/**
+ * A remote key set that survives an outage of its endpoint. jose keeps the last key set that loaded when a
+ * reload fails, so that set (however it was loaded: even by a request whose own `kid` did not match) keeps
+ * verifying tokens. After a failed fetch the endpoint is left alone for the cooldown, so a hanging endpoint
+ * delays one request per cooldown by the fetch timeout instead of delaying every request.
+ */
 function remoteWithFallback(url: string): JWTVerifyGetKey {
   const remote = createRemoteJWKSet(new URL(url), REMOTE_OPTIONS);
-  let lastGood: JWTVerifyGetKey | null = null;
+  let fallback: { json: string; resolve: JWTVerifyGetKey } | null = null;
+  let failedAtMs = Number.NEGATIVE_INFINITY;
+  const lastLoaded = (): JWTVerifyGetKey | null => {
+    const loaded = remote.jwks();
+    if (loaded === undefined) return null;
+    // Rebuilt only when the set changed, so imported keys stay cached across requests.
+    const json = JSON.stringify(loaded);
+    if (fallback?.json !== json) fallback = { json, resolve: createLocalJWKSet(loaded) };
+    return fallback.resolve;
+  };
   return async (header, token) => {
+    if (Date.now() - failedAtMs < REMOTE_OPTIONS.cooldownDuration) {
+      const resolve = lastLoaded();
+      if (resolve !== null) return resolve(header, token);
+    }
     try {
-      const key = await remote(header, token);
-      const loaded = remote.jwks();
-      if (loaded !== undefined) lastGood = createLocalJWKSet(loaded);
-      return key;
+      return await remote(header, token);
     } catch (err) {
-      if (lastGood !== null && isJwksFetchFailure(err)) return lastGood(header, token);
-      throw err;
+      if (!isJwksFetchFailure(err)) throw err;
+      failedAtMs = Date.now();
+      const resolve = lastLoaded();
+      if (resolve === null) throw err;
+      return resolve(header, token);
     }
   };
 }

@@ -22,8 +22,10 @@ function forbidden(product: string, route: Route, message: string, reason: strin
 /** True when `granted` (e.g. `psa:tickets.*`) covers `product:permission`. */
 export function permissionCovers(granted: string, product: string, permission: string): boolean {
   if (granted === "*") return true;
-  const [grantedProduct, grantedPermission] = granted.split(":", 2);
-  if (grantedProduct !== product || grantedPermission === undefined) return false;
+  // Split at the first colon only: `split(":", 2)` would drop a tail, so `psa:tickets.write:x` would grant.
+  const colon = granted.indexOf(":");
+  if (colon === -1 || granted.slice(0, colon) !== product) return false;
+  const grantedPermission = granted.slice(colon + 1);
   if (grantedPermission === "*" || grantedPermission === permission) return true;
   if (grantedPermission.endsWith(".*")) return permission.startsWith(grantedPermission.slice(0, -1));
   return false;

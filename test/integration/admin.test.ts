@@ -1,0 +1,228 @@
+/**
+ * The admin API for integration keys: its own secret (and no API at all without one), create with the
+ * plaintext shown once, list without secrets, revoke, and input validation in the contract's shape.
+ */
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { isWellFormedKey } from "../../src/auth/integration-key";
+import worker from "../../src/index";
+import { ADMIN, call, createKey, envelope, sessionToken, tenant } from "../support/gateway";
+
+/** The development admin secret from wrangler.toml, which the test configuration uses. */
+const SECRET = env.ADMIN_SECRET ?? "";
+const keysPath = (t: string) => `/__gateway/admin/tenants/${t}/keys`;
+
+function createRequest(t: string, body: unknown, headers: Record<string, string> = ADMIN): RequestInit {
+  return { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) };
+}
+
+async function listKeys(t: string): Promise<{ text: string; data: Array<Record<string, unknown>> }> {
+  const res = await call(keysPath(t), { headers: ADMIN });
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  return { text, data: (JSON.parse(text) as { data: Array<Record<string, unknown>> }).data };
+}
+
+describe("admin API: authentication", () => {
+  const attempts: Array<[string, Record<string, string>]> = [
+    ["no Authorization", {}],
+    ["a wrong secret", { authorization: "Bearer not-the-admin-secret-at-all" }],
+    ["the secret with a character missing", { authorization: `Bearer ${SECRET.slice(0, -1)}` }],
+    ["the secret with a character added", { authorization: `Bearer ${SECRET}x` }],
+    ["the secret as Basic credentials", { authorization: `Basic ${btoa(`admin:${SECRET}`)}` }],
+    ["the secret without a scheme", { authorization: SECRET }],
+    ["the secret in X-Integration-Key", { "x-integration-key": SECRET }],
+  ];
+
+  it.each(attempts)("refuses %s with 401 UNAUTHORIZED on create, list and revoke", async (_label, headers) => {
+    const t = tenant();
+    for (const [path, init] of [
+      [keysPath(t), createRequest(t, { name: "k", access: { psa: "read" } }, headers)],
+      [keysPath(t), { headers }],
+      [`${keysPath(t)}/key_0123456789abcdef`, { method: "DELETE", headers }],
+    ] as const) {
+      const res = await call(path, init);
+      expect(res.status).toBe(401);
+      expect((await envelope(res)).code).toBe("UNAUTHORIZED");
+    }
+    expect((await listKeys(t)).data).toEqual([]);
+  });
+
+  it("refuses a valid user session token as an admin credential", async () => {
+    const t = tenant();
+    const res = await call(keysPath(t), { headers: { authorization: `Bearer ${await sessionToken(t, ["*"])}` } });
+    expect(res.status).toBe(401);
+  });
+
+  it("refuses the admin secret as a credential for product routes", async () => {
+    const res = await call("/psa/tickets", { headers: ADMIN });
+    expect(res.status).toBe(401);
+    expect((await envelope(res)).code).toBe("UNAUTHORIZED");
+  });
+
+  it("does not exist without a configured secret: 404 for every admin request, whatever is sent", async () => {
+    const noAdmin = { ...env, ADMIN_SECRET: "" };
+    const t = tenant();
+    const requests = [
+      new Request(`https://gateway.test${keysPath(t)}`, createRequest(t, { name: "k", access: { psa: "read" } })),
+      new Request(`https://gateway.test${keysPath(t)}`, { headers: ADMIN }),
+      new Request(`https://gateway.test${keysPath(t)}`, { headers: { authorization: "Bearer " } }),
+      new Request(`https://gateway.test${keysPath(t)}`),
+      new Request(`https://gateway.test${keysPath(t)}/key_0123456789abcdef`, { method: "DELETE", headers: ADMIN }),
+      new Request(`https://gateway.test/__gateway/admin/tenants/${t}/rate-limit`, { headers: ADMIN }),
+    ];
+    for (const request of requests) {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(request, noAdmin, ctx);
+      await waitOnExecutionContext(ctx);
+      expect(res.status).toBe(404);
+      expect((await envelope(res)).code).toBe("NOT_FOUND");
+    }
+    expect((await listKeys(t)).data).toEqual([]);
+  });
+});
+
+describe("admin API: keys", () => {
+  it("creates a key and returns its plaintext once, with no-store", async () => {
+    const t = tenant();
+    const res = await call(keysPath(t), createRequest(t, { name: "  Billing sync  ", access: { psa: "write", rmm: "read" } }));
+    expect(res.status).toBe(201);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(isWellFormedKey(body.key as string)).toBe(true);
+    expect(body).toMatchObject({ tenantId: t, name: "Billing sync", access: { psa: "write", rmm: "read" }, expiresAt: null, revokedAt: null });
+    expect(body.keyId).toMatch(/^key_[0-9a-f]{16}$/);
+  });
+
+  it("lists a tenant's keys without their plaintext or hash", async () => {
+    const t = tenant();
+    const { key, keyId } = await createKey(t, { psa: "read" });
+    const { text, data } = await listKeys(t);
+    expect(data.map((k) => k.keyId)).toEqual([keyId]);
+    expect(Object.keys(data[0] ?? {}).sort()).toEqual(["access", "createdAt", "expiresAt", "keyId", "name", "revokedAt", "tenantId"]);
+    expect(text).not.toContain(key.slice(4));
+    expect(text).not.toMatch(/[0-9a-f]{64}/);
+  });
+
+  it("lists only the tenant's own keys", async () => {
+    const a = tenant();
+    const b = tenant();
+    const { keyId } = await createKey(a, { psa: "read" });
+    await createKey(b, { psa: "read" });
+    expect((await listKeys(a)).data.map((k) => k.keyId)).toEqual([keyId]);
+  });
+
+  it("revokes a key: the answer and the listing carry revokedAt, and the key stops working", async () => {
+    const t = tenant();
+    const { key, keyId } = await createKey(t, { psa: "read" });
+    const res = await call(`${keysPath(t)}/${keyId}`, { method: "DELETE", headers: ADMIN });
+    expect(res.status).toBe(200);
+    const revoked = (await res.json()) as { keyId: string; revokedAt: string | null };
+    expect(revoked.keyId).toBe(keyId);
+    expect(Date.parse(revoked.revokedAt ?? "")).not.toBeNaN();
+    expect((await listKeys(t)).data[0]?.revokedAt).toBe(revoked.revokedAt);
+    expect((await call("/psa/tickets", { headers: { "x-integration-key": key } })).status).toBe(401);
+  });
+
+  it("keeps the first revocation time when a key is revoked twice", async () => {
+    const t = tenant();
+    const { keyId } = await createKey(t, { psa: "read" });
+    const first = (await (await call(`${keysPath(t)}/${keyId}`, { method: "DELETE", headers: ADMIN })).json()) as { revokedAt: string };
+    const second = await call(`${keysPath(t)}/${keyId}`, { method: "DELETE", headers: ADMIN });
+    expect(second.status).toBe(200);
+    expect(((await second.json()) as { revokedAt: string }).revokedAt).toBe(first.revokedAt);
+  });
+
+  it("cannot revoke another tenant's key: 404, and the key keeps working", async () => {
+    const owner = tenant();
+    const other = tenant();
+    const { key, keyId } = await createKey(owner, { psa: "read" });
+    const res = await call(`${keysPath(other)}/${keyId}`, { method: "DELETE", headers: ADMIN });
+    expect(res.status).toBe(404);
+    expect((await envelope(res)).code).toBe("NOT_FOUND");
+    expect((await call("/psa/tickets", { headers: { "x-integration-key": key } })).status).toBe(200);
+  });
+
+  it.each(["key_0123456789abcdef", "key_nothex", "../x"])("answers 404 for revoking the unknown key id %s", async (keyId) => {
+    const t = tenant();
+    const res = await call(`${keysPath(t)}/${encodeURIComponent(keyId)}`, { method: "DELETE", headers: ADMIN });
+    expect(res.status).toBe(404);
+    expect((await envelope(res)).code).toBe("NOT_FOUND");
+  });
+});
+
+describe("admin API: input validation", () => {
+  const future = () => new Date(Date.now() + 86_400_000).toISOString();
+
+  it.each([
+    ["no name", { access: { psa: "read" } }, ["name"]],
+    ["a blank name", { name: "   ", access: { psa: "read" } }, ["name"]],
+    ["a name with a line break", { name: "a\nb", access: { psa: "read" } }, ["name"]],
+    ["a 101-character name", { name: "n".repeat(101), access: { psa: "read" } }, ["name"]],
+    ["no access", { name: "k" }, ["access"]],
+    ["empty access", { name: "k", access: {} }, ["access"]],
+    ["access as a list", { name: "k", access: ["psa"] }, ["access"]],
+    ["an unknown product", { name: "k", access: { crm: "read" } }, ["access.crm"]],
+    ["an unknown level", { name: "k", access: { psa: "admin" } }, ["access.psa"]],
+    ["a prototype key as product", { name: "k", access: JSON.parse('{"__proto__":"write"}') as unknown }, ["access.__proto__"]],
+    ["an expiry in the past", { name: "k", access: { psa: "read" }, expiresAt: "2001-01-01T00:00:00Z" }, ["expiresAt"]],
+    ["an expiry that is not a time", { name: "k", access: { psa: "read" }, expiresAt: "tomorrow" }, ["expiresAt"]],
+    ["an expiry as a number", { name: "k", access: { psa: "read" }, expiresAt: 4_000_000_000 }, ["expiresAt"]],
+    ["every field wrong", { name: "", access: { psa: "root" }, expiresAt: "x" }, ["access.psa", "expiresAt", "name"]],
+  ])("refuses a key with %s with VALIDATION_ERROR naming the fields", async (_label, body, fields) => {
+    const t = tenant();
+    const res = await call(keysPath(t), createRequest(t, body));
+    expect(res.status).toBe(400);
+    const env_ = await envelope(res);
+    expect(env_.code).toBe("VALIDATION_ERROR");
+    expect(Object.keys((env_.details?.fields ?? {}) as object).sort()).toEqual(fields);
+    expect((await listKeys(t)).data).toEqual([]);
+  });
+
+  it("accepts a key with a future expiry", async () => {
+    const t = tenant();
+    const expiresAt = future();
+    const res = await call(keysPath(t), createRequest(t, { name: "k", access: { psa: "read" }, expiresAt }));
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { expiresAt: string }).expiresAt).toBe(expiresAt);
+  });
+
+  it.each([
+    ["a tenant id with a colon", "a:b"],
+    ["a tenant id with a dot", "a.b"],
+    ["a 65-character tenant id", "t".repeat(65)],
+    ["a tenant id starting with -", "-t"],
+  ])("refuses %s with VALIDATION_ERROR on tenantId", async (_label, t) => {
+    const res = await call(keysPath(encodeURIComponent(t)), createRequest(t, { name: "k", access: { psa: "read" } }));
+    expect(res.status).toBe(400);
+    const body = await envelope(res);
+    expect(body.code).toBe("VALIDATION_ERROR");
+    expect(Object.keys((body.details?.fields ?? {}) as object)).toEqual(["tenantId"]);
+  });
+
+  it("refuses a body that is not JSON with INVALID_JSON", async () => {
+    const t = tenant();
+    const res = await call(keysPath(t), createRequest(t, "{name:"));
+    expect(res.status).toBe(400);
+    expect((await envelope(res)).code).toBe("INVALID_JSON");
+  });
+
+  it("refuses a JSON body that is not an object with VALIDATION_ERROR on body", async () => {
+    const t = tenant();
+    const res = await call(keysPath(t), createRequest(t, "[]"));
+    expect(res.status).toBe(400);
+    const body = await envelope(res);
+    expect(body.code).toBe("VALIDATION_ERROR");
+    expect(Object.keys((body.details?.fields ?? {}) as object)).toEqual(["body"]);
+  });
+
+  it("refuses a body that is not declared as JSON with VALIDATION_ERROR on Content-Type", async () => {
+    const t = tenant();
+    const res = await call(keysPath(t), { method: "POST", headers: { ...ADMIN, "content-type": "text/plain" }, body: JSON.stringify({ name: "k", access: { psa: "read" } }) });
+    expect(res.status).toBe(400);
+    const body = await envelope(res);
+    expect(body.code).toBe("VALIDATION_ERROR");
+    expect(Object.keys((body.details?.fields ?? {}) as object)).toEqual(["Content-Type"]);
+  });
+});

@@ -1,0 +1,238 @@
+/**
+ * A remote JWKS (`JWKS_URL`) served by the test JWKS host: one fetch per key set, a refetch on an unknown
+ * `kid` at most once per cooldown, the warm key set kept through an outage of the endpoint, and 503 only
+ * when no key set was ever loaded. Each test has its own key set URL, so its own module-scope cache entry.
+ * Time is moved with a fake clock (Date only), never waited for; the one exception is the hanging
+ * endpoint, whose 3 s timeout is the behaviour under test.
+ */
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { base64url, exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../../src/index";
+import { recorded, rid, tenant } from "../support/gateway";
+
+const COOLDOWN_MS = 30_000;
+const CACHE_MAX_AGE_MS = 10 * 60_000;
+type Mode = "ok" | "fail" | "hang" | "reset" | "garbage";
+
+async function signingKey(kid: string) {
+  const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
+  return { privateKey, kid, jwk: { ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" } as JWK };
+}
+
+/** A key set of its own on the JWKS host, a gateway env trusting it, and helpers to drive both. */
+async function remoteKeySet() {
+  const id = `remote-${crypto.randomUUID()}`;
+  const origin = env.TEST_JWKS_ORIGIN;
+  const gatewayEnv = { ...env, JWKS: "", JWKS_URL: `${origin}/jwks/${id}` };
+  const t = tenant();
+  const control = async (body: { jwks?: { keys: JWK[] }; mode?: Mode }) => {
+    const res = await fetch(`${origin}/__control/${id}`, { method: "PUT", body: JSON.stringify(body) });
+    expect(res.status).toBe(200);
+  };
+  return {
+    control,
+    /** How many times the gateway fetched this key set. */
+    hits: async () => ((await (await fetch(`${origin}/__hits/${id}`)).json()) as { hits: number }).hits,
+    /** A session token signed with `key`, valid at the (possibly fake) current time. */
+    token: (key: { privateKey: CryptoKey; kid: string }) => {
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({ iss: env.JWT_ISSUER, aud: env.JWT_SESSION_AUDIENCE, token_use: "session", sub: "usr_1", tid: t, perms: ["psa:*"] })
+        .setProtectedHeader({ alg: "ES256", kid: key.kid, typ: "JWT" })
+        .setIssuedAt(now)
+        .setExpirationTime(now + 600)
+        .sign(key.privateKey);
+    },
+    /** Sends a bearer token through the Worker under this env; reports status, code and what PSA received. */
+    send: async (token: string) => {
+      const id = rid("jwks");
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(new Request("https://gateway.test/psa/tickets", { headers: { authorization: `Bearer ${token}`, "x-request-id": id } }), gatewayEnv, ctx);
+      await waitOnExecutionContext(ctx);
+      const body = res.ok ? null : ((await res.json()) as { code: string });
+      return { status: res.status, code: body?.code ?? null, forwarded: await recorded("psa", id) };
+    },
+  };
+}
+
+/** Freezes Date at the real current time; `advance` moves it. Timers stay real. */
+function fakeClock() {
+  let now = Date.now();
+  vi.useFakeTimers({ toFake: ["Date"], now });
+  return {
+    advance: (ms: number) => {
+      now += ms;
+      vi.setSystemTime(now);
+    },
+  };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("remote JWKS: caching", () => {
+  it("fetches the key set once and verifies later tokens from the cache", async () => {
+    const remote = await remoteKeySet();
+    const a = await signingKey("a");
+    await remote.control({ jwks: { keys: [a.jwk] } });
+    for (let i = 0; i < 3; i++) expect((await remote.send(await remote.token(a))).status).toBe(200);
+    expect(await remote.hits()).toBe(1);
+  });
+
+  it("refetches for an unknown kid only after the cooldown, then accepts the rotated key", async () => {
+    const clock = fakeClock();
+    const remote = await remoteKeySet();
+    const a = await signingKey("a");
+    const b = await signingKey("b");
+    await remote.control({ jwks: { keys: [a.jwk] } });
+    expect((await remote.send(await remote.token(a))).status).toBe(200);
+    await remote.control({ jwks: { keys: [a.jwk, b.jwk] } });
+    clock.advance(COOLDOWN_MS - 1000);
+    expect(await remote.send(await remote.token(b))).toMatchObject({ status: 401, code: "UNAUTHORIZED" });
+    expect(await remote.hits()).toBe(1);
+    clock.advance(2000);
+    expect((await remote.send(await remote.token(b))).status).toBe(200);
+    expect(await remote.hits()).toBe(2);
+  });
+
+  it("lets a burst of unknown kids cost at most one fetch per cooldown", async () => {
+    const clock = fakeClock();
+    const remote = await remoteKeySet();
+    const a = await signingKey("a");
+    await remote.control({ jwks: { keys: [a.jwk] } });
+    expect((await remote.send(await remote.token(a))).status).toBe(200);
+    for (let round = 0; round < 2; round++) {
+      clock.advance(COOLDOWN_MS + 1000);
+      for (let i = 0; i < 5; i++) {
+        const stranger = await signingKey(`../../kid-${round}-${i}`);
+        expect(await remote.send(await remote.token(stranger))).toMatchObject({ status: 401, code: "UNAUTHORIZED" });
+      }
+      expect(await remote.hits()).toBe(2 + round);
+    }
+  });
+
+  it("refuses a token whose kid is in the set but which another key signed", async () => {
+    const remote = await remoteKeySet();
+    const a = await signingKey("a");
+    const impostor = await signingKey("a");
+    await remote.control({ jwks: { keys: [a.jwk] } });
+    const result = await remote.send(await remote.token(impostor));
+    expect(result).toMatchObject({ status: 401, code: "UNAUTHORIZED" });
+    expect(result.forwarded).toEqual([]);
+  });
+});
+
+describe("remote JWKS: endpoint outage with a warm key set", () => {
+  it.each(["fail", "reset", "garbage"] as const)(
+    "keeps verifying from the last key set when the endpoint answers %s, and retries once per cooldown",
+    async (mode) => {
+      const clock = fakeClock();
+      const remote = await remoteKeySet();
+      const a = await signingKey("a");
+      await remote.control({ jwks: { keys: [a.jwk] } });
+      expect((await remote.send(await remote.token(a))).status).toBe(200);
+      await remote.control({ mode });
+      // The cache is now stale, so the gateway must try the endpoint, which fails.
+      clock.advance(CACHE_MAX_AGE_MS + 1000);
+      expect((await remote.send(await remote.token(a))).status).toBe(200);
+      expect(await remote.hits()).toBe(2);
+      // Within the cooldown the failing endpoint is left alone.
+      expect((await remote.send(await remote.token(a))).status).toBe(200);
+      expect(await remote.hits()).toBe(2);
+      clock.advance(COOLDOWN_MS + 1000);
+      expect((await remote.send(await remote.token(a))).status).toBe(200);
+      expect(await remote.hits()).toBe(3);
+      // Unknown kids are still refused during the outage.
+      expect((await remote.send(await remote.token(await signingKey("new"))))).toMatchObject({ status: 401, code: "UNAUTHORIZED" });
+    },
+  );
+
+  it("keeps verifying when the endpoint hangs, paying its timeout once per cooldown, not on every request", { timeout: 20_000 }, async () => {
+    const clock = fakeClock();
+    const remote = await remoteKeySet();
+    const a = await signingKey("a");
+    await remote.control({ jwks: { keys: [a.jwk] } });
+    expect((await remote.send(await remote.token(a))).status).toBe(200);
+    await remote.control({ mode: "hang" });
+    clock.advance(CACHE_MAX_AGE_MS + 1000);
+    expect((await remote.send(await remote.token(a))).status).toBe(200);
+    expect(await remote.hits()).toBe(2);
+    const started = performance.now();
+    expect((await remote.send(await remote.token(a))).status).toBe(200);
+    expect(await remote.hits()).toBe(2);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it("counts a key set as loaded even when the request that loaded it carried an unknown kid", async () => {
+    const clock = fakeClock();
+    const remote = await remoteKeySet();
+    const a = await signingKey("a");
+    await remote.control({ jwks: { keys: [a.jwk] } });
+    expect((await remote.send(await remote.token(await signingKey("unknown")))).status).toBe(401);
+    expect(await remote.hits()).toBe(1);
+    await remote.control({ mode: "fail" });
+    clock.advance(CACHE_MAX_AGE_MS + 1000);
+    expect((await remote.send(await remote.token(a))).status).toBe(200);
+  });
+
+  it("picks up a recovered endpoint's new keys after the outage", async () => {
+    const clock = fakeClock();
+    const remote = await remoteKeySet();
+    const a = await signingKey("a");
+    const b = await signingKey("b");
+    await remote.control({ jwks: { keys: [a.jwk] } });
+    expect((await remote.send(await remote.token(a))).status).toBe(200);
+    await remote.control({ mode: "fail" });
+    clock.advance(CACHE_MAX_AGE_MS + 1000);
+    expect((await remote.send(await remote.token(a))).status).toBe(200);
+    await remote.control({ mode: "ok", jwks: { keys: [b.jwk] } });
+    clock.advance(COOLDOWN_MS + 1000);
+    expect((await remote.send(await remote.token(b))).status).toBe(200);
+  });
+});
+
+describe("remote JWKS: never loaded", () => {
+  it.each(["fail", "reset", "garbage"] as const)("answers 503 SERVICE_UNAVAILABLE when the endpoint answers %s, and forwards nothing", async (mode) => {
+    const remote = await remoteKeySet();
+    const a = await signingKey("a");
+    await remote.control({ jwks: { keys: [a.jwk] }, mode });
+    const result = await remote.send(await remote.token(a));
+    expect(result).toMatchObject({ status: 503, code: "SERVICE_UNAVAILABLE" });
+    expect(result.forwarded).toEqual([]);
+  });
+
+  it("answers 503 when the key set URL is not found", async () => {
+    const remote = await remoteKeySet();
+    expect(await remote.send(await remote.token(await signingKey("a")))).toMatchObject({ status: 503, code: "SERVICE_UNAVAILABLE" });
+  });
+
+  it("answers 503 when the endpoint hangs past the fetch timeout", { timeout: 20_000 }, async () => {
+    const remote = await remoteKeySet();
+    const a = await signingKey("a");
+    await remote.control({ jwks: { keys: [a.jwk] }, mode: "hang" });
+    expect(await remote.send(await remote.token(a))).toMatchObject({ status: 503, code: "SERVICE_UNAVAILABLE" });
+  });
+
+  it("recovers on the next request once the endpoint is back", async () => {
+    const remote = await remoteKeySet();
+    const a = await signingKey("a");
+    await remote.control({ jwks: { keys: [a.jwk] }, mode: "fail" });
+    expect((await remote.send(await remote.token(a))).status).toBe(503);
+    await remote.control({ mode: "ok" });
+    expect((await remote.send(await remote.token(a))).status).toBe(200);
+  });
+
+  it("still answers a token that fails before any key is needed with 401, and fetches nothing", async () => {
+    const remote = await remoteKeySet();
+    await remote.control({ mode: "fail" });
+    const now = Math.floor(Date.now() / 1000);
+    const claims = base64url.encode(JSON.stringify({ iss: env.JWT_ISSUER, aud: env.JWT_SESSION_AUDIENCE, tid: "t", sub: "s", iat: now, exp: now + 60 }));
+    const hs256 = await new SignJWT({}).setProtectedHeader({ alg: "HS256", kid: "a" }).sign(new Uint8Array(32));
+    for (const token of [`${base64url.encode('{"alg":"none"}')}.${claims}.`, "not.a.jwt", hs256, "x".repeat(9000)]) {
+      expect(await remote.send(token)).toMatchObject({ status: 401, code: "UNAUTHORIZED" });
+    }
+    expect(await remote.hits()).toBe(0);
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * Integration keys end to end: the checksum gate in front of storage, hashing at rest, one body for every
+ * kind of bad key, expiry and revocation that take effect at once.
+ */
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { generateIntegrationKey } from "../../src/auth/integration-key";
+import worker from "../../src/index";
+import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
+
+/** A KV binding that counts the reads the Worker makes through it, and can serve chosen stale values. */
+function countingKv(stale: Map<string, unknown> = new Map()) {
+  const counts = { get: 0 };
+  const kv = new Proxy(env.KEYS, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (prop === "get") {
+          counts.get += 1;
+          const name = args[0] as string;
+          if (stale.has(name)) return Promise.resolve(args[1] === "json" ? stale.get(name) : JSON.stringify(stale.get(name)));
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { kv, counts };
+}
+
+/** Sends a request through the Worker entry with a custom env (its own configuration and bindings). */
+async function callWith(customEnv: Env, path: string, headers: Record<string, string>): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`https://gateway.test${path}`, { headers }), customEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A request with a key on a read route; returns the response, its body text and what PSA received. */
+async function useKey(key: string) {
+  const id = rid("key");
+  const res = await call("/psa/tickets", { headers: { "x-integration-key": key, "x-request-id": id } });
+  const body = await res.text();
+  return { res, body, forwarded: await recorded("psa", id) };
+}
+
+/** The exact body the gateway answers for a key it has never seen. */
+async function unknownKeyBody(): Promise<string> {
+  const { res, body } = await useKey(generateIntegrationKey());
+  expect(res.status).toBe(401);
+  return body;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("integration key: format gate", () => {
+  it.each([
+    ["a bad checksum", (k: string) => `${k.slice(0, -1)}${k.endsWith("A") ? "B" : "A"}`],
+    ["a typo in the random part", (k: string) => `${k.slice(0, 6)}${k[6] === "z" ? "y" : "z"}${k.slice(7)}`],
+    ["the wrong prefix", (k: string) => `osx_${k.slice(4)}`],
+    ["no prefix", (k: string) => k.slice(4)],
+    ["a truncated key", (k: string) => k.slice(0, 20)],
+    ["an oversized key", (k: string) => k + "A".repeat(64 * 1024)],
+    ["SQL in it", () => "osk_' OR '1'='1' --"],
+    ["a path in it", () => "osk_../../../../etc/passwd"],
+  ])("refuses a key with %s with 401 and no storage lookup", async (_label, mutate) => {
+    const { kv, counts } = countingKv();
+    const t = tenant();
+    const { key } = await createKey(t, { psa: "write" });
+    const res = await callWith({ ...env, KEYS: kv }, "/psa/tickets", { "x-integration-key": mutate(key) });
+    expect(res.status).toBe(401);
+    expect((await envelope(res)).code).toBe("UNAUTHORIZED");
+    expect(counts.get).toBe(0);
+  });
+
+  it("does look up a well-formed key it has not seen, which is what the checksum saves", async () => {
+    const { kv, counts } = countingKv();
+    const res = await callWith({ ...env, KEYS: kv }, "/psa/tickets", { "x-integration-key": generateIntegrationKey() });
+    expect(res.status).toBe(401);
+    expect(counts.get).toBe(1);
+  });
+});
+
+describe("integration key: storage", () => {
+  it("stores only the SHA-256 of a key: no KV key or value contains the plaintext", async () => {
+    const t = tenant();
+    const { key, keyId } = await createKey(t, { psa: "write" });
+    const secretPart = key.slice(4);
+    const hash = await sha256Hex(key);
+    const names: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await env.KEYS.list(cursor !== undefined ? { cursor } : {});
+      names.push(...page.keys.map((k) => k.name));
+      cursor = page.list_complete ? undefined : page.cursor;
+    } while (cursor !== undefined);
+    expect(names).toContain(`key:${hash}`);
+    for (const name of names) {
+      expect(name).not.toContain(secretPart);
+      const value = (await env.KEYS.get(name)) ?? "";
+      expect(value).not.toContain(secretPart);
+    }
+    const record = await env.KEYS.get<{ keyId: string; tenantId: string }>(`key:${hash}`, "json");
+    expect(record).toMatchObject({ keyId, tenantId: t });
+  });
+});
+
+describe("integration key: one answer for every bad key", () => {
+  it("answers a malformed key with the same bytes as an unknown key", async () => {
+    const unknown = await unknownKeyBody();
+    const { res, body } = await useKey("osk_not-a-key");
+    expect(res.status).toBe(401);
+    expect(body).toBe(unknown);
+  });
+
+  it("refuses an expired key with the same bytes as an unknown key, even while its record is cached", async () => {
+    const t = tenant();
+    const start = Date.now();
+    vi.useFakeTimers({ toFake: ["Date"], now: start });
+    const { key } = await createKey(t, { psa: "read" }, { expiresAt: new Date(start + 10_000).toISOString() });
+    const before = await useKey(key);
+    expect(before.res.status).toBe(200);
+    // 11 s later the key has expired, while its record is still inside the 30 s isolate cache.
+    vi.setSystemTime(start + 11_000);
+    const after = await useKey(key);
+    expect(after.res.status).toBe(401);
+    expect(after.forwarded).toEqual([]);
+    expect(after.body).toBe(await unknownKeyBody());
+  });
+
+  it("refuses a revoked key on the very next request with the same bytes as an unknown key", async () => {
+    const t = tenant();
+    const { key, keyId } = await createKey(t, { psa: "write" });
+    expect((await useKey(key)).res.status).toBe(200);
+    const revoke = await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
+    expect(revoke.status).toBe(200);
+    const after = await useKey(key);
+    expect(after.res.status).toBe(401);
+    expect(after.forwarded).toEqual([]);
+    expect(after.body).toBe(await unknownKeyBody());
+  });
+});
+
+describe("integration key: revocation does not wait for caches", () => {
+  it("refuses a revoked key while KV still serves the unrevoked record and the isolate cache holds it", async () => {
+    const t = tenant();
+    const { key, keyId } = await createKey(t, { psa: "write" });
+    const recordName = `key:${await sha256Hex(key)}`;
+    const unrevoked = await env.KEYS.get(recordName, "json");
+    expect((await useKey(key)).res.status).toBe(200);
+
+    const revoke = await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
+    expect(revoke.status).toBe(200);
+
+    // Another location's KV replica still returns the record from before the revocation.
+    const stale = countingKv(new Map([[recordName, unrevoked]]));
+    const viaStaleKv = await callWith({ ...env, KEYS: stale.kv }, "/psa/tickets", { "x-integration-key": key });
+    expect(viaStaleKv.status).toBe(401);
+    expect(stale.counts.get).toBe(1);
+
+    // That read put the unrevoked record in this isolate's key cache: the next request does not read KV
+    // at all, and is still refused.
+    const fresh = countingKv();
+    const viaCache = await callWith({ ...env, KEYS: fresh.kv }, "/psa/tickets", { "x-integration-key": key });
+    expect(viaCache.status).toBe(401);
+    expect(fresh.counts.get).toBe(0);
+    expect(await viaCache.text()).toBe(await unknownKeyBody());
+  });
+
+  it("keeps a revoked key refused on every later request", async () => {
+    const t = tenant();
+    const { key, keyId } = await createKey(t, { psa: "write" });
+    await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
+    for (let i = 0; i < 3; i++) {
+      const { res, forwarded } = await useKey(key);
+      expect(res.status).toBe(401);
+      expect(forwarded).toEqual([]);
+    }
+  });
+
+  it("leaves the tenant's other keys working when one is revoked", async () => {
+    const t = tenant();
+    const revoked = await createKey(t, { psa: "write" });
+    const kept = await createKey(t, { psa: "write" });
+    await call(`/__gateway/admin/tenants/${t}/keys/${revoked.keyId}`, { method: "DELETE", headers: ADMIN });
+    expect((await useKey(revoked.key)).res.status).toBe(401);
+    expect((await useKey(kept.key)).res.status).toBe(200);
+  });
+});

@@ -1,0 +1,169 @@
+import { env } from "cloudflare:workers";
+import { errors, importJWK, SignJWT, type JWTPayload } from "jose";
+import { describe, expect, it } from "vitest";
+import devKey from "../../dev/keys/dev-signing-key.private.jwk.json";
+import { mapJoseError, MAX_TOKEN_LENGTH, verifyToken } from "../../src/auth/jwt";
+import { parseAuthConfig, type AuthConfig } from "../../src/config/auth";
+import { ConfigError } from "../../src/config/validate";
+import { GatewayError } from "../../src/errors";
+
+// The clock every token here is measured against; verifyToken takes it injected.
+const NOW_SEC = 2_000_000_000;
+const NOW = new Date(NOW_SEC * 1000);
+
+const config: AuthConfig = parseAuthConfig({ ...env }, "development");
+
+async function sign(claims: JWTPayload, header: Record<string, unknown> = {}): Promise<string> {
+  const key = await importJWK(devKey, "ES256");
+  return new SignJWT({ iss: config.issuer, aud: config.sessionAudience, token_use: "session", sub: "usr_1", tid: "t1", iat: NOW_SEC - 10, exp: NOW_SEC + 600, ...claims })
+    .setProtectedHeader({ alg: "ES256", kid: devKey.kid, ...header })
+    .sign(key);
+}
+
+async function outcome(token: string, now = NOW): Promise<string> {
+  try {
+    const principal = await verifyToken(token, config, now);
+    return principal.type;
+  } catch (err) {
+    if (err instanceof GatewayError) return err.code;
+    throw err;
+  }
+}
+
+describe("verifyToken", () => {
+  it("turns a valid session token into a user principal with its tenant and permissions", async () => {
+    const principal = await verifyToken(await sign({ perms: ["psa:*"] }), config, NOW);
+    expect(principal).toEqual({ type: "user", tenantId: "t1", userId: "usr_1", permissions: ["psa:*"] });
+  });
+
+  it("turns a valid portal token into a portal principal with its customer", async () => {
+    const token = await sign({ aud: config.portalAudience, token_use: "portal", sub: "contact_1", cid: "cus_9" });
+    expect(await verifyToken(token, config, NOW)).toEqual({ type: "portal", tenantId: "t1", subject: "contact_1", customerId: "cus_9" });
+  });
+
+  it("accepts a token expired by less than the 30 s clock tolerance", async () => {
+    expect(await outcome(await sign({ exp: NOW_SEC - 29 }))).toBe("user");
+  });
+
+  it("answers TOKEN_EXPIRED once the token expired beyond the tolerance", async () => {
+    expect(await outcome(await sign({ exp: NOW_SEC - 31 }))).toBe("TOKEN_EXPIRED");
+  });
+
+  it("answers TOKEN_EXPIRED for a token older than the maximum token age, however far its exp", async () => {
+    expect(await outcome(await sign({ iat: NOW_SEC - 86_400 - 31, exp: NOW_SEC + 600 }))).toBe("TOKEN_EXPIRED");
+    expect(await outcome(await sign({ iat: NOW_SEC - 86_400 + 60, exp: NOW_SEC + 600 }))).toBe("user");
+  });
+
+  it("refuses a token issued in the future beyond the tolerance", async () => {
+    expect(await outcome(await sign({ iat: NOW_SEC + 31, exp: NOW_SEC + 600 }))).toBe("UNAUTHORIZED");
+  });
+
+  it("refuses a token not yet valid beyond the tolerance, and accepts one within it", async () => {
+    expect(await outcome(await sign({ nbf: NOW_SEC + 31 }))).toBe("UNAUTHORIZED");
+    expect(await outcome(await sign({ nbf: NOW_SEC + 29 }))).toBe("user");
+  });
+
+  it.each(["exp", "iat", "sub", "tid", "iss", "aud", "token_use"])("refuses a session token without %s", async (claim) => {
+    expect(await outcome(await sign({ [claim]: undefined }))).toBe("UNAUTHORIZED");
+  });
+
+  it("refuses a portal token without cid", async () => {
+    expect(await outcome(await sign({ aud: config.portalAudience, token_use: "portal" }))).toBe("UNAUTHORIZED");
+  });
+
+  it.each([
+    ["a foreign issuer", { iss: "https://evil.example" }],
+    ["a foreign audience", { aud: "someone-else" }],
+    ["both audiences at once", { aud: [config.sessionAudience, config.portalAudience] }],
+    ["the session audience with token_use portal", { token_use: "portal", cid: "cus_1" }],
+    ["the portal audience with token_use session", { aud: config.portalAudience }],
+    ["an unknown token_use", { token_use: "id" }],
+    ["a tenant id with a line break", { tid: "t1\nX-Injected: 1" }],
+    ["a tenant id that is not a string", { tid: 42 }],
+    ["an oversized tenant id", { tid: "t".repeat(129) }],
+    ["perms that are not a list", { perms: "psa:*" }],
+    ["perms holding a non-string", { perms: ["psa:*", 1] }],
+    ["exp that is not a number", { exp: "never" }],
+  ])("refuses a token with %s", async (_label, claims) => {
+    expect(await outcome(await sign(claims as JWTPayload))).toBe("UNAUTHORIZED");
+  });
+
+  it("refuses a token over 8 KiB before parsing it", async () => {
+    const token = `${await sign({})}.${"A".repeat(MAX_TOKEN_LENGTH)}`;
+    expect(await outcome(token)).toBe("UNAUTHORIZED");
+  });
+
+  it("answers UNAUTHORIZED, never TOKEN_EXPIRED, for an expired token whose signature is wrong", async () => {
+    const token = await sign({ exp: NOW_SEC - 3600 });
+    const [h, p, s] = token.split(".");
+    const flipped = `${s?.startsWith("A") ? "B" : "A"}${s?.slice(1)}`;
+    expect(await outcome(`${h}.${p}.${flipped}`)).toBe("UNAUTHORIZED");
+  });
+
+  it("refuses every token when no key set is configured", async () => {
+    const none = parseAuthConfig({ ...env, JWKS: "" }, "development");
+    await expect(verifyToken(await sign({}), none, NOW)).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+  });
+});
+
+describe("mapJoseError", () => {
+  it("maps an expired JWT to TOKEN_EXPIRED", () => {
+    expect(mapJoseError(new errors.JWTExpired("x", {})).code).toBe("TOKEN_EXPIRED");
+  });
+
+  it.each([
+    ["a bad signature", new errors.JWSSignatureVerificationFailed()],
+    ["a failed claim", new errors.JWTClaimValidationFailed("x", {})],
+    ["a disallowed algorithm", new errors.JOSEAlgNotAllowed("x")],
+    ["no matching key", new errors.JWKSNoMatchingKey()],
+    ["a key type mismatch (TypeError)", new TypeError("CryptoKey does not support this operation")],
+    ["a JSON parse failure", new SyntaxError("Unexpected token")],
+    ["anything else", new Error("boom")],
+    ["a thrown non-error", "boom"],
+  ])("maps %s to UNAUTHORIZED", (_label, err) => {
+    expect(mapJoseError(err).code).toBe("UNAUTHORIZED");
+  });
+});
+
+describe("parseAuthConfig", () => {
+  function fieldOf(vars: Record<string, unknown>, environment = "development"): string {
+    try {
+      parseAuthConfig(vars, environment);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.field;
+      throw err;
+    }
+    throw new Error("expected a ConfigError");
+  }
+
+  it("defaults to an asymmetric allow-list with a 30 s tolerance", () => {
+    const parsed = parseAuthConfig({}, "production");
+    expect(parsed.algorithms).toEqual(["RS256", "ES256", "EdDSA"]);
+    expect(parsed.clockToleranceSec).toBe(30);
+  });
+
+  it.each(["HS256", "none", "ES256,HS512", "RS256,None"])("refuses JWT_ALGORITHMS=%s", (algorithms) => {
+    expect(fieldOf({ JWT_ALGORITHMS: algorithms })).toBe("JWT_ALGORITHMS");
+  });
+
+  it("refuses a static JWKS outside development", () => {
+    expect(fieldOf({ JWKS: env.JWKS }, "production")).toBe("JWKS");
+  });
+
+  it("refuses a static JWKS that holds a private key", () => {
+    expect(fieldOf({ JWKS: JSON.stringify({ keys: [devKey] }) })).toBe("JWKS");
+  });
+
+  it("refuses a plain-http JWKS_URL outside development", () => {
+    expect(fieldOf({ JWKS_URL: "http://idp.example/jwks" }, "production")).toBe("JWKS_URL");
+  });
+
+  it("refuses JWKS and JWKS_URL together", () => {
+    expect(fieldOf({ JWKS: env.JWKS, JWKS_URL: "https://idp.example/jwks" })).toBe("JWKS");
+  });
+
+  it("refuses an admin secret shorter than 16 characters and treats an empty one as none", () => {
+    expect(fieldOf({ ADMIN_SECRET: "short" })).toBe("ADMIN_SECRET");
+    expect(parseAuthConfig({ ADMIN_SECRET: "" }, "development").adminSecret).toBeNull();
+  });
+});
