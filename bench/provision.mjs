@@ -26,25 +26,34 @@
  *   tenantHeaders          array of `tenants` header objects, one admitted key per tenant
  */
 
-/** @returns {Record<string, string>} vars added to (or replacing) wrangler.toml's for the bench run. */
-export function gatewayVars() {
-  return {}; // e.g. { JWKS_URL: bench.jwksUrl }
+/** The gateway verifies session JWTs against the bench's JWKS (served by the local upstream, loopback). */
+export function gatewayVars({ jwksUrl }) {
+  return { JWKS_URL: jwksUrl, JWKS: "" };
 }
 
 /**
- * @returns {Promise<object>} the scenario context. Today it supplies nothing, so only the credential-free
- * gateway scenarios run. A filled-in version looks like:
- *
- *   const keys = Array.from({ length: bench.tenants }, (_, i) => ({ tenant: `t${i}`, secret: `osk_bench_${i}` }));
- *   await bench.kv.putMany("KEYS", keys.map((k) => ({ key: <kv key for k>, value: <record for k> })));
- *   const auth = (k) => ({ authorization: `Bearer ${k.secret}` });
- *   return {
- *     integrationKeyHeaders: auth(keys[0]),
- *     sessionJwtHeaders: { authorization: `Bearer ${await bench.signJwt({ sub: "u1", tid: "t0" })}` },
- *     overLimitHeaders: auth(<a key whose tenant limit is 1/1h, spent by one request here>),
- *     tenantHeaders: keys.map(auth),
- *   };
+ * Provisions through the gateway's own admin API, as an operator would: one integration key per rotation
+ * tenant (tenant 0's key is the single-tenant scenarios' key), a session JWT for tenant 0, and a tenant whose
+ * 1-per-hour limit is already spent (the deny path).
  */
-export async function provision() {
-  return {};
+export async function provision({ gatewayUrl, signJwt, tenants, vars }) {
+  const admin = { authorization: `Bearer ${vars.ADMIN_SECRET}`, "content-type": "application/json" };
+  async function call(method, path, body) {
+    const res = await fetch(`${gatewayUrl}/__gateway/admin${path}`, { method, headers: admin, body: body && JSON.stringify(body) });
+    if (!res.ok) throw new Error(`provision: ${method} ${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  }
+  const newKey = async (tenant) => (await call("POST", `/tenants/${tenant}/keys`, { name: "bench", access: { psa: "write" } })).key;
+  const keys = [];
+  for (let i = 0; i < tenants; i += 50) {
+    const batch = Array.from({ length: Math.min(50, tenants - i) }, (_, j) => newKey(`bench-tenant-${i + j}`));
+    keys.push(...(await Promise.all(batch)));
+  }
+  const over = await newKey("bench-over");
+  await call("PUT", "/tenants/bench-over/rate-limit", { policies: [{ name: "default", limit: 1, window: "1h" }] });
+  const spent = await fetch(`${gatewayUrl}/psa/tickets`, { headers: { "x-integration-key": over } });
+  await spent.arrayBuffer();
+  const jwt = await signJwt({ aud: vars.JWT_SESSION_AUDIENCE, iss: vars.JWT_ISSUER, token_use: "session", sub: "usr_bench", tid: "bench-tenant-0", perms: ["psa:*"] });
+  const auth = (key) => ({ "x-integration-key": key });
+  return { integrationKeyHeaders: auth(keys[0]), sessionJwtHeaders: { authorization: `Bearer ${jwt}` }, overLimitHeaders: auth(over), tenantHeaders: keys.map(auth) };
 }

@@ -21,6 +21,7 @@ import { benchVars, buildGateway, gatewayTarget } from "./lib/gateway.mjs";
 import { coreSeconds, cpuSeconds, killAllSync, pin, rpc, rssMiB, spawnNode, stopAll, waitMessage } from "./lib/proc.mjs";
 import { addRatios, markdown } from "./lib/report.mjs";
 import { kvPut, startWorkerd } from "./lib/workerd.mjs";
+import { connect as connectProfiler, selfTimeSummary } from "./lib/profiler.mjs";
 import { scenarios, shapes, TENANTS } from "./scenarios.mjs";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -34,6 +35,7 @@ const { values: opt } = parseArgs({
     duration: { type: "string" },
     keep: { type: "boolean", default: false }, // keep the temp dir (configs, bundles, workerd logs)
     provision: { type: "string", default: join(benchDir, "provision.mjs") }, // another provisioning module
+    profile: { type: "string" }, // regex: CPU-profile these gateway scenarios (bench/lib/profiler.mjs)
   },
 });
 
@@ -93,8 +95,11 @@ async function startTargets(ids, upstreamUrl, jwksUrl, gatewayVars) {
       durableObjects: [{ binding: "COUNTER", className: "TenantCounter", sqlite: true }],
     },
   };
-  for (const [id, t] of Object.entries(refs)) {
-    if (ids.has(id)) targets[id] = await startWorkerd({ id, ...runtime, ...t }, join(tmp, id), { core: SERVER_CORE, storageDir: join(storage, id) });
+  for (const [i, [id, t]] of Object.entries(refs).entries()) {
+    if (!ids.has(id)) continue;
+    const inspectorPort = opt.profile ? 9330 + i : undefined;
+    targets[id] = await startWorkerd({ id, ...runtime, ...t }, join(tmp, id), { core: SERVER_CORE, storageDir: join(storage, id), inspectorPort });
+    if (inspectorPort !== undefined) targets[id].profiler = await connectProfiler(inspectorPort);
   }
 
   if (!ids.has("gateway")) return;
@@ -110,7 +115,9 @@ async function startTargets(ids, upstreamUrl, jwksUrl, gatewayVars) {
     const bench = { upstreamUrl, jwksUrl };
     const target = await gatewayTarget(opt.config, outDir, (vars) => ({ ...benchVars(vars, upstreamUrl), ...gatewayVars({ ...bench, vars }) }));
     gatewayFinalVars = target.vars;
-    targets.gateway = await startWorkerd(target, join(tmp, "gateway"), { core: SERVER_CORE, storageDir: join(storage, "gateway") });
+    const inspectorPort = opt.profile ? 9329 : undefined;
+    targets.gateway = await startWorkerd(target, join(tmp, "gateway"), { core: SERVER_CORE, storageDir: join(storage, "gateway"), inspectorPort });
+    if (inspectorPort !== undefined) targets.gateway.profiler = await connectProfiler(inspectorPort);
   } catch (err) {
     targetStatus.gateway = "gateway did not start";
     console.error(`${targetStatus.gateway}; gateway scenarios skipped.\n${err.message}`);
@@ -139,6 +146,14 @@ function runLoad(job, onStart = () => {}) {
   );
 }
 
+/** Saves a scenario's CPU profile next to the results and prints where its self time went. */
+function writeProfile(name, profile) {
+  const file = join(benchDir, "results", `${name.replace(/[^a-z0-9-]+/gi, "_")}.cpuprofile`);
+  writeFileSync(file, JSON.stringify(profile));
+  console.log(`profile of ${name} -> ${file}`);
+  for (const { fn, share } of selfTimeSummary(profile)) console.log(`  ${(share * 100).toFixed(1).padStart(5)}%  ${fn}`);
+}
+
 async function runScenario(s, ctx, ctxFile, index) {
   const base = { name: s.name, target: s.target, connections: s.connections, compareTo: s.compareTo };
   if (!targets[s.target]) return { ...base, skipped: targetStatus[s.target] ?? "target not started" };
@@ -158,7 +173,9 @@ async function runScenario(s, ctx, ctxFile, index) {
   let t0, cpu0, side0, core0;
   const side = () => cpuSeconds(upstream.pid);
   const core = () => (SERVER_CORE === undefined ? { busy: 0, steal: 0 } : coreSeconds(SERVER_CORE));
+  const profiler = opt.profile && new RegExp(opt.profile).test(s.name) ? targets[s.target].profiler : undefined;
   const m = await runLoad({ ...job, idPrefix: `${runTag}-${index}` }, () => {
+    void profiler?.start();
     t0 = performance.now();
     cpu0 = cpuSeconds(pid);
     side0 = side();
@@ -166,6 +183,7 @@ async function runScenario(s, ctx, ctxFile, index) {
   }).finally(() => clearInterval(sampler));
   const wall = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds(pid) - cpu0;
+  if (profiler) writeProfile(s.name, await profiler.stop());
   const sideCpu = side() - side0;
   const core1 = core();
   // What else used the server core (other processes, interrupts) or the hypervisor took: noise indicators.

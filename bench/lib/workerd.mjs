@@ -100,12 +100,13 @@ const config :Workerd.Config = (
  * every socket listens. stdout/stderr go to a file (the gateway logs a line per request; nothing in Node
  * parses them, so logging costs only what it costs inside workerd).
  */
-export async function startWorkerd(target, dir, { core, storageDir = join(dir, "do"), timeoutMs = 30_000 } = {}) {
+export async function startWorkerd(target, dir, { core, storageDir = join(dir, "do"), timeoutMs = 30_000, inspectorPort } = {}) {
   mkdirSync(dir, { recursive: true });
   const { socketNames } = writeConfig(target, dir, storageDir);
   const log = join(dir, "workerd.log");
   const logFd = openSync(log, "w");
   const args = ["serve", join(dir, "config.capnp"), "--experimental", "--control-fd=3"];
+  if (inspectorPort !== undefined) args.push(`--inspector-addr=127.0.0.1:${inspectorPort}`);
   const [cmd, argv] = core === undefined ? [workerdBin, args] : ["taskset", ["-c", String(core), workerdBin, ...args]];
   const child = spawn(cmd, argv, { stdio: ["ignore", logFd, logFd, "pipe"] });
   closeSync(logFd);

@@ -18,13 +18,13 @@ export async function secretsEqual(a: string, b: string): Promise<boolean> {
 
 export function adminAuth(): MiddlewareHandler<AppEnv> {
   return async function adminAuth(c, next) {
-    const secret = c.var.config.auth.adminSecret;
+    const secret = c.get("config").auth.adminSecret;
     if (secret === null) throw new GatewayError("NOT_FOUND", { details: null, logReason: "admin API disabled: no ADMIN_SECRET" });
     const match = /^Bearer (\S+)$/.exec(c.req.header("authorization") ?? "");
     if (match === null || !(await secretsEqual(match[1] ?? "", secret))) {
       throw new GatewayError("UNAUTHORIZED", { logReason: "admin secret missing or wrong" });
     }
-    c.var.log.set({ principalType: "admin" });
+    c.get("log").set({ principalType: "admin" });
     await next();
   };
 }

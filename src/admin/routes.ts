@@ -34,7 +34,7 @@ export function adminRoutes(): Hono<AppEnv> {
 
   admin.post("/tenants/:tenantId/keys", async (c) => {
     const tenantId = tenantParam(c);
-    const input = newKeyInput(await jsonBody(c), c.var.config.products.map((p) => p.name));
+    const input = newKeyInput(await jsonBody(c), c.get("config").products.map((p) => p.name));
     const key = generateIntegrationKey();
     const record: KeyRecord = { keyId: newKeyId(), tenantId, ...input, createdAt: new Date().toISOString(), revokedAt: null };
     await putKey(c.env.KEYS, await hashKey(key), record);
@@ -55,7 +55,7 @@ export function adminRoutes(): Hono<AppEnv> {
 
   admin.get("/tenants/:tenantId/rate-limit", async (c) => {
     const tenantId = tenantParam(c);
-    const status = await c.env.TENANT_LIMITER.getByName(tenantId).status(c.var.config.rateLimit.defaults);
+    const status = await c.env.TENANT_LIMITER.getByName(tenantId).status(c.get("config").rateLimit.defaults);
     return c.json(limitView(tenantId, status, Date.now()));
   });
 
@@ -65,7 +65,7 @@ export function adminRoutes(): Hono<AppEnv> {
     const stub = c.env.TENANT_LIMITER.getByName(tenantId);
     await stub.setPolicies(policies);
     forgetDenial(tenantId);
-    return c.json(limitView(tenantId, await stub.status(c.var.config.rateLimit.defaults), Date.now()));
+    return c.json(limitView(tenantId, await stub.status(c.get("config").rateLimit.defaults), Date.now()));
   });
 
   admin.delete("/tenants/:tenantId/rate-limit", async (c) => {
@@ -73,7 +73,7 @@ export function adminRoutes(): Hono<AppEnv> {
     const stub = c.env.TENANT_LIMITER.getByName(tenantId);
     await stub.setPolicies(null);
     forgetDenial(tenantId);
-    return c.json(limitView(tenantId, await stub.status(c.var.config.rateLimit.defaults), Date.now()));
+    return c.json(limitView(tenantId, await stub.status(c.get("config").rateLimit.defaults), Date.now()));
   });
 
   return admin;

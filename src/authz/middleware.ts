@@ -5,7 +5,7 @@ import { authorize } from "./decide";
 
 export function authorizeRoute(): MiddlewareHandler<AppEnv> {
   return async function authorizeRoute(c, next) {
-    const { principal, resolved } = c.var;
+    const principal = c.get("principal"), resolved = c.get("resolved");
     authorize(principal, resolved.product.name, resolved.route);
     await next();
   };

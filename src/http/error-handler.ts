@@ -8,12 +8,12 @@ import { envelopeResponse, GatewayError, toGatewayError } from "../errors";
 import { logException } from "../ops/request-log";
 
 function respond(c: Context<AppEnv>, err: GatewayError): Response {
-  c.var.log?.set({ code: err.code, ...(err.logReason !== undefined ? { reason: err.logReason } : {}) });
+  c.get("log")?.set({ code: err.code, ...(err.logReason !== undefined ? { reason: err.logReason } : {}) });
   return envelopeResponse(err);
 }
 
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
-  if (!(err instanceof GatewayError)) logException(c.var.requestId ?? "unknown", err);
+  if (!(err instanceof GatewayError)) logException(c.get("requestId") ?? "unknown", err);
   return respond(c, toGatewayError(err));
 };
 

@@ -13,7 +13,9 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
   return async function requestContext(c, next) {
     const requestId = resolveRequestId(c.req.header(REQUEST_ID_HEADER));
     c.set("requestId", requestId);
-    const log = new RequestLog(requestId, c.req.method, new URL(c.req.url).pathname);
+    const url = new URL(c.req.url);
+    c.set("url", url);
+    const log = new RequestLog(requestId, c.req.method, url.pathname);
     c.set("log", log);
     await next();
     try {

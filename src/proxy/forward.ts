@@ -48,13 +48,16 @@ export async function forward(product: Product, env: Record<string, unknown>, re
   const url = upstreamUrl(product, req.path, req.search);
   const fetcher = fetcherFor(product, env);
   const { controller } = req;
+  // The deadline covers the wait for response headers only; its listener is removed once they arrive, so a
+  // long download is never cut. AbortSignal.timeout needs no clearing (the runtime's timer, no JS object).
+  const deadline = AbortSignal.timeout(product.timeoutMs);
   let timedOut = false;
-  const timer = setTimeout(() => {
+  const onDeadline = () => {
     timedOut = true;
     controller.abort();
-  }, product.timeoutMs);
-  const onClientAbort = () => controller.abort();
-  req.clientSignal.addEventListener("abort", onClientAbort);
+  };
+  deadline.addEventListener("abort", onDeadline, { once: true });
+  req.clientSignal.addEventListener("abort", () => controller.abort(), { once: true });
   const started = Date.now();
   try {
     const response = await fetcher.fetch(url, {
@@ -74,6 +77,6 @@ export async function forward(product: Product, env: Record<string, unknown>, re
     }
     throw new GatewayError("BAD_GATEWAY", { details: { reason: "upstream_unreachable" }, logReason: `upstream fetch failed: ${reason}` });
   } finally {
-    clearTimeout(timer);
+    deadline.removeEventListener("abort", onDeadline);
   }
 }

@@ -9,12 +9,12 @@ import { normalizeUpstream } from "./normalize";
 
 export function proxyToProduct(): Handler<AppEnv> {
   return async function proxyToProduct(c) {
-    const { resolved, config, requestId, log } = c.var;
+    const resolved = c.get("resolved"), config = c.get("config"), requestId = c.get("requestId"), log = c.get("log");
     const controller = new AbortController();
     const body = await prepareBody(c.req.raw, resolved.route, config.limits, () => controller.abort());
     const headers = upstreamRequestHeaders(c.req.raw.headers, {
       requestId,
-      identity: identityHeaders(c.var.principal),
+      identity: identityHeaders(c.get("principal")),
       sessionCookie: config.auth.sessionCookie,
     });
     const { response, upstreamMs } = await forward(resolved.product, c.env as unknown as Record<string, unknown>, {

@@ -7,7 +7,7 @@
  * dropped so the client cannot steer virtual-host routing behind the gateway.
  */
 
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]);
 
 /** Headers in this namespace reach a product only when the gateway set them. */
 export const IDENTITY_PREFIX = "x-onestack-";
@@ -15,22 +15,34 @@ export const IDENTITY_PREFIX = "x-onestack-";
 /** Headers that ask a framework to treat the request as another method; see `assertNoMethodOverride`. */
 export const METHOD_OVERRIDE_HEADERS = ["x-http-method-override", "x-method-override", "x-http-method"];
 
-const NEVER_FORWARDED = ["host", "x-forwarded-host", "x-integration-key", "authorization", "proxy-authorization", "content-length", ...METHOD_OVERRIDE_HEADERS];
+const NEVER_FORWARDED = new Set(["host", "x-forwarded-host", "x-integration-key", "authorization", "content-length", ...METHOD_OVERRIDE_HEADERS]);
 
-/** Removes hop-by-hop headers and every header named in `Connection`, in place. */
-export function stripHopByHop(headers: Headers): Headers {
-  const named = (headers.get("connection") ?? "")
-    .split(",")
-    .map((h) => h.trim().toLowerCase())
-    .filter((h) => h !== "");
-  for (const name of [...HOP_BY_HOP, ...named]) headers.delete(name);
-  return headers;
+/** The header names listed in `Connection`, lowercased. */
+function connectionNamed(headers: Headers): Set<string> {
+  const value = headers.get("connection");
+  return value === null ? new Set() : new Set(value.split(",").map((h) => h.trim().toLowerCase()));
 }
 
-/** Removes one cookie by name from a Cookie header value; other cookies pass untouched. */
+/**
+ * A copy without hop-by-hop headers, those named in `Connection`, and those `drop` rejects: one pass over
+ * the source, on the hot path of every request.
+ */
+function copyEndToEnd(source: Headers, drop: (name: string) => boolean): Headers {
+  const named = connectionNamed(source);
+  const out = new Headers();
+  for (const [name, value] of source) {
+    if (!HOP_BY_HOP.has(name) && !named.has(name) && !drop(name)) out.append(name, value);
+  }
+  return out;
+}
+
+/**
+ * Removes one cookie by name from a Cookie header value; other cookies pass untouched. Cookie headers sent
+ * twice reach the Worker joined with ", ", so a comma before `name=` separates cookies too.
+ */
 export function withoutCookie(cookieHeader: string, name: string): string {
   return cookieHeader
-    .split(";")
+    .split(/;|,(?=\s*[^\s=;,]+=)/)
     .map((c) => c.trim())
     .filter((c) => c !== "" && c.split("=", 1)[0]?.trim() !== name)
     .join("; ");
@@ -46,9 +58,7 @@ export interface UpstreamHeaderOptions {
 
 /** The headers a product backend receives: the client's, minus what the gateway strips, plus what it sets. */
 export function upstreamRequestHeaders(incoming: Headers, opts: UpstreamHeaderOptions): Headers {
-  const headers = stripHopByHop(new Headers(incoming));
-  for (const name of NEVER_FORWARDED) headers.delete(name);
-  for (const name of [...headers.keys()]) if (name.startsWith(IDENTITY_PREFIX)) headers.delete(name);
+  const headers = copyEndToEnd(incoming, (name) => NEVER_FORWARDED.has(name) || name.startsWith(IDENTITY_PREFIX));
   const cookie = headers.get("cookie");
   if (cookie !== null && opts.sessionCookie !== undefined) {
     const rest = withoutCookie(cookie, opts.sessionCookie);
@@ -62,5 +72,5 @@ export function upstreamRequestHeaders(incoming: Headers, opts: UpstreamHeaderOp
 
 /** The headers a client receives from an upstream response: hop-by-hop removed. */
 export function downstreamResponseHeaders(upstream: Headers): Headers {
-  return stripHopByHop(new Headers(upstream));
+  return copyEndToEnd(upstream, () => false);
 }

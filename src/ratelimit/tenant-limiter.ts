@@ -6,6 +6,7 @@
  * request: the gateway consults this object on every admitted request anyway.
  */
 import { DurableObject } from "cloudflare:workers";
+import { rateLimitHeaders } from "./headers";
 import type { Policy } from "./policy";
 import { decide, evaluate, oldestLiveBucket, prune, type BucketCounts, type PolicyState } from "./sliding-window";
 
@@ -16,10 +17,19 @@ export interface AdmitRequest {
   defaults: Policy[];
 }
 
+/**
+ * The answer to one admission. Kept flat and small on the common (admitted) path: it crosses the RPC
+ * boundary on every request, and the per-policy states are only sent when a refusal needs them.
+ */
 export interface AdmitResult {
   allowed: boolean;
   revoked: boolean;
   nowMs: number;
+  /** The smallest remaining quota across policies after this decision. */
+  remaining: number;
+  /** The RateLimit and RateLimit-Policy field values for the response (empty when revoked). */
+  headers: Record<string, string>;
+  /** Every policy's state: only on a refusal (for the 429 and the deny cache), else empty. */
   states: PolicyState[];
   violated: PolicyState | null;
 }
@@ -74,14 +84,17 @@ export class TenantLimiter extends DurableObject<Env> {
   /** Decides one request: revoked key, or admitted / refused by the tenant's policies. */
   async admit(req: AdmitRequest): Promise<AdmitResult> {
     const nowMs = this.clock();
-    if (req.keyId !== null && this.revoked.has(req.keyId)) return { allowed: false, revoked: true, nowMs, states: [], violated: null };
+    if (req.keyId !== null && this.revoked.has(req.keyId)) return { allowed: false, revoked: true, nowMs, remaining: 0, headers: {}, states: [], violated: null };
     const policies = this.override ?? req.defaults;
     const decision = decide(policies, (w) => this.counts(w), nowMs);
     for (const t of decision.touched) {
       this.ctx.storage.sql.exec("INSERT INTO buckets VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET count = excluded.count", t.windowSec, t.bucket, t.count);
     }
     if (decision.touched.some((t) => t.count === 1)) this.pruneAll(nowMs);
-    return { allowed: decision.allowed, revoked: false, nowMs, states: decision.states, violated: decision.violated };
+    const remaining = Math.min(...decision.states.map((s) => s.remaining));
+    const headers = rateLimitHeaders(decision.states, nowMs);
+    if (decision.allowed) return { allowed: true, revoked: false, nowMs, remaining, headers, states: [], violated: null };
+    return { allowed: false, revoked: false, nowMs, remaining, headers, states: decision.states, violated: decision.violated };
   }
 
   /** Makes a key unusable from the next request on. */

@@ -24,23 +24,23 @@ export function assertNoMethodOverride(headers: Headers, query: URLSearchParams)
 
 export function resolveRoute(): MiddlewareHandler<AppEnv> {
   return async function resolveRoute(c, next) {
-    const url = new URL(c.req.url);
+    const url = c.get("url");
     const pathname = url.pathname;
     assertSafePath(pathname);
     assertNoMethodOverride(c.req.raw.headers, url.searchParams);
     const slash = pathname.indexOf("/", 1);
-    const product = c.var.config.productsByBase.get(slash === -1 ? pathname : pathname.slice(0, slash));
+    const product = c.get("config").productsByBase.get(slash === -1 ? pathname : pathname.slice(0, slash));
     if (product === undefined) throw new GatewayError("NOT_FOUND", { details: null, logReason: "no product for path" });
     const path = slash === -1 ? "/" : pathname.slice(slash);
     const match = matchRoute(product.routes, c.req.method, splitSegments(path));
-    c.var.log.set({ product: product.name });
+    c.get("log").set({ product: product.name });
     if (match.kind === "none") throw new GatewayError("NOT_FOUND", { details: null, logReason: "no route for path" });
     if (match.kind === "method-not-allowed") {
       throw new GatewayError("METHOD_NOT_ALLOWED", { details: { allowed: match.allow }, headers: { Allow: match.allow.join(", ") } });
     }
     const { route } = match;
     c.set("resolved", { product, route, path, search: url.search });
-    c.var.log.set({ route: `${route.method} ${route.pattern}`, permission: `${product.name}:${route.permission}` });
+    c.get("log").set({ route: `${route.method} ${route.pattern}`, permission: `${product.name}:${route.permission}` });
     await next();
   };
 }
