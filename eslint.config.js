@@ -23,7 +23,7 @@ export default tseslint.config(
   {
     files: ["**/*.mjs", "**/*.js"],
     languageOptions: {
-      globals: { process: "readonly", console: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", Buffer: "readonly", URL: "readonly", fetch: "readonly", AbortController: "readonly", TextEncoder: "readonly", TextDecoder: "readonly", Response: "readonly", Request: "readonly", Headers: "readonly", crypto: "readonly", performance: "readonly", AbortSignal: "readonly", structuredClone: "readonly", setImmediate: "readonly", queueMicrotask: "readonly", ReadableStream: "readonly", URLSearchParams: "readonly" },
+      globals: { process: "readonly", console: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", Buffer: "readonly", URL: "readonly", fetch: "readonly", AbortController: "readonly", TextEncoder: "readonly", TextDecoder: "readonly", Response: "readonly", Request: "readonly", Headers: "readonly", crypto: "readonly", performance: "readonly", AbortSignal: "readonly", structuredClone: "readonly", setImmediate: "readonly", queueMicrotask: "readonly", ReadableStream: "readonly", URLSearchParams: "readonly", WebSocket: "readonly" },
     },
   },
 );
