@@ -74,8 +74,9 @@ export function newKeyInput(body: Record<string, unknown>, products: readonly st
 export function policiesInput(body: Record<string, unknown>): unknown {
   if (!Array.isArray(body.policies)) return body.policies;
   return body.policies.map((p: unknown) => {
-    if (!isRecord(p) || typeof p.window !== "string") return p;
-    const { window, ...rest } = p;
-    return { ...rest, windowSec: parseWindow(window) ?? window };
+    if (!isRecord(p)) return p;
+    // Only `window` is accepted; a `windowSec` sent directly is ignored, so it fails validation as missing.
+    const { window, windowSec: _ignored, ...rest } = p;
+    return { ...rest, windowSec: typeof window === "string" ? (parseWindow(window) ?? window) : undefined };
   });
 }

@@ -19,12 +19,12 @@ function newKeyId(): string {
 }
 
 /** The admin view of a tenant's limits: policies in the admin input shape and current usage. */
-function limitView(tenantId: string, status: LimiterStatus, nowMs: number) {
+function limitView(tenantId: string, status: LimiterStatus) {
   return {
     tenantId,
     overridden: status.overridden,
     policies: status.policies.map((p) => ({ name: p.name, limit: p.limit, window: formatWindow(p.windowSec) })),
-    usage: status.states.map((s) => ({ name: s.policy.name, used: s.used, remaining: s.remaining, resetSeconds: secondsUntil(s.retryAtMs ?? s.resetMs, nowMs) })),
+    usage: status.states.map((s) => ({ name: s.policy.name, used: s.used, remaining: s.remaining, resetSeconds: secondsUntil(s.retryAtMs ?? s.resetMs, status.nowMs) })),
   };
 }
 
@@ -56,7 +56,7 @@ export function adminRoutes(): Hono<AppEnv> {
   admin.get("/tenants/:tenantId/rate-limit", async (c) => {
     const tenantId = tenantParam(c);
     const status = await c.env.TENANT_LIMITER.getByName(tenantId).status(c.get("config").rateLimit.defaults);
-    return c.json(limitView(tenantId, status, Date.now()));
+    return c.json(limitView(tenantId, status));
   });
 
   admin.put("/tenants/:tenantId/rate-limit", async (c) => {
@@ -65,7 +65,7 @@ export function adminRoutes(): Hono<AppEnv> {
     const stub = c.env.TENANT_LIMITER.getByName(tenantId);
     await stub.setPolicies(policies);
     forgetDenial(tenantId);
-    return c.json(limitView(tenantId, await stub.status(c.get("config").rateLimit.defaults), Date.now()));
+    return c.json(limitView(tenantId, await stub.status(c.get("config").rateLimit.defaults)));
   });
 
   admin.delete("/tenants/:tenantId/rate-limit", async (c) => {
@@ -73,7 +73,7 @@ export function adminRoutes(): Hono<AppEnv> {
     const stub = c.env.TENANT_LIMITER.getByName(tenantId);
     await stub.setPolicies(null);
     forgetDenial(tenantId);
-    return c.json(limitView(tenantId, await stub.status(c.get("config").rateLimit.defaults), Date.now()));
+    return c.json(limitView(tenantId, await stub.status(c.get("config").rateLimit.defaults)));
   });
 
   return admin;

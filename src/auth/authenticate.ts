@@ -23,7 +23,8 @@ export async function authenticateKey(kv: KVNamespace, key: string): Promise<Pri
 
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async function authenticate(c, next) {
-    const config = c.get("config"), log = c.get("log");
+    const config = c.get("config");
+    const log = c.get("log");
     const credential = extractCredential(c.req.raw.headers, c.get("url").searchParams, config.auth.sessionCookie);
     if (credential.kind === "none") throw new GatewayError("UNAUTHORIZED", { logReason: "no credential" });
     const principal = credential.kind === "key" ? await authenticateKey(c.env.KEYS, credential.key) : await verifyToken(credential.token, config.auth);

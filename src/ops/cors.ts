@@ -20,7 +20,8 @@ export function cors(): MiddlewareHandler<AppEnv> {
   return async function cors(c, next) {
     const origin = c.req.header("origin");
     if (origin === undefined) return next();
-    const config = c.get("config"), log = c.get("log");
+    const config = c.get("config");
+    const log = c.get("log");
     const allowed = config.cors.origins.has(origin);
     if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method") !== undefined) {
       log.set({ decision: "answered" });

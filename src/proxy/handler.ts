@@ -9,7 +9,10 @@ import { normalizeUpstream } from "./normalize";
 
 export function proxyToProduct(): Handler<AppEnv> {
   return async function proxyToProduct(c) {
-    const resolved = c.get("resolved"), config = c.get("config"), requestId = c.get("requestId"), log = c.get("log");
+    const resolved = c.get("resolved");
+    const config = c.get("config");
+    const requestId = c.get("requestId");
+    const log = c.get("log");
     const controller = new AbortController();
     const body = await prepareBody(c.req.raw, resolved.route, config.limits, () => controller.abort());
     const headers = upstreamRequestHeaders(c.req.raw.headers, {

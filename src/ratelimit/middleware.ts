@@ -29,7 +29,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 export function rateLimit(): MiddlewareHandler<AppEnv> {
   return async function rateLimit(c, next) {
-    const principal = c.get("principal"), config = c.get("config"), log = c.get("log");
+    const principal = c.get("principal");
+    const config = c.get("config");
+    const log = c.get("log");
     const tenantId = principal.tenantId;
     const denied = cachedDenial(tenantId);
     if (denied !== null) {

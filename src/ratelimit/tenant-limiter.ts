@@ -35,6 +35,8 @@ export interface AdmitResult {
 }
 
 export interface LimiterStatus {
+  /** The limiter's clock, so reset times are stated in its frame. */
+  nowMs: number;
   overridden: boolean;
   policies: Policy[];
   states: PolicyState[];
@@ -97,6 +99,11 @@ export class TenantLimiter extends DurableObject<Env> {
     return { allowed: false, revoked: false, nowMs, remaining, headers, states: decision.states, violated: decision.violated };
   }
 
+  /** Whether a key was revoked: asked only when a key is about to be refused with 403 (see authorizeRoute). */
+  async isRevoked(keyId: string): Promise<boolean> {
+    return this.revoked.has(keyId);
+  }
+
   /** Makes a key unusable from the next request on. */
   async revokeKey(keyId: string): Promise<void> {
     this.revoked.add(keyId);
@@ -114,6 +121,6 @@ export class TenantLimiter extends DurableObject<Env> {
   async status(defaults: Policy[]): Promise<LimiterStatus> {
     const nowMs = this.clock();
     const policies = this.override ?? defaults;
-    return { overridden: this.override !== null, policies, states: policies.map((p) => evaluate(p, this.counts(p.windowSec), nowMs)) };
+    return { nowMs, overridden: this.override !== null, policies, states: policies.map((p) => evaluate(p, this.counts(p.windowSec), nowMs)) };
   }
 }

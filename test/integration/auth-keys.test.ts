@@ -175,6 +175,18 @@ describe("integration key: revocation does not wait for caches", () => {
     expect(await viaCache.text()).toBe(await unknownKeyBody());
   });
 
+  it("answers a revoked key 401, not 403, on a route it could never call, while its record is still cached", async () => {
+    const t = tenant();
+    const { key, keyId } = await createKey(t, { rmm: "read" });
+    const recordName = `key:${await sha256Hex(key)}`;
+    const unrevoked = await env.KEYS.get(recordName, "json");
+    await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
+    const stale = countingKv(new Map([[recordName, unrevoked]]));
+    const res = await callWith({ ...env, KEYS: stale.kv }, "/psa/tickets", { "x-integration-key": key });
+    expect(res.status).toBe(401);
+    expect(await res.text()).toBe(await unknownKeyBody());
+  });
+
   it("keeps a revoked key refused on every later request", async () => {
     const t = tenant();
     const { key, keyId } = await createKey(t, { psa: "write" });
