@@ -10,6 +10,19 @@ beforeAll(async () => {
   ticket = ((await res.json()) as { id: string }).id;
 });
 
+/** A body of `count` chunks without a known length (sent chunked); `sent()` tells how many were pulled. */
+function chunkedBody(chunk: Uint8Array, count: number): { stream: ReadableStream<Uint8Array>; sent: () => number } {
+  let pulled = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulled === count) return controller.close();
+      pulled += 1;
+      controller.enqueue(chunk);
+    },
+  });
+  return { stream, sent: () => pulled };
+}
+
 /** 64 KiB chunks of random bytes (getRandomValues fills at most 64 KiB at a time). */
 function randomBytes(size: number): Uint8Array {
   const out = new Uint8Array(size);
@@ -68,14 +81,7 @@ describe("forwarding", () => {
   it("streams an upload sent without Content-Length", async () => {
     const id = rid();
     const chunk = new Uint8Array(64 * 1024).fill(7);
-    let sent = 0;
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (sent === 8) return controller.close();
-        sent += 1;
-        controller.enqueue(chunk);
-      },
-    });
+    const { stream } = chunkedBody(chunk, 8);
     await call(`/psa/tickets/${ticket}/attachments`, { method: "POST", headers: { "x-integration-key": key, "x-request-id": id, "content-type": "image/png" }, body: stream });
     const [got] = await recorded("psa", id);
     expect(got?.bodyLength).toBe(8 * chunk.byteLength);
@@ -166,15 +172,7 @@ describe("request bodies at the edge", () => {
   });
 
   it("answers an upload over the body cap with 413 even without Content-Length", async () => {
-    const chunk = new Uint8Array(16 * 1024);
-    let sent = 0;
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (sent === 64) return controller.close();
-        sent += 1;
-        controller.enqueue(chunk);
-      },
-    });
+    const { stream, sent } = chunkedBody(new Uint8Array(16 * 1024), 64);
     const res = await callWith(envWith({ MAX_BODY_BYTES: "100000" }), `/psa/tickets/${ticket}/attachments`, {
       method: "POST",
       headers: { "x-integration-key": key, "content-type": "application/octet-stream" },
@@ -182,7 +180,7 @@ describe("request bodies at the edge", () => {
     });
     expect(res.status).toBe(413);
     expect((await envelope(res)).code).toBe("PAYLOAD_TOO_LARGE");
-    expect(sent).toBeLessThan(64);
+    expect(sent()).toBeLessThan(64);
   });
 
   it("answers a declared Content-Length over the body cap with 413 before reading it", async () => {

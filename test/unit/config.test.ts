@@ -1,17 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
 import { parseProducts, parseUpstream } from "../../src/config/products";
-import { ConfigError } from "../../src/config/validate";
+import { configErrorField } from "../support/config-error";
 
-function fieldOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.field;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 const route = { method: "GET", path: "/tickets" };
 
@@ -28,8 +19,8 @@ describe("configuration", () => {
   });
 
   it("names the bad var", () => {
-    expect(fieldOf(() => parseConfig({ UPSTREAM_RMM: "ftp://x" }))).toBe("UPSTREAM_RMM");
-    expect(fieldOf(() => parseConfig({ MAX_BODY_BYTES: "ten" }))).toBe("MAX_BODY_BYTES");
+    expect(configErrorField(() => parseConfig({ UPSTREAM_RMM: "ftp://x" }))).toBe("UPSTREAM_RMM");
+    expect(configErrorField(() => parseConfig({ MAX_BODY_BYTES: "ten" }))).toBe("MAX_BODY_BYTES");
   });
 
   it.each([
@@ -43,7 +34,7 @@ describe("configuration", () => {
     [{ psa: { basePath: "/psa", upstream: "http://x", timeoutMs: 0, routes: [route] } }, "products.psa.timeoutMs"],
     [{ Bad: { basePath: "/b", upstream: "http://x", routes: [route] } }, "products.Bad"],
   ])("refuses an invalid products document, naming the field (%#)", (doc, field) => {
-    expect(fieldOf(() => parseProducts(doc, {}))).toBe(field);
+    expect(configErrorField(() => parseProducts(doc, {}))).toBe(field);
   });
 
   it("accepts a service binding upstream", () => {

@@ -1,18 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { parseRateLimitConfig } from "../../src/config/rate-limit";
-import { ConfigError } from "../../src/config/validate";
+import { configErrorField } from "../support/config-error";
 import { GatewayError } from "../../src/errors";
 import { formatWindow, parsePolicyList, parseWindow, policyProblems, toPolicies } from "../../src/ratelimit/policy";
 
-function configField(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.field;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("rate-limit windows", () => {
   it.each([
@@ -112,10 +103,10 @@ describe("RATE_LIMIT_DEFAULT", () => {
   });
 
   it("names the bad var", () => {
-    expect(configField(() => parseRateLimitConfig({ RATE_LIMIT_DEFAULT: "lots" }))).toBe("RATE_LIMIT_DEFAULT");
-    expect(configField(() => parseRateLimitConfig({ RATE_LIMIT_DEFAULT: 100 }))).toBe("RATE_LIMIT_DEFAULT");
-    expect(configField(() => parseRateLimitConfig({ RATE_LIMIT_FAIL_MODE: "sometimes" }))).toBe("RATE_LIMIT_FAIL_MODE");
-    expect(configField(() => parseRateLimitConfig({ RATE_LIMIT_TIMEOUT_MS: "0" }))).toBe("RATE_LIMIT_TIMEOUT_MS");
-    expect(configField(() => parseRateLimitConfig({ RATE_LIMIT_TIMEOUT_MS: "soon" }))).toBe("RATE_LIMIT_TIMEOUT_MS");
+    expect(configErrorField(() => parseRateLimitConfig({ RATE_LIMIT_DEFAULT: "lots" }))).toBe("RATE_LIMIT_DEFAULT");
+    expect(configErrorField(() => parseRateLimitConfig({ RATE_LIMIT_DEFAULT: 100 }))).toBe("RATE_LIMIT_DEFAULT");
+    expect(configErrorField(() => parseRateLimitConfig({ RATE_LIMIT_FAIL_MODE: "sometimes" }))).toBe("RATE_LIMIT_FAIL_MODE");
+    expect(configErrorField(() => parseRateLimitConfig({ RATE_LIMIT_TIMEOUT_MS: "0" }))).toBe("RATE_LIMIT_TIMEOUT_MS");
+    expect(configErrorField(() => parseRateLimitConfig({ RATE_LIMIT_TIMEOUT_MS: "soon" }))).toBe("RATE_LIMIT_TIMEOUT_MS");
   });
 });
