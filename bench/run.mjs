@@ -3,6 +3,11 @@
  *
  *   node bench/run.mjs [--quick] [--only <regex>] [--refs-only] [--duration <s>] [--keep]
  *                      [--config wrangler.toml] [--provision bench/provision.mjs]
+ *                      [--accuracy-only | --faults-only | --no-sections]
+ *
+ * After the table, two pass/fail sections with their own processes: limiter accuracy (bench/accuracy.mjs)
+ * and load with faults (bench/faults.mjs). --only, --refs-only and --profile skip them (focused throughput
+ * work); the exit code is 1 when one of their checks failed.
  *
  * Layout (2 cores): each Worker in its own `workerd serve` process (bench/lib/workerd.mjs), pinned to the
  * server core; the load generator (autocannon, one process per run) and the local upstream on the load core.
@@ -36,6 +41,9 @@ const { values: opt } = parseArgs({
     keep: { type: "boolean", default: false }, // keep the temp dir (configs, bundles, workerd logs)
     provision: { type: "string", default: join(benchDir, "provision.mjs") }, // another provisioning module
     profile: { type: "string" }, // regex: CPU-profile these gateway scenarios (bench/lib/profiler.mjs)
+    "accuracy-only": { type: "boolean", default: false }, // only the limiter accuracy section, no table
+    "faults-only": { type: "boolean", default: false }, // only the fault section, no table
+    "no-sections": { type: "boolean", default: false }, // only the table
   },
 });
 
@@ -275,9 +283,33 @@ function writeResults(report) {
   return md;
 }
 
+/**
+ * The accuracy and fault sections, after the table's processes are stopped (both cores are theirs). They
+ * start their own upstream and gateways, reusing this run's bundle when it built.
+ */
+async function runSections() {
+  const names = opt["accuracy-only"] ? ["accuracy"] : opt["faults-only"] ? ["faults"] : ["accuracy", "faults"];
+  if (opt["no-sections"] || (!opt["accuracy-only"] && !opt["faults-only"] && (opt.only || opt["refs-only"] || opt.profile))) {
+    console.log("accuracy and fault sections skipped (--accuracy-only / --faults-only run them alone)");
+    return;
+  }
+  await stopAll();
+  const bundleDir = targets.gateway ? join(tmp, "gateway-bundle") : undefined;
+  for (const name of names) {
+    if (interrupted) return;
+    const { run } = await import(`./${name}.mjs`);
+    const { passed } = await run({ quick: opt.quick, configPath: opt.config, bundleDir, tmp, storage }).catch((err) => {
+      console.error(`${name} section failed: ${err.message}`);
+      return { passed: false };
+    });
+    if (!passed) process.exitCode = 1;
+  }
+}
+
 async function main() {
   if (twoCores) pin(process.pid, LOAD_CORE);
   else console.warn("fewer than 2 CPUs: nothing is pinned, load and servers share the core");
+  if (opt["accuracy-only"] || opt["faults-only"]) return runSections();
   const meta = {
     mode: opt.quick ? "quick" : "full",
     date: new Date().toISOString(),
@@ -324,6 +356,7 @@ async function main() {
   }
   const md = writeResults({ meta, results: addRatios(results) });
   console.log("\n" + md);
+  await runSections();
 }
 
 async function shutdown() {

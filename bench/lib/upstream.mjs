@@ -10,11 +10,11 @@
  * Announces {op:"ready", port} on start.
  */
 import http from "node:http";
-import { LEAK_TEXT } from "./checks.mjs";
+import { LEAK_TEXT, UPSTREAM_OK_BODY } from "./checks.mjs";
 
 const JWKS_PATH = "/.well-known/jwks.json";
 const jwks = process.env.BENCH_JWKS ?? '{"keys":[]}';
-const reply = Buffer.from('{"ok":true}');
+const reply = Buffer.from(UPSTREAM_OK_BODY);
 // CLOCK_MONOTONIC, the same clock the harness reads: arrival times compare with its send/receive times.
 const monoMs = () => Number(process.hrtime.bigint()) / 1e6;
 
