@@ -23,21 +23,29 @@ const CODE_FOR_4XX: Record<number, ErrorCode> = {
   429: "RATE_LIMIT_EXCEEDED",
 };
 
-/** Reads at most `max` bytes; `complete` says whether that was the whole body. Cancels the rest. */
+/**
+ * Reads at most `max` bytes; `complete` says whether that was the whole body. Cancels the rest. A body cut
+ * off by the upstream (connection lost mid-body) is an incomplete read, not an exception: the answer is
+ * still judged by its status.
+ */
 export async function readPrefix(body: ReadableStream<Uint8Array> | null, max: number): Promise<{ bytes: Uint8Array; complete: boolean }> {
   if (body === null) return { bytes: new Uint8Array(0), complete: true };
   const reader = body.getReader();
   const out = new Uint8Array(max);
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return { bytes: out.subarray(0, size), complete: true };
-    if (size + value.byteLength > max) {
-      await reader.cancel();
-      return { bytes: out.subarray(0, size), complete: false };
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return { bytes: out.subarray(0, size), complete: true };
+      if (size + value.byteLength > max) {
+        await reader.cancel();
+        return { bytes: out.subarray(0, size), complete: false };
+      }
+      out.set(value, size);
+      size += value.byteLength;
     }
-    out.set(value, size);
-    size += value.byteLength;
+  } catch {
+    return { bytes: out.subarray(0, size), complete: false };
   }
 }
 

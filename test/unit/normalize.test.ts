@@ -85,6 +85,34 @@ describe("normalizeUpstream", () => {
   });
 });
 
+describe("an error body cut off by the upstream", () => {
+  function cutBody(status: number, headers: Record<string, string> = {}): Response {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"error":"Ticket not fo'));
+        controller.error(new Error("Network connection lost."));
+      },
+    });
+    return new Response(body, { status, headers });
+  }
+
+  it.each([
+    [500, 502, "BAD_GATEWAY"],
+    [404, 404, "NOT_FOUND"],
+    [503, 503, "SERVICE_UNAVAILABLE"],
+  ])("turns a cut %i into %i %s, not an unexpected error", async (status, expected, code) => {
+    const res = await normalizeUpstream(cutBody(status));
+    expect(res.status).toBe(expected);
+    expect((await envelopeOf(res)).code).toBe(code);
+  });
+
+  it("keeps Retry-After from a cut 429", async () => {
+    const res = await normalizeUpstream(cutBody(429, { "retry-after": "9" }));
+    expect(res.headers.get("retry-after")).toBe("9");
+    expect((await envelopeOf(res)).details).toEqual({ retryAfter: 9 });
+  });
+});
+
 describe("readPrefix", () => {
   it("reads no more than the bound from an endless stream", async () => {
     let pulled = 0;
