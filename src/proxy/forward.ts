@@ -48,15 +48,13 @@ export async function forward(product: Product, env: Record<string, unknown>, re
   const url = upstreamUrl(product, req.path, req.search);
   const fetcher = fetcherFor(product, env);
   const { controller } = req;
-  // The deadline covers the wait for response headers only; its listener is removed once they arrive, so a
-  // long download is never cut. AbortSignal.timeout needs no clearing (the runtime's timer, no JS object).
-  const deadline = AbortSignal.timeout(product.timeoutMs);
+  // The deadline covers the wait for response headers only and is cleared once they arrive, so a long
+  // download is never cut (and no timer outlives the request).
   let timedOut = false;
-  const onDeadline = () => {
+  const deadline = setTimeout(() => {
     timedOut = true;
     controller.abort();
-  };
-  deadline.addEventListener("abort", onDeadline, { once: true });
+  }, product.timeoutMs);
   req.clientSignal.addEventListener("abort", () => controller.abort(), { once: true });
   const started = Date.now();
   try {
@@ -77,6 +75,6 @@ export async function forward(product: Product, env: Record<string, unknown>, re
     }
     throw new GatewayError("BAD_GATEWAY", { details: { reason: "upstream_unreachable" }, logReason: `upstream fetch failed: ${reason}` });
   } finally {
-    deadline.removeEventListener("abort", onDeadline);
+    clearTimeout(deadline);
   }
 }
