@@ -46,26 +46,16 @@ export function spawnNode(script, { core, args = [], env = {}, ipc = false, capt
 
 /** Request/response over a child's IPC channel: every message carries an id, the reply echoes it. */
 let nextId = 1;
-export function rpc(child, msg, timeoutMs = 60_000) {
+export async function rpc(child, msg, timeoutMs = 60_000) {
   const id = nextId++;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error(`IPC ${msg.op} timed out after ${timeoutMs} ms`)), timeoutMs);
-    const onMsg = (m) => m?.id === id && done(m.error ? new Error(m.error) : null, m);
-    const onExit = (code) => done(new Error(`child exited (${code}) during IPC ${msg.op}`));
-    function done(err, m) {
-      clearTimeout(timer);
-      child.off("message", onMsg);
-      child.off("exit", onExit);
-      if (err) reject(err);
-      else resolve(m);
-    }
-    child.on("message", onMsg);
-    child.on("exit", onExit);
-    child.send({ ...msg, id });
-  });
+  const reply = waitMessage(child, (m) => m?.id === id, timeoutMs, `IPC ${msg.op}`);
+  child.send({ ...msg, id });
+  const m = await reply;
+  if (m.error) throw new Error(m.error);
+  return m;
 }
 
-/** Waits for the first IPC message matching `pred` (used for "ready" announcements). */
+/** Waits for the first IPC message matching `pred` (used for "ready" announcements and rpc replies). */
 export function waitMessage(child, pred, timeoutMs, what) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => done(new Error(`${what}: no answer after ${timeoutMs} ms`)), timeoutMs);
