@@ -25,7 +25,7 @@ function ambiguous(reason: string): GatewayError {
  * repeated Cookie header looks like once the runtime joins it with ", " (RFC 9110 §5.3). Nothing downstream
  * reads such a pair as that cookie, so it could neither be checked here nor removed before forwarding.
  */
-function findCookie(cookieHeader: string | null, name: string): { values: string[]; smuggled: boolean } {
+export function findCookie(cookieHeader: string | null, name: string): { values: string[]; smuggled: boolean } {
   const pairs = cookieHeader === null ? [] : cookieHeader.split(";").map((c) => c.trim());
   const nameOf = (pair: string) => pair.split("=", 1)[0]?.trim();
   return {

@@ -5,6 +5,7 @@
  * session cookie is refused: that is the shape of a cross-site request forgery.
  */
 import type { MiddlewareHandler } from "hono";
+import { findCookie } from "../auth/credentials";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
 
@@ -12,8 +13,14 @@ const ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE";
 const ALLOWED_HEADERS = ["content-type", "authorization", "x-integration-key", "x-request-id", "if-match", "if-none-match", "accept", "accept-language"];
 const EXPOSED_HEADERS = "X-Request-Id, RateLimit, RateLimit-Policy, Retry-After, ETag, Location";
 
-function hasSessionCookie(cookie: string | undefined, name: string): boolean {
-  return (cookie ?? "").split(";").some((c) => c.split("=", 1)[0]?.trim() === name);
+/** Read the way authentication reads it, so a session cookie in a repeated Cookie header counts too. */
+function hasSessionCookie(cookieHeader: string | null, name: string): boolean {
+  const found = findCookie(cookieHeader, name);
+  return found.values.length > 0 || found.smuggled;
+}
+
+function originNotAllowed(logReason: string): GatewayError {
+  return new GatewayError("FORBIDDEN", { message: "Origin not allowed", details: { reason: "origin_not_allowed" }, logReason });
 }
 
 export function cors(): MiddlewareHandler<AppEnv> {
@@ -25,7 +32,7 @@ export function cors(): MiddlewareHandler<AppEnv> {
     const allowed = config.cors.origins.has(origin);
     if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method") !== undefined) {
       log.set({ decision: "answered" });
-      if (!allowed) throw new GatewayError("FORBIDDEN", { message: "Origin not allowed", details: { reason: "origin_not_allowed" }, logReason: `preflight from ${origin.slice(0, 100)}` });
+      if (!allowed) throw originNotAllowed(`preflight from ${origin.slice(0, 100)}`);
       const requested = (c.req.header("access-control-request-headers") ?? "").split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "");
       const headers = new Headers({
         "Access-Control-Allow-Origin": origin,
@@ -37,8 +44,8 @@ export function cors(): MiddlewareHandler<AppEnv> {
       });
       return new Response(null, { status: 204, headers });
     }
-    if (!allowed && hasSessionCookie(c.req.header("cookie"), config.auth.sessionCookie)) {
-      throw new GatewayError("FORBIDDEN", { message: "Origin not allowed", details: { reason: "origin_not_allowed" }, logReason: "cross-origin request with the session cookie" });
+    if (!allowed && hasSessionCookie(c.req.raw.headers.get("cookie"), config.auth.sessionCookie)) {
+      throw originNotAllowed("cross-origin request with the session cookie");
     }
     await next();
     c.res.headers.append("Vary", "Origin");

@@ -78,9 +78,9 @@ function assertJson(bytes: Uint8Array): void {
 }
 
 /**
- * Passes bytes through, erroring the stream once more than `limit` have gone by. A pull-based wrapper
- * rather than a TransformStream pipe, so the overflow error surfaces through the fetch that reads it and
- * never as an unhandled pipe rejection.
+ * Passes bytes through, erroring the stream once more than `limit` have gone by. A pull-based wrapper, so
+ * `onOverflow` (which aborts the upstream fetch) runs before the stream errors. The runtime still logs the
+ * abandoned stream's error as an uncaught exception (README, "What the runtime handles").
  */
 function countingStream(body: ReadableStream<Uint8Array>, limit: number, onOverflow: () => void): ReadableStream<Uint8Array> {
   const reader = body.getReader();

@@ -177,6 +177,16 @@ describe("CORS", () => {
     expect(await recorded("psa", id)).toHaveLength(0);
   });
 
+  it("finds the session cookie in a repeated Cookie header too, as authentication does", async () => {
+    const id = rid("csrf2");
+    const session = await sessionToken(tenantId, ["psa:*"]);
+    // Two Cookie headers reach the Worker joined with ", ".
+    const res = await call("/psa/tickets", { headers: { origin: "https://evil.example", cookie: `theme=dark, os_session=${session}`, "x-request-id": id } });
+    expect(res.status).toBe(403);
+    expect(await envelope(res)).toMatchObject({ code: "FORBIDDEN", details: { reason: "origin_not_allowed" } });
+    expect(await recorded("psa", id)).toHaveLength(0);
+  });
+
   it("refuses a wildcard or a URL in CORS_ORIGINS as invalid configuration", async () => {
     for (const bad of ["*", "https://portal.example/path"]) {
       const res = await callWith(envWith({ CORS_ORIGINS: bad }), "/__gateway/health");
