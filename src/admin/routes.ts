@@ -9,7 +9,8 @@ import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
 import { secondsUntil } from "../ratelimit/headers";
 import { formatWindow, toPolicies } from "../ratelimit/policy";
-import { forgetDenial } from "../ratelimit/deny-cache";
+import { rememberRevoked } from "../auth/revoked-keys";
+import { forgetLease } from "../ratelimit/lease-holder";
 import type { LimiterStatus } from "../ratelimit/tenant-limiter";
 import { adminAuth } from "./admin-auth";
 import { jsonBody, keyIdParam, newKeyInput, policiesInput, tenantParam } from "./input";
@@ -50,6 +51,7 @@ export function adminRoutes(): Hono<AppEnv> {
     const revoked = await revokeKeyRecord(c.env.KEYS, tenantId, keyId);
     if (revoked === null) throw new GatewayError("NOT_FOUND", { details: { resourceType: "integrationKey", resourceId: keyId } });
     await c.env.TENANT_LIMITER.getByName(tenantId).revokeKey(keyId);
+    rememberRevoked(tenantId, [keyId]);
     return c.json(revoked);
   });
 
@@ -64,7 +66,7 @@ export function adminRoutes(): Hono<AppEnv> {
     const policies = toPolicies(policiesInput(await jsonBody(c)));
     const stub = c.env.TENANT_LIMITER.getByName(tenantId);
     await stub.setPolicies(policies);
-    forgetDenial(tenantId);
+    forgetLease(tenantId);
     return c.json(limitView(tenantId, await stub.status(c.get("config").rateLimit.defaults)));
   });
 
@@ -72,7 +74,7 @@ export function adminRoutes(): Hono<AppEnv> {
     const tenantId = tenantParam(c);
     const stub = c.env.TENANT_LIMITER.getByName(tenantId);
     await stub.setPolicies(null);
-    forgetDenial(tenantId);
+    forgetLease(tenantId);
     return c.json(limitView(tenantId, await stub.status(c.get("config").rateLimit.defaults)));
   });
 

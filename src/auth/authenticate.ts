@@ -11,13 +11,14 @@ import { hashKey, isWellFormedKey } from "./integration-key";
 import { verifyToken } from "./jwt";
 import { findKey, isUsable } from "./key-store";
 import { principalId, type Principal } from "./principal";
+import { isKnownRevoked } from "./revoked-keys";
 
 /** The principal for an integration key. A key failing its checksum is refused without a storage lookup. */
 export async function authenticateKey(kv: KVNamespace, key: string): Promise<Principal> {
   if (!isWellFormedKey(key)) throw new GatewayError("UNAUTHORIZED", { logReason: "integration key malformed or checksum mismatch" });
   const record = await findKey(kv, await hashKey(key));
   if (record === null) throw new GatewayError("UNAUTHORIZED", { logReason: "integration key unknown" });
-  if (!isUsable(record)) throw new GatewayError("UNAUTHORIZED", { logReason: `integration key ${record.keyId} revoked or expired` });
+  if (!isUsable(record) || isKnownRevoked(record.tenantId, record.keyId)) throw new GatewayError("UNAUTHORIZED", { logReason: `integration key ${record.keyId} revoked or expired` });
   return { type: "key", tenantId: record.tenantId, keyId: record.keyId, access: record.access };
 }
 

@@ -1,4 +1,5 @@
-/** Rate-limit settings from vars: the default policies, the fail policy and the limiter call timeout. */
+/** Rate-limit settings from vars: the default policies, the fail policy, the limiter call timeout and the lease life. */
+import type { LeaseSettings } from "../ratelimit/lease-holder";
 import { parsePolicyList, type Policy } from "../ratelimit/policy";
 import { ConfigError, expectInt } from "./validate";
 
@@ -8,7 +9,11 @@ export interface RateLimitConfig {
   defaults: Policy[];
   failMode: FailMode;
   timeoutMs: number;
+  lease: LeaseSettings;
 }
+
+/** Workers' clock only advances at I/O: a reading may trail real time by the CPU time since, a few ms at most. */
+const LEASE_MARGIN_MS = 25;
 
 export function parseRateLimitConfig(vars: Record<string, unknown>): RateLimitConfig {
   const text = vars.RATE_LIMIT_DEFAULT ?? "100/1m";
@@ -17,5 +22,8 @@ export function parseRateLimitConfig(vars: Record<string, unknown>): RateLimitCo
   if (typeof defaults === "string") throw new ConfigError("RATE_LIMIT_DEFAULT", defaults);
   const failMode = vars.RATE_LIMIT_FAIL_MODE ?? "open";
   if (failMode !== "open" && failMode !== "closed") throw new ConfigError("RATE_LIMIT_FAIL_MODE", 'must be "open" or "closed"');
-  return { defaults, failMode, timeoutMs: expectInt(vars.RATE_LIMIT_TIMEOUT_MS ?? 1000, "RATE_LIMIT_TIMEOUT_MS", 10, 30_000) };
+  const timeoutMs = expectInt(vars.RATE_LIMIT_TIMEOUT_MS ?? 1000, "RATE_LIMIT_TIMEOUT_MS", 10, 30_000);
+  // The lease life bounds how long a revocation or a policy change takes to reach every isolate.
+  const ttlMs = expectInt(vars.RATE_LIMIT_LEASE_MS ?? 1000, "RATE_LIMIT_LEASE_MS", 100, 10_000);
+  return { defaults, failMode, timeoutMs, lease: { ttlMs, marginMs: LEASE_MARGIN_MS, denyForMs: ttlMs, timeoutMs } };
 }

@@ -23,6 +23,8 @@ export interface RequestLogFields {
   totalMs?: number;
   rateLimitRemaining?: number;
   rateLimitFailOpen?: boolean;
+  /** The request waited for a lease exchange with the tenant's Durable Object (false: admitted from permits in hand). */
+  leaseWait?: boolean;
 }
 
 export class RequestLog {

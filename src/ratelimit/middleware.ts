@@ -1,34 +1,21 @@
 /**
- * Admission for authenticated requests: at most one Durable Object RPC per request, none while the tenant
- * is known to be over its limit. The same call tells whether the integration key was revoked. When the
- * limiter cannot be reached in time, the configured fail policy decides (README: "Fail policy").
+ * Admission for authenticated requests, from the tenant's permits leased to this isolate (lease-holder.ts):
+ * no Durable Object call while a usable permit is held. A request waits for the object only when none is,
+ * and then the fail policy covers an object that cannot answer in time (README: "Fail policy"): permits
+ * already leased stay usable until their lease ends either way.
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
-import { cachedDenial, rememberDenial } from "./deny-cache";
-import { rateLimitExceeded } from "./headers";
-import type { AdmitResult } from "./tenant-limiter";
+import { rateLimitExceeded, rateLimitHeaders } from "./headers";
+import { admit, holderFor, type Exchange } from "./lease-holder";
 
-class LimiterTimeout extends Error {
-  override name = "LimiterTimeout";
-}
+let holderId: string | null = null;
 
-/**
- * Rejects if `promise` has not settled within `ms`. The timer is cleared as soon as the answer comes:
- * AbortSignal.timeout would need no clearing, but its timers stay pending until they fire, and at a
- * thousand requests a second that pile grew the isolate's memory and CPU per request (bench).
- */
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LimiterTimeout(`limiter did not answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    if (timer !== null) clearTimeout(timer);
-  }
+/** This isolate's id in the tenant objects' view (random values cannot be made at start-up in a Worker). */
+function isolateId(): string {
+  holderId ??= crypto.randomUUID();
+  return holderId;
 }
 
 export function rateLimit(): MiddlewareHandler<AppEnv> {
@@ -37,33 +24,29 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     const config = c.get("config");
     const log = c.get("log");
     const tenantId = principal.tenantId;
-    const denied = cachedDenial(tenantId);
-    if (denied !== null) {
-      log.set({ rateLimitRemaining: 0, reason: "deny cache" });
-      throw rateLimitExceeded(denied.violated, denied.states, denied.limiterNowMs);
-    }
-    let result: AdmitResult;
-    try {
-      const stub = c.env.TENANT_LIMITER.getByName(tenantId);
-      const admitted = stub.admit({ keyId: principal.type === "key" ? principal.keyId : null, defaults: config.rateLimit.defaults });
-      result = (await withTimeout(admitted, config.rateLimit.timeoutMs)) as AdmitResult;
-    } catch (err) {
-      const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      if (config.rateLimit.failMode === "closed") {
-        throw new GatewayError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, logReason: `rate limiter unavailable (fail closed): ${reason}` });
+    const settings = config.rateLimit.lease;
+    const exchange: Exchange = (req) =>
+      c.env.TENANT_LIMITER.getByName(tenantId).exchange({ ...req, holderId: isolateId(), defaults: config.rateLimit.defaults });
+    const keyId = principal.type === "key" ? principal.keyId : null;
+    const outcome = await admit(holderFor(tenantId), keyId, settings, exchange, (p) => c.executionCtx.waitUntil(p));
+    switch (outcome.kind) {
+      case "revoked":
+        throw new GatewayError("UNAUTHORIZED", { logReason: "integration key revoked" });
+      case "refused":
+        log.set({ rateLimitRemaining: 0, ...(outcome.cached ? { reason: "deny cache" } : {}) });
+        throw rateLimitExceeded(outcome.violated, outcome.states, outcome.limiterNowMs);
+      case "unavailable":
+        if (config.rateLimit.failMode === "closed") {
+          throw new GatewayError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, logReason: `rate limiter unavailable (fail closed): ${outcome.reason}` });
+        }
+        log.set({ decision: "admitted", rateLimitFailOpen: true, reason: `rate limiter unavailable (fail open): ${outcome.reason}` });
+        await next();
+        return;
+      case "admitted": {
+        log.set({ decision: "admitted", rateLimitRemaining: Math.min(...outcome.states.map((s) => s.remaining)), leaseWait: outcome.waited });
+        await next();
+        for (const [name, value] of Object.entries(rateLimitHeaders(outcome.states, outcome.limiterNowMs))) c.res.headers.set(name, value);
       }
-      log.set({ decision: "admitted", rateLimitFailOpen: true, reason: `rate limiter unavailable (fail open): ${reason}` });
-      await next();
-      return;
     }
-    if (result.revoked) throw new GatewayError("UNAUTHORIZED", { logReason: "integration key revoked" });
-    if (!result.allowed && result.violated !== null) {
-      rememberDenial(tenantId, result.violated, result.states, result.nowMs);
-      log.set({ rateLimitRemaining: 0 });
-      throw rateLimitExceeded(result.violated, result.states, result.nowMs);
-    }
-    log.set({ decision: "admitted", rateLimitRemaining: result.remaining });
-    await next();
-    for (const [name, value] of Object.entries(result.headers)) c.res.headers.set(name, value);
   };
 }

@@ -51,16 +51,22 @@ export function bucketStartMs(windowSec: number, k: number): number {
   return Math.ceil((k * windowSec * 1000) / BUCKETS_PER_WINDOW);
 }
 
-/** One policy's state at `nowMs`, without recording anything. */
+/**
+ * One policy's state at `nowMs`, without recording anything. Every bucket from k-B on is counted, later
+ * ones included: a leased permit is recorded in the bucket of the latest moment it can be used, which may
+ * still be ahead (lease-ledger.ts), and it must count against every decision until W after that moment.
+ */
 export function evaluate(policy: Policy, counts: BucketCounts, nowMs: number): PolicyState {
-  const k = bucketOf(policy.windowSec, nowMs);
+  const first = bucketOf(policy.windowSec, nowMs) - BUCKETS_PER_WINDOW;
   let used = 0;
   const live: Array<[number, number]> = [];
-  for (let i = k - BUCKETS_PER_WINDOW; i <= k; i++) {
-    const n = counts.get(i) ?? 0;
-    if (n > 0) live.push([i, n]);
-    used += n;
+  for (const [i, n] of counts) {
+    if (i >= first && n > 0) {
+      live.push([i, n]);
+      used += n;
+    }
   }
+  live.sort((a, b) => a[0] - b[0]);
   // Bucket i stops being counted once the current bucket is i+B+1.
   const leaves = (i: number) => bucketStartMs(policy.windowSec, i + BUCKETS_PER_WINDOW + 1);
   const oldest = live[0];
@@ -79,28 +85,56 @@ export function evaluate(policy: Policy, counts: BucketCounts, nowMs: number): P
   return { policy, used, remaining: Math.max(0, policy.limit - used), resetMs, retryAtMs };
 }
 
+/** A bucket whose count changed, for write-through to storage. */
+export interface TouchedBucket {
+  windowSec: number;
+  bucket: number;
+  count: number;
+}
+
+export interface Grant {
+  /** How many permits to record, given the smallest headroom across policies (at least 1). */
+  size?: (headroom: number) => number;
+  /** Where the permits are recorded: the latest moment they can be used (default: now). */
+  recordAtMs?: number;
+}
+
 /**
- * Decides one request against every policy and, if all admit, records it. `store` returns the bucket map for
- * a window (shared by policies of the same window). Returns the decision and which buckets changed.
+ * Decides a grant of permits against every policy and, if all admit at least one, records them. A single
+ * request is a grant of one permit used now; a lease is a grant of `size(headroom)` permits recorded at
+ * the end of the lease's life. `store` returns the bucket map for a window (shared by policies of the same
+ * window). Returns the decision, how many permits were granted, and which buckets changed.
  */
-export function decide(policies: readonly Policy[], store: (windowSec: number) => BucketCounts, nowMs: number): Decision & { touched: Array<{ windowSec: number; bucket: number; count: number }> } {
+export function decide(
+  policies: readonly Policy[],
+  store: (windowSec: number) => BucketCounts,
+  nowMs: number,
+  grant: Grant = {},
+): Decision & { granted: number; touched: TouchedBucket[] } {
   const probes = policies.map((p) => evaluate(p, store(p.windowSec), nowMs));
   const refused = probes.filter((s) => s.retryAtMs !== null);
   if (refused.length > 0) {
     // The latest retry time, so a client that waits that long finds every policy willing.
     const violated = refused.reduce((a, b) => ((b.retryAtMs ?? 0) > (a.retryAtMs ?? 0) ? b : a));
-    return { allowed: false, states: probes, violated, touched: [] };
+    return { allowed: false, states: probes, violated, granted: 0, touched: [] };
   }
-  const touched: Array<{ windowSec: number; bucket: number; count: number }> = [];
+  const headroom = Math.min(...probes.map((s) => s.remaining));
+  const granted = Math.max(1, Math.min(headroom, Math.floor(grant.size?.(headroom) ?? 1)));
+  const at = grant.recordAtMs ?? nowMs;
+  const touched: TouchedBucket[] = [];
   for (const windowSec of new Set(policies.map((p) => p.windowSec))) {
-    const counts = store(windowSec);
-    const k = bucketOf(windowSec, nowMs);
-    const count = (counts.get(k) ?? 0) + 1;
-    counts.set(k, count);
-    touched.push({ windowSec, bucket: k, count });
+    touched.push(addToBucket(store(windowSec), windowSec, bucketOf(windowSec, at), granted));
   }
   const states = policies.map((p) => evaluate(p, store(p.windowSec), nowMs));
-  return { allowed: true, states, violated: null, touched };
+  return { allowed: true, states, violated: null, granted, touched };
+}
+
+/** Adds `delta` (negative to release) to one bucket, never below zero; an emptied bucket is deleted. */
+export function addToBucket(counts: BucketCounts, windowSec: number, bucket: number, delta: number): TouchedBucket {
+  const count = Math.max(0, (counts.get(bucket) ?? 0) + delta);
+  if (count === 0) counts.delete(bucket);
+  else counts.set(bucket, count);
+  return { windowSec, bucket, count };
 }
 
 /** The oldest bucket index still counted at `nowMs`; everything before it can be dropped. */

@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Policy } from "../../src/ratelimit/policy";
 import { BUCKETS_PER_WINDOW } from "../../src/ratelimit/sliding-window";
-import type { AdmitResult, TenantLimiter } from "../../src/ratelimit/tenant-limiter";
+import type { LeaseAnswer, TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { tenant } from "../support/gateway";
 
 const defaults: Policy[] = [{ name: "default", limit: 3, windowSec: 60 }];
@@ -26,14 +26,18 @@ function limiterFor(label: string) {
     set: (ms: number) => {
       now = ms;
     },
-    admit: (keyId: string | null = null, policies = defaults): Promise<AdmitResult> => withClock((o) => o.admit({ keyId, defaults: policies })),
+    /** One request decided as a one-permit lease used at once (ttl 0): the object's per-request decision. */
+    admit: async (policies = defaults): Promise<LeaseAnswer & { allowed: boolean }> => {
+      const answer = await withClock((o) => o.exchange({ holderId: "h1", want: 1, ttlMs: 0, defaults: policies, reports: [], revocationCursor: 0 }));
+      return { ...answer, allowed: answer.lease !== null };
+    },
     withClock,
   };
 }
 
 async function admitN(l: ReturnType<typeof limiterFor>, n: number, policies = defaults): Promise<boolean[]> {
   const out: boolean[] = [];
-  for (let i = 0; i < n; i++) out.push((await l.admit(null, policies)).allowed);
+  for (let i = 0; i < n; i++) out.push((await l.admit(policies)).allowed);
   return out;
 }
 
@@ -46,7 +50,7 @@ describe("TenantLimiter", () => {
     const l = limiterFor("do-basic");
     expect(await admitN(l, 4)).toEqual([true, true, true, false]);
     const refused = await l.admit();
-    expect(refused).toMatchObject({ allowed: false, revoked: false, nowMs: T0 });
+    expect(refused).toMatchObject({ allowed: false, lease: null, nowMs: T0 });
     expect(refused.violated?.policy).toEqual(defaults[0]);
     const retryAt = refused.violated?.retryAtMs ?? 0;
     l.set(retryAt - 1);
@@ -83,15 +87,20 @@ describe("TenantLimiter", () => {
     await evictDurableObject(l.stub());
     expect((await l.admit()).violated?.policy).toEqual(override[0]);
     expect(await l.withClock((o) => o.status(defaults))).toMatchObject({ overridden: true, policies: override });
-    expect((await l.admit("key_0123456789abcdef")).revoked).toBe(true);
+    expect((await l.admit()).revoked).toEqual(["key_0123456789abcdef"]);
   });
 
-  it("reports a revoked key without counting it, and only that key", async () => {
+  it("tells each isolate the revocations it has not seen, after its cursor, once", async () => {
     const l = limiterFor("do-revoke");
-    await l.stub().revokeKey("key_aaaaaaaaaaaaaaaa");
-    expect(await l.admit("key_aaaaaaaaaaaaaaaa")).toMatchObject({ allowed: false, revoked: true });
-    expect(await l.admit("key_bbbbbbbbbbbbbbbb")).toMatchObject({ allowed: true, revoked: false });
-    expect((await l.withClock((o) => o.status(defaults))).states[0]?.used).toBe(1);
+    await l.withClock((o) => o.revokeKey("key_aaaaaaaaaaaaaaaa"));
+    await l.withClock((o) => o.revokeKey("key_aaaaaaaaaaaaaaaa")); // revoking twice records it once
+    const first = await l.admit();
+    expect(first).toMatchObject({ allowed: true, revoked: ["key_aaaaaaaaaaaaaaaa"] });
+    await l.withClock((o) => o.revokeKey("key_bbbbbbbbbbbbbbbb"));
+    const next = await l.withClock((o) => o.exchange({ holderId: "h1", want: 1, ttlMs: 0, defaults, reports: [], revocationCursor: first.revocationCursor }));
+    expect(next.revoked).toEqual(["key_bbbbbbbbbbbbbbbb"]);
+    const again = await l.withClock((o) => o.exchange({ holderId: "h1", want: 1, ttlMs: 0, defaults, reports: [], revocationCursor: next.revocationCursor }));
+    expect(again.revoked).toEqual([]);
   });
 
   it("uses the tenant override until it is reset, effective on the next request", async () => {
@@ -112,7 +121,7 @@ describe("TenantLimiter", () => {
     expect(await admitN(l, 3, policies)).toEqual([true, true, false]);
     l.set(T0 + 2000);
     expect(await admitN(l, 2, policies)).toEqual([true, false]);
-    const refused = await l.admit(null, policies);
+    const refused = await l.admit(policies);
     expect(refused.violated?.policy.name).toBe("minute");
     expect(refused.states.map((s) => s.remaining)).toEqual([1, 0]);
   });
@@ -125,7 +134,7 @@ describe("TenantLimiter", () => {
     ];
     for (let t = T0; t < T0 + 5_000; t += 10) {
       l.set(t);
-      await l.admit(null, policies);
+      await l.admit(policies);
     }
     const rows = await l.withClock((_o, state) => bucketRows(state));
     const second = rows.find((r) => r.window_sec === 1)?.n ?? 0;
@@ -148,5 +157,41 @@ describe("TenantLimiter", () => {
     await admitN(l, 2);
     for (let i = 0; i < 5; i++) await l.withClock((o) => o.status(defaults));
     expect((await l.withClock((o) => o.status(defaults))).states[0]).toMatchObject({ used: 2, remaining: 1 });
+  });
+});
+
+describe("TenantLimiter: leases", () => {
+  const lease = (l: ReturnType<typeof limiterFor>, want: number, reports: Array<{ id: string; used: number; lastUseOffsetMs: number }> = [], holderId = "h1") =>
+    l.withClock((o) => o.exchange({ holderId, want, ttlMs: 1000, defaults: [{ name: "default", limit: 10, windowSec: 60 }], reports, revocationCursor: 0 }));
+
+  it("counts leased permits until W after the lease's end, and a report releases the unused ones", async () => {
+    const l = limiterFor("do-lease");
+    const a = await lease(l, 100);
+    expect(a.lease?.permits).toBe(5); // half the headroom for the one isolate drawing on it
+    const b = await lease(l, 100);
+    expect(b.lease?.permits).toBe(2);
+    expect(b.states[0]).toMatchObject({ used: 7, remaining: 3 });
+    // Isolate A used 2 of its 5 permits, the last 300 ms after it sent its request.
+    const c = await lease(l, 1, [{ id: a.lease?.id ?? "", used: 2, lastUseOffsetMs: 300 }]);
+    expect(c.states[0]).toMatchObject({ used: 5 });
+    // The same report again changes nothing.
+    const d = await lease(l, 1, [{ id: a.lease?.id ?? "", used: 2, lastUseOffsetMs: 300 }]);
+    expect(d.states[0]).toMatchObject({ used: 6 });
+  });
+
+  it("keeps leased permits counted across a restart, even though the lease records are lost", async () => {
+    const l = limiterFor("do-lease-restart");
+    const a = await lease(l, 100);
+    await l.withClock((_o, state) => state.storage.sql.exec("SELECT 1").toArray());
+    await evictDurableObject(l.stub());
+    const after = await lease(l, 1, [{ id: a.lease?.id ?? "", used: 0, lastUseOffsetMs: 0 }]);
+    expect(after.states[0]?.used).toBe((a.lease?.permits ?? 0) + 1); // the report could not be applied: still counted
+  });
+
+  it("divides the headroom among the isolates drawing on it", async () => {
+    const l = limiterFor("do-lease-share");
+    await lease(l, 1, [], "h1");
+    const second = await lease(l, 100, [], "h2");
+    expect(second.lease?.permits).toBe(Math.floor(9 / 4)); // two isolates: a quarter of the headroom each
   });
 });

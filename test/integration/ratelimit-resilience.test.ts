@@ -4,29 +4,36 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { cachedDenial } from "../../src/ratelimit/deny-cache";
+import { setLeaseClock } from "../../src/ratelimit/lease-holder";
 import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
 
 type Limiter = Env["TENANT_LIMITER"];
 
-/** A namespace that counts `getByName` calls and hands out the real stubs. */
+/** A namespace whose stubs count the RPC calls made on them and pass them to the real object. */
 function countingLimiter(): { namespace: Limiter; calls: () => number } {
   let calls = 0;
   const namespace = {
     getByName(name: string) {
-      calls += 1;
-      return env.TENANT_LIMITER.getByName(name);
+      const real = env.TENANT_LIMITER.getByName(name);
+      return {
+        exchange(req: Parameters<typeof real.exchange>[0]) {
+          calls += 1;
+          return real.exchange(req);
+        },
+      };
     },
   } as unknown as Limiter;
   return { namespace, calls: () => calls };
 }
 
-/** A namespace whose stubs answer `admit` with `admit()`'s promise (a rejection, or one that never settles). */
-function brokenLimiter(admit: () => Promise<never>): Limiter {
-  return { getByName: () => ({ admit }) } as unknown as Limiter;
+/** A namespace whose stubs answer `exchange` with `exchange()`'s promise (a rejection, or one that never settles). */
+function brokenLimiter(exchange: () => Promise<never>): Limiter {
+  return { getByName: () => ({ exchange }) } as unknown as Limiter;
 }
+
+afterEach(() => setLeaseClock(null));
 
 async function fetchWith(overrides: Partial<Env>, path: string, headers: Record<string, string>): Promise<Response> {
   const ctx = createExecutionContext();
@@ -51,25 +58,45 @@ const never = () => new Promise<never>(() => {});
 const unreachable = () => Promise.reject(new Error("Durable Object unreachable"));
 
 describe("rate limiting: hot path", () => {
-  it("calls the tenant's Durable Object exactly once per admitted request", async () => {
-    const { key } = await tenantWithLimit("rl-once", 5);
+  it("admits from the permits in hand: one exchange with the Durable Object serves many requests", async () => {
+    const { key } = await tenantWithLimit("rl-lease", 1000);
     const limiter = countingLimiter();
+    const clock = { now: Date.now() };
+    setLeaseClock(() => clock.now);
     for (let i = 0; i < 3; i++) {
       const res = await fetchWith({ TENANT_LIMITER: limiter.namespace }, "/psa/tickets", { "x-integration-key": key });
       expect(res.status).toBe(200);
     }
-    expect(limiter.calls()).toBe(3);
+    expect(limiter.calls()).toBe(1);
+    clock.now += 1_000; // the lease's life is over: the next request exchanges again
+    expect((await fetchWith({ TENANT_LIMITER: limiter.namespace }, "/psa/tickets", { "x-integration-key": key })).status).toBe(200);
+    expect(limiter.calls()).toBe(2);
+  });
+
+  it("keeps admitting from a lease in hand while the Durable Object is unreachable, then applies the fail policy", async () => {
+    const { key } = await tenantWithLimit("rl-lease-outage", 1000);
+    const clock = { now: Date.now() };
+    setLeaseClock(() => clock.now);
+    expect((await fetchWith({}, "/psa/tickets", { "x-integration-key": key })).status).toBe(200);
+    const down = { TENANT_LIMITER: brokenLimiter(unreachable), RATE_LIMIT_FAIL_MODE: "closed" } as Partial<Env>;
+    clock.now += 900;
+    const during = await fetchWith(down, "/psa/tickets", { "x-integration-key": key });
+    expect(during.status).toBe(200);
+    expect(during.headers.get("ratelimit")).toMatch(/^"burst";r=\d+;t=\d+$/);
+    clock.now += 100;
+    const after = await fetchWith(down, "/psa/tickets", { "x-integration-key": key });
+    expect(after.status).toBe(503);
+    expect((await envelope(after)).code).toBe("SERVICE_UNAVAILABLE");
   });
 
   it("refuses a tenant known to be over its limit without calling the Durable Object", async () => {
-    const { t, key } = await tenantWithLimit("rl-deny-cache", 2);
+    const { key } = await tenantWithLimit("rl-deny-cache", 2);
     const limiter = countingLimiter();
     const send = (id = rid("deny")) => fetchWith({ TENANT_LIMITER: limiter.namespace }, "/psa/tickets", { "x-integration-key": key, "x-request-id": id });
     expect([(await send()).status, (await send()).status]).toEqual([200, 200]);
     const first = await send();
     expect(first.status).toBe(429);
-    expect(limiter.calls()).toBe(3);
-    expect(cachedDenial(t)).not.toBeNull();
+    expect(limiter.calls()).toBe(3); // near the limit, a lease is one permit: every request asked
 
     const ids = Array.from({ length: 5 }, () => rid("cached"));
     for (const id of ids) {
@@ -93,7 +120,6 @@ describe("rate limiting: hot path", () => {
     const send = (key: string) => fetchWith({ TENANT_LIMITER: limiter.namespace }, "/psa/tickets", { "x-integration-key": key });
     expect([(await send(a.key)).status, (await send(a.key)).status, (await send(a.key)).status]).toEqual([200, 429, 429]);
     expect((await send(b.key)).status).toBe(200);
-    expect(cachedDenial(b.t)).toBeNull();
   });
 });
 

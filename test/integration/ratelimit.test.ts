@@ -1,8 +1,8 @@
 /** Rate limiting through the real Worker: admission, headers, the 429, per-tenant policies, isolation, revocation. */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import { forgetDenial } from "../../src/ratelimit/deny-cache";
+import { afterEach, describe, expect, it } from "vitest";
+import { setLeaseClock } from "../../src/ratelimit/lease-holder";
 import type { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { ADMIN, call, createKey, envelope, recorded, rid, sessionToken, tenant } from "../support/gateway";
 
@@ -40,12 +40,15 @@ async function statuses(key: string, n: number): Promise<number[]> {
   return out;
 }
 
-/** Freezes the tenant's limiter clock at whatever `clock.now` holds, read on every admission. */
+/** Runs the tenant's limiter and this isolate's lease holders on `clock.now` (one machine, one clock). */
 async function controlClock(t: string, clock: { now: number }): Promise<void> {
   await runInDurableObject(env.TENANT_LIMITER.getByName(t), (instance: TenantLimiter) => {
     instance.clock = () => clock.now;
   });
+  setLeaseClock(() => clock.now);
 }
+
+afterEach(() => setLeaseClock(null));
 
 describe("rate limiting: admission", () => {
   it("admits exactly L of 25 concurrent requests and forwards only those", async () => {
@@ -77,7 +80,8 @@ describe("rate limiting: admission", () => {
     const res = await get(key);
     expect(res.status).toBe(200);
     expect(res.headers.get("ratelimit-policy")).toBe('"default";q=100;w=60');
-    expect(res.headers.get("ratelimit")).toMatch(/^"default";r=99;t=(60|61)$/);
+    // The permit came from a lease: it counts until W (plus a bucket) after the lease's end, at most 1 s away.
+    expect(res.headers.get("ratelimit")).toMatch(/^"default";r=99;t=(60|61|62)$/);
   });
 });
 
@@ -138,11 +142,8 @@ describe("rate limiting: headers and the 429", () => {
     const retryAfter = Number(refused.headers.get("retry-after"));
     expect((await envelope(refused)).details?.retryAfter).toBe(retryAfter);
     const refusedAt = clock.now;
-    // The deny cache runs on this isolate's clock, which the test does not move: ask the limiter each time.
-    forgetDenial(t);
     clock.now = refusedAt + (retryAfter - 1) * 1000;
     expect((await get(key)).status).toBe(429);
-    forgetDenial(t);
     clock.now = refusedAt + retryAfter * 1000;
     expect((await get(key)).status).toBe(200);
   });
@@ -157,7 +158,6 @@ describe("rate limiting: headers and the 429", () => {
     expect(await statuses(key, 2)).toEqual([200, 200]);
     const byBurst = await get(key);
     expect((await envelope(byBurst)).details).toMatchObject({ limit: 2, window: "1m" });
-    forgetDenial(t);
     clock.now += 2 * 60_000;
     expect(await statuses(key, 1)).toEqual([200]);
     const byHourly = await get(key);
@@ -185,13 +185,14 @@ describe("rate limiting: per-tenant policies through the admin API", () => {
     expect(await put.json()).toMatchObject({ overridden: true, policies });
     expect((await get(key)).headers.get("ratelimit-policy")).toBe('"burst";q=5;w=1, "daily";q=1000;w=86400');
 
-    const read = (await (await adminLimit(t)).json()) as { overridden: boolean; policies: PolicyInput[]; usage: Array<{ name: string; used: number }> };
+    const read = (await (await adminLimit(t)).json()) as { overridden: boolean; policies: PolicyInput[]; usage: Array<{ name: string; used: number; remaining: number }> };
     expect(read.overridden).toBe(true);
     expect(read.policies).toEqual(policies);
-    expect(read.usage.map((u) => [u.name, u.used])).toEqual([
-      ["burst", 1],
-      ["daily", 1],
-    ]);
+    // Usage counts the permits leased to isolates: the one request's, and those still in hand.
+    const usage = read.usage.map((u) => ({ name: u.name, used: u.used, remaining: u.remaining }));
+    expect(usage.map((u) => u.name)).toEqual(["burst", "daily"]);
+    for (const u of usage) expect(u.used).toBeGreaterThanOrEqual(1);
+    expect(usage[0]?.remaining).toBe(5 - (usage[0]?.used ?? 0));
 
     const reset = await adminLimit(t, { method: "DELETE" });
     expect(reset.status).toBe(200);
@@ -261,8 +262,10 @@ describe("rate limiting: what consumes budget", () => {
   it("does not count refused requests: the limiter records only admissions", async () => {
     const { t, key } = await tenantWithKey("rl-refused", [{ name: "burst", limit: 2, window: "1m" }]);
     expect(await statuses(key, 2)).toEqual([200, 200]);
+    const clock = { now: Date.now() };
+    setLeaseClock(() => clock.now);
     for (let i = 0; i < 5; i++) {
-      forgetDenial(t); // make each refusal reach the limiter
+      clock.now += 1_000; // past the cached refusal: each refusal reaches the limiter
       expect((await get(key)).status).toBe(429);
     }
     const view = (await (await adminLimit(t)).json()) as { usage: Array<{ used: number }> };
@@ -308,11 +311,14 @@ describe("rate limiting: revocation", () => {
     expect(await recorded("psa", id)).toHaveLength(0);
   });
 
-  it("refuses a key the limiter reports revoked even while the isolate still trusts its record", async () => {
+  it("refuses a key revoked at the limiter once the lease in hand ends, even while the isolate still trusts its record", async () => {
     const { t, key, keyId } = await tenantWithKey("rl-revoke-do");
     const { key: other } = await createKey(t, { psa: "read" });
-    expect((await get(key)).status).toBe(200); // the key record is now cached in this isolate
+    const clock = { now: Date.now() };
+    setLeaseClock(() => clock.now);
+    expect((await get(key)).status).toBe(200); // the key record is now cached in this isolate, and a lease is held
     await env.TENANT_LIMITER.getByName(t).revokeKey(keyId);
+    clock.now += 1_000; // one lease life (RATE_LIMIT_LEASE_MS) later, at the latest
     const id = rid("revoked-do");
     const res = await get(key, id);
     expect(res.status).toBe(401);

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { cachedDenial, forgetDenial, rememberDenial } from "../../src/ratelimit/deny-cache";
 import { rateLimitExceeded, rateLimitHeaders, secondsUntil } from "../../src/ratelimit/headers";
 import type { Policy } from "../../src/ratelimit/policy";
 import type { PolicyState } from "../../src/ratelimit/sliding-window";
@@ -51,45 +50,5 @@ describe("the 429", () => {
   it("never tells a client to retry after 0 seconds", () => {
     const violated = state(burst, 10, now, now + 1);
     expect(rateLimitExceeded(violated, [violated], now).details).toMatchObject({ retryAfter: 1 });
-  });
-});
-
-describe("deny cache", () => {
-  const violated = state(burst, 10, now + 5_000, now + 30_000);
-  let n = 0;
-  const tenant = () => `deny-cache-unit-${(n += 1)}`;
-
-  it("refuses from the cache until the limiter's retry time, then forgets", () => {
-    const t = tenant();
-    rememberDenial(t, violated, [violated], now, now);
-    expect(cachedDenial(t, now + 29_999)?.limiterNowMs).toBe(now + 29_999);
-    expect(cachedDenial(t, now + 30_000)).toBeNull();
-    expect(cachedDenial(t, now + 1)).toBeNull(); // expired entries are dropped, not revived
-  });
-
-  it("keeps retry times in the limiter's frame when the clocks differ", () => {
-    const t = tenant();
-    const localNow = now - 7_000; // this isolate's clock runs 7 s behind the limiter's
-    rememberDenial(t, violated, [violated], now, localNow);
-    const hit = cachedDenial(t, localNow + 10_000);
-    expect(hit?.limiterNowMs).toBe(now + 10_000);
-    expect(rateLimitExceeded(hit!.violated, hit!.states, hit!.limiterNowMs).details).toMatchObject({ retryAfter: 20 });
-    expect(cachedDenial(t, localNow + 29_999)).not.toBeNull();
-    expect(cachedDenial(t, localNow + 30_000)).toBeNull();
-  });
-
-  it("keeps tenants apart", () => {
-    const a = tenant();
-    const b = tenant();
-    rememberDenial(a, violated, [violated], now, now);
-    expect(cachedDenial(b, now)).toBeNull();
-    expect(cachedDenial(a, now)).not.toBeNull();
-  });
-
-  it("forgets a tenant on request (after an admin change)", () => {
-    const t = tenant();
-    rememberDenial(t, violated, [violated], now, now);
-    forgetDenial(t);
-    expect(cachedDenial(t, now)).toBeNull();
   });
 });

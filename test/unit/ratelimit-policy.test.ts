@@ -94,11 +94,17 @@ describe("RATE_LIMIT_DEFAULT", () => {
   });
 
   it("reads the defaults, fail mode and timeout from vars with documented defaults", () => {
-    expect(parseRateLimitConfig({})).toEqual({ defaults: [{ name: "default", limit: 100, windowSec: 60 }], failMode: "open", timeoutMs: 1000 });
-    expect(parseRateLimitConfig({ RATE_LIMIT_DEFAULT: "5/1s", RATE_LIMIT_FAIL_MODE: "closed", RATE_LIMIT_TIMEOUT_MS: "250" })).toEqual({
+    expect(parseRateLimitConfig({})).toEqual({
+      defaults: [{ name: "default", limit: 100, windowSec: 60 }],
+      failMode: "open",
+      timeoutMs: 1000,
+      lease: { ttlMs: 1000, marginMs: 25, denyForMs: 1000, timeoutMs: 1000 },
+    });
+    expect(parseRateLimitConfig({ RATE_LIMIT_DEFAULT: "5/1s", RATE_LIMIT_FAIL_MODE: "closed", RATE_LIMIT_TIMEOUT_MS: "250", RATE_LIMIT_LEASE_MS: "500" })).toEqual({
       defaults: [{ name: "default", limit: 5, windowSec: 1 }],
       failMode: "closed",
       timeoutMs: 250,
+      lease: { ttlMs: 500, marginMs: 25, denyForMs: 500, timeoutMs: 250 },
     });
   });
 
@@ -108,5 +114,6 @@ describe("RATE_LIMIT_DEFAULT", () => {
     expect(configErrorField(() => parseRateLimitConfig({ RATE_LIMIT_FAIL_MODE: "sometimes" }))).toBe("RATE_LIMIT_FAIL_MODE");
     expect(configErrorField(() => parseRateLimitConfig({ RATE_LIMIT_TIMEOUT_MS: "0" }))).toBe("RATE_LIMIT_TIMEOUT_MS");
     expect(configErrorField(() => parseRateLimitConfig({ RATE_LIMIT_TIMEOUT_MS: "soon" }))).toBe("RATE_LIMIT_TIMEOUT_MS");
+    expect(configErrorField(() => parseRateLimitConfig({ RATE_LIMIT_LEASE_MS: "50" }))).toBe("RATE_LIMIT_LEASE_MS");
   });
 });

@@ -1,0 +1,257 @@
+/**
+ * The isolate's side of permit leases, one holder per tenant: requests are admitted from the permits in
+ * hand with no call to the tenant's Durable Object; the holder renews ahead of need (in the background), and
+ * a request waits for the object only when no usable permit is held (a cold isolate, an exhausted lease, a
+ * tenant near its limit). Concurrent requests that must wait share one exchange and are served in arrival
+ * order. What the exchange also carries, the holder keeps: the revoked keys of the tenant (so a revoked key
+ * is refused within one lease's life everywhere) and the last refusal (so a tenant over its limit is refused
+ * here, for at most `denyForMs`, after which the object is asked again and a raised limit is seen).
+ *
+ * The clock and the exchange are parameters, so the lease rules are tested with exact times.
+ */
+import { isKnownRevoked, rememberRevoked } from "../auth/revoked-keys";
+import type { LeaseReport } from "./lease-ledger";
+import type { PolicyState } from "./sliding-window";
+import type { LeaseAnswer, LeaseRequest } from "./tenant-limiter";
+
+/** The settings a holder works with; see README, "Edge admission", for the bounds they give. */
+export interface LeaseSettings {
+  /** A lease's life, from the moment its request was sent: the bound on revocation and policy propagation. */
+  ttlMs: number;
+  /** Taken off the life on the isolate's side: Workers' clock only advances at I/O, so a reading may be a little early. */
+  marginMs: number;
+  /** How long a refusal is answered from the isolate before the object is asked again. */
+  denyForMs: number;
+  /** How long one exchange may take before the fail policy applies. */
+  timeoutMs: number;
+}
+
+export type Outcome =
+  | { kind: "admitted"; states: PolicyState[]; limiterNowMs: number; waited: boolean }
+  | { kind: "refused"; violated: PolicyState; states: PolicyState[]; limiterNowMs: number; cached: boolean }
+  | { kind: "revoked" }
+  | { kind: "unavailable"; reason: string };
+
+/** What waiting requests learn from an exchange: look again (a lease or a refusal is now in hand), or the limiter failed. */
+type ExchangeResult = { failed: false } | { failed: true; reason: string };
+
+interface Held {
+  id: string;
+  permits: number;
+  left: number;
+  sentAtMs: number;
+  usableUntilMs: number;
+  lastUseOffsetMs: number;
+  states: PolicyState[];
+  /** The object's clock minus ours, measured when the answer came. */
+  skewMs: number;
+}
+
+export type Exchange = (req: Omit<LeaseRequest, "defaults" | "holderId">) => Promise<LeaseAnswer>;
+
+const MAX_WANT = 10_000;
+/** What a cold holder asks for beyond its waiting requests. */
+const COLD_WANT = 8;
+
+export class LeaseHolder {
+  private held: Held | null = null;
+  private finished: LeaseReport[] = [];
+  private waiting = 0;
+  private inflight: Promise<ExchangeResult> | null = null;
+  private denial: { untilMs: number; violated: PolicyState; states: PolicyState[]; skewMs: number } | null = null;
+  private cursor = 0;
+  /** Permits used per ms of the previous lease: the demand estimate for the next want. */
+  private lastRate: number | null = null;
+
+  constructor(
+    private readonly tenantId: string,
+    private readonly now: () => number,
+  ) {}
+
+  /** Drops the lease in hand and any cached refusal, so the next request asks the object (after an admin change here). */
+  forget(): void {
+    this.retire(this.now());
+    this.denial = null;
+  }
+
+  /**
+   * Admits or refuses from what the isolate holds: the lease in hand, then a cached refusal. Otherwise it
+   * returns the exchange to wait for (starting one if none is under way; `background` receives it, and the
+   * caller hands it to `waitUntil`). A renewal ahead of need is started the same way.
+   */
+  acquire(keyId: string | null, settings: LeaseSettings, exchange: Exchange, background: (p: Promise<unknown>) => void): Outcome | Promise<ExchangeResult> {
+    if (keyId !== null && isKnownRevoked(this.tenantId, keyId)) return { kind: "revoked" };
+    const nowMs = this.now();
+    const held = this.usable(nowMs);
+    if (held !== null) {
+      const outcome = this.take(held, nowMs);
+      if (this.inflight === null && this.shouldRenew(held, nowMs, settings)) background(this.start(settings, exchange));
+      return outcome;
+    }
+    const denial = this.denial;
+    if (denial !== null && nowMs < denial.untilMs) {
+      return { kind: "refused", violated: denial.violated, states: denial.states, limiterNowMs: nowMs + denial.skewMs, cached: true };
+    }
+    if (this.inflight === null) background(this.start(settings, exchange));
+    return this.inflight ?? Promise.resolve({ failed: false });
+  }
+
+  /** Counts a request waiting for an exchange, so the exchange asks for it too. */
+  wait<T>(p: Promise<T>): Promise<T> {
+    this.waiting++;
+    return p.finally(() => this.waiting--);
+  }
+
+  private usable(nowMs: number): Held | null {
+    const held = this.held;
+    return held !== null && held.left > 0 && nowMs < held.usableUntilMs ? held : null;
+  }
+
+  private take(held: Held, nowMs: number): Outcome {
+    held.left -= 1;
+    held.lastUseOffsetMs = nowMs - held.sentAtMs;
+    // Remaining as the object last stated it, plus the permits still in hand: never more than the object
+    // granted minus what this isolate admitted since.
+    const states = held.states.map((s) => ({ ...s, remaining: Math.min(s.policy.limit, s.remaining + held.left) }));
+    return { kind: "admitted", states, limiterNowMs: nowMs + held.skewMs, waited: false };
+  }
+
+  /** Renew once half the lease's life or half its permits are gone, so the next one arrives before need. */
+  private shouldRenew(held: Held, nowMs: number, settings: LeaseSettings): boolean {
+    return held.left * 2 <= held.permits || nowMs - held.sentAtMs >= settings.ttlMs / 2;
+  }
+
+  /** How many permits to ask for: the last lease's rate over a lease's life, with room to grow, plus every waiting request. */
+  private want(ttlMs: number): number {
+    const base = this.lastRate === null ? COLD_WANT : Math.ceil(this.lastRate * ttlMs * 1.5);
+    return Math.min(MAX_WANT, Math.max(1, base) + this.waiting);
+  }
+
+  /** Retires the lease in hand: it will be used no more, and its report goes with the next exchange. */
+  private retire(nowMs: number): void {
+    const held = this.held;
+    if (held === null) return;
+    const used = held.permits - held.left;
+    const heldMs = Math.max(1, Math.min(nowMs, held.usableUntilMs) - held.sentAtMs);
+    this.lastRate = used / heldMs;
+    this.finished.push({ id: held.id, used, lastUseOffsetMs: held.lastUseOffsetMs });
+    this.held = null;
+  }
+
+  /**
+   * Starts one exchange. Its promise is made here, in the context of the request that starts it, and the
+   * requests that wait for it follow it from theirs: the runtime then resumes each in its own context
+   * (a promise made by the waiting request itself and settled from another would resume it in the other's).
+   */
+  private start(settings: LeaseSettings, exchange: Exchange): Promise<ExchangeResult> {
+    const p = this.exchangeOnce(settings, exchange).finally(() => {
+      this.inflight = null;
+    });
+    this.inflight = p;
+    return p;
+  }
+
+  private async exchangeOnce(settings: LeaseSettings, exchange: Exchange): Promise<ExchangeResult> {
+    const sentAtMs = this.now();
+    // A lease that can no longer be used is reported now, so its unused permits are released with this exchange.
+    if (this.held !== null && this.usable(sentAtMs) === null) this.retire(sentAtMs);
+    const reports = this.finished;
+    this.finished = [];
+    const want = this.want(settings.ttlMs);
+    let answer: LeaseAnswer;
+    try {
+      answer = await withTimeout(exchange({ want, ttlMs: settings.ttlMs, reports, revocationCursor: this.cursor }), settings.timeoutMs);
+    } catch (err) {
+      this.finished.push(...reports); // a report is idempotent: sending it again is safe
+      return { failed: true, reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+    }
+    const nowMs = this.now();
+    const skewMs = answer.nowMs - nowMs;
+    rememberRevoked(this.tenantId, answer.revoked);
+    this.cursor = Math.max(this.cursor, answer.revocationCursor);
+    if (answer.lease === null) {
+      const violated = answer.violated ?? answer.states[0];
+      if (violated === undefined) return { failed: true, reason: "limiter refused without a policy" };
+      const retryAtMs = (violated.retryAtMs ?? answer.nowMs) - skewMs;
+      // Held at least until now + 1 ms, so the requests waiting for this exchange all see the refusal.
+      this.denial = { untilMs: Math.max(nowMs + 1, Math.min(retryAtMs, nowMs + settings.denyForMs)), violated, states: answer.states, skewMs };
+      return { failed: false };
+    }
+    this.retire(nowMs);
+    this.denial = null;
+    const { id, permits, ttlMs } = answer.lease;
+    const usableUntilMs = sentAtMs + ttlMs - settings.marginMs;
+    this.held = { id, permits, left: permits, sentAtMs, usableUntilMs, lastUseOffsetMs: 0, states: answer.states, skewMs };
+    if (nowMs >= usableUntilMs) {
+      this.retire(nowMs);
+      return { failed: true, reason: `lease arrived after its end (${nowMs - sentAtMs} ms)` };
+    }
+    return { failed: false };
+  }
+}
+
+/** A request waits for at most this many exchanges (each served requests ahead of it first). */
+const MAX_ATTEMPTS = 64;
+
+/**
+ * Admits, refuses or reports the limiter unavailable for one request: from what the isolate holds, or after
+ * waiting for an exchange (then it looks again, since the requests ahead of it may have taken the permits).
+ */
+export async function admit(holder: LeaseHolder, keyId: string | null, settings: LeaseSettings, exchange: Exchange, background: (p: Promise<unknown>) => void): Promise<Outcome> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const got = holder.acquire(keyId, settings, exchange, background);
+    if (!(got instanceof Promise)) {
+      if (attempt === 0) return got;
+      // This request waited for an exchange: what it got came from the object just now.
+      return got.kind === "admitted" ? { ...got, waited: true } : got.kind === "refused" ? { ...got, cached: false } : got;
+    }
+    const result = await holder.wait(got);
+    if (result.failed) return { kind: "unavailable", reason: result.reason };
+  }
+  return { kind: "unavailable", reason: `no permit after ${MAX_ATTEMPTS} exchanges` };
+}
+
+const MAX_HOLDERS = 10_000;
+const holders = new Map<string, LeaseHolder>();
+let clock: () => number = () => Date.now();
+
+/** The isolate's holder for a tenant (created on first use; the oldest is dropped past 10,000 tenants, which only under-admits). */
+export function holderFor(tenantId: string): LeaseHolder {
+  let holder = holders.get(tenantId);
+  if (holder === undefined) {
+    if (holders.size >= MAX_HOLDERS) holders.delete(holders.keys().next().value as string);
+    holders.set(tenantId, (holder = new LeaseHolder(tenantId, () => clock())));
+  }
+  return holder;
+}
+
+/** After an admin change made through this isolate: its next request for the tenant asks the object. */
+export function forgetLease(tenantId: string): void {
+  holders.get(tenantId)?.forget();
+}
+
+/** Replaces the isolate clock the holders read (tests move time with it; null restores the real clock). */
+export function setLeaseClock(now: (() => number) | null): void {
+  clock = now ?? (() => Date.now());
+}
+
+class LimiterTimeout extends Error {
+  override name = "LimiterTimeout";
+}
+
+/**
+ * Rejects if `promise` has not settled within `ms`. The timer is cleared as soon as the answer comes:
+ * AbortSignal.timeout would need no clearing, but its timers stay pending until they fire, and at a
+ * thousand requests a second that pile grew the isolate's memory and CPU per request (bench).
+ */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LimiterTimeout(`limiter did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+  }
+}
