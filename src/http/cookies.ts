@@ -24,12 +24,15 @@ function readAs(name: string): string {
   }
 }
 
-/** How a pair carries the cookie `name`: as itself, only in a lenient reading, or not at all. */
-function carries(pair: string, name: string): "exact" | "lenient" | null {
+/**
+ * How a pair carries the cookie `name` (`wanted` is `readAs(name)`): as itself, only in a lenient reading,
+ * or not at all.
+ */
+function carries(pair: string, name: string, wanted: string): "exact" | "lenient" | null {
+  const [head = "", ...tail] = pair.split(",");
+  if (tail.some((part) => readAs(nameOf(part)) === wanted)) return "lenient";
   if (nameOf(pair) === name) return "exact";
-  const wanted = readAs(name);
-  const readings = pair.split(",");
-  return readings.some((part, i) => (i > 0 && nameOf(part) === name) || readAs(nameOf(part)) === wanted) ? "lenient" : null;
+  return readAs(nameOf(head)) === wanted ? "lenient" : null;
 }
 
 /**
@@ -40,8 +43,9 @@ function carries(pair: string, name: string): "exact" | "lenient" | null {
 export function findSessionCookie(cookieHeader: string | null, name: string): { values: string[]; smuggled: boolean } {
   const values: string[] = [];
   let smuggled = false;
+  const wanted = readAs(name);
   for (const pair of cookieHeader === null ? [] : cookieHeader.split(";")) {
-    const how = carries(pair, name);
+    const how = carries(pair, name, wanted);
     if (how === "exact") values.push(pair.slice(pair.indexOf("=") + 1).trim());
     else if (how === "lenient") smuggled = true;
   }
@@ -54,7 +58,8 @@ export function findSessionCookie(cookieHeader: string | null, name: string): { 
  */
 export function withoutCookie(cookieHeader: string, name: string): string {
   const pairs = cookieHeader.split(";");
-  const kept = pairs.filter((pair) => carries(pair, name) === null);
+  const wanted = readAs(name);
+  const kept = pairs.filter((pair) => carries(pair, name, wanted) === null);
   if (kept.length === pairs.length) return cookieHeader;
   // The space after a removed leading pair's `;` belonged to that separator.
   return kept.join(";").trimStart();

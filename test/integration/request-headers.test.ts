@@ -43,6 +43,12 @@ describe("header names", () => {
     expect(got.headers["x-custom-thing"]).toBe("b");
   });
 
+  it("never forwards an integration key under a look-alike name, which a CGI-style product reads as X-Integration-Key", async () => {
+    const { key: other } = await createKey(tenant("hdr"), { psa: "write" });
+    const got = await forwarded([["X-Integration_Key", other]]);
+    expect(JSON.stringify(got.rawHeaders)).not.toContain(other);
+  });
+
   it("drops a header whose name has a character other than a letter, a digit or a hyphen", async () => {
     const got = await forwarded([["X-OneStack.Tenant-Id", "victim"], ["X-Kept", "yes"]]);
     expect(JSON.stringify(got.rawHeaders)).not.toContain("victim");

@@ -21,6 +21,10 @@ describe("findSessionCookie", () => {
     expect(findSessionCookie(`theme=dark, os_session=${JWT}`, "os_session").smuggled).toBe(true);
   });
 
+  it("counts a second session cookie behind the comma of the first one's pair as smuggled", () => {
+    expect(findSessionCookie(`os_session=${JWT}, os_session=${JWT}`, "os_session").smuggled).toBe(true);
+  });
+
   it.each(["OS_SESSION", "os.session", "os%5Fsession", "os_session[]", "os session", "os-session"])(
     "counts %s, which some framework reads as the session cookie, as smuggled",
     (name) => {
