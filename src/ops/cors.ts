@@ -5,9 +5,9 @@
  * session cookie is refused: that is the shape of a cross-site request forgery.
  */
 import type { MiddlewareHandler } from "hono";
-import { findCookie } from "../auth/credentials";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
+import { findSessionCookie } from "../http/cookies";
 
 const ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE";
 const ALLOWED_HEADERS = ["content-type", "authorization", "x-integration-key", "x-request-id", "if-match", "if-none-match", "accept", "accept-language"];
@@ -15,7 +15,7 @@ const EXPOSED_HEADERS = "X-Request-Id, RateLimit, RateLimit-Policy, Retry-After,
 
 /** Read the way authentication reads it, so a session cookie in a repeated Cookie header counts too. */
 function hasSessionCookie(cookieHeader: string | null, name: string): boolean {
-  const found = findCookie(cookieHeader, name);
+  const found = findSessionCookie(cookieHeader, name);
   return found.values.length > 0 || found.smuggled;
 }
 

@@ -19,6 +19,7 @@ export function proxyToProduct(): Handler<AppEnv> {
       requestId,
       identity: identityHeaders(c.get("principal")),
       sessionCookie: config.auth.sessionCookie,
+      url: c.get("url"),
     });
     const { response, upstreamMs } = await forward(resolved.product, c.env as unknown as Record<string, unknown>, {
       method: c.req.method,

@@ -1,21 +1,42 @@
 /**
  * Header hygiene at both boundaries. Pure functions over Headers.
  *
- * Upstream: hop-by-hop headers (RFC 9110 §7.6.1) and any header the Connection header names are
- * connection-specific, never end to end; credentials and the reserved identity namespace are removed so a
- * product backend can trust `X-OneStack-*` as set by the gateway alone; `Host` and `X-Forwarded-Host` are
- * dropped so the client cannot steer virtual-host routing behind the gateway.
+ * Upstream, a product receives the client's end-to-end headers minus what the gateway owns or cannot
+ * vouch for, plus what the gateway sets:
+ * - hop-by-hop headers (RFC 9110 §7.6.1) and any the Connection header names are connection-specific;
+ * - a name outside letters, digits and `-` is dropped, as nginx does by default (`ignore_invalid_headers`,
+ *   `underscores_in_headers off`): CGI, WSGI and Rack servers read `_` as `-`, so `X-OneStack_Tenant-Id`
+ *   or `Content_Length` would alias a header the gateway controls;
+ * - credentials and the reserved identity namespace are removed, so a product can trust `X-OneStack-*` as
+ *   set by the gateway alone;
+ * - `Host` and every forwarding, rewrite and client-address header the client wrote are removed; the
+ *   gateway sets `X-Forwarded-For` and `X-Forwarded-Proto` from what the edge knows (Envoy's
+ *   `use_remote_address`), never from what the client wrote.
  */
+import { withoutCookie } from "../http/cookies";
+import { METHOD_OVERRIDE_HEADERS } from "../routing/method-override";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]);
 
 /** Headers in this namespace reach a product only when the gateway set them. */
 export const IDENTITY_PREFIX = "x-onestack-";
 
-/** Headers that ask a framework to treat the request as another method; see `assertNoMethodOverride`. */
-export const METHOD_OVERRIDE_HEADERS = ["x-http-method-override", "x-method-override", "x-http-method"];
+/** Names a server reads the same way whatever its conventions; Headers hands names over lowercased. */
+const PLAIN_NAME = /^[a-z0-9-]+$/;
 
-const NEVER_FORWARDED = new Set(["host", "x-forwarded-host", "x-integration-key", "authorization", "content-length", ...METHOD_OVERRIDE_HEADERS]);
+/**
+ * Client-sent headers that claim where the request came from or which URL, host or protocol it had, read
+ * by frameworks and proxies behind the gateway (Rack, Django, Spring, IIS URL Rewrite, Symfony, Envoy).
+ */
+const FORWARDING = [
+  "forwarded", "x-real-ip", "x-client-ip", "true-client-ip", "x-cluster-client-ip", "client-ip", "fastly-client-ip", "x-originating-ip",
+  "x-remote-ip", "x-remote-addr", "x-host", "x-original-host", "x-original-url", "x-original-uri", "x-rewrite-url", "front-end-https", "x-url-scheme",
+];
+
+/** Prefixes of the same: every `X-Forwarded*`, Cloudflare's per-connection `CF-*` and Envoy's internal `X-Envoy-*`. */
+const FORWARDING_PREFIXES = ["x-forwarded", "cf-", "x-envoy-"];
+
+const NEVER_FORWARDED = new Set(["host", "x-integration-key", "authorization", "content-length", ...FORWARDING, ...METHOD_OVERRIDE_HEADERS]);
 
 /** The header names listed in `Connection`, lowercased. */
 function connectionNamed(headers: Headers): Set<string> {
@@ -36,16 +57,18 @@ function copyEndToEnd(source: Headers, drop: (name: string) => boolean): Headers
   return out;
 }
 
+/** True for a request header the gateway never passes on from the client. */
+function neverForwarded(name: string): boolean {
+  return !PLAIN_NAME.test(name) || NEVER_FORWARDED.has(name) || name.startsWith(IDENTITY_PREFIX) || FORWARDING_PREFIXES.some((p) => name.startsWith(p));
+}
+
 /**
- * Removes one cookie by name from a Cookie header value; other cookies pass untouched. Cookie headers sent
- * twice reach the Worker joined with ", ", so a comma before `name=` separates cookies too.
+ * The client address Cloudflare's edge put in `CF-Connecting-IP` (it overwrites any the client sent), when
+ * it is one IPv4 or IPv6 address; under local development nothing sets it and there is no address to pass.
  */
-export function withoutCookie(cookieHeader: string, name: string): string {
-  return cookieHeader
-    .split(/;|,(?=\s*[^\s=;,]+=)/)
-    .map((c) => c.trim())
-    .filter((c) => c !== "" && c.split("=", 1)[0]?.trim() !== name)
-    .join("; ");
+function clientAddress(incoming: Headers): string | null {
+  const value = incoming.get("cf-connecting-ip")?.trim() ?? "";
+  return /^[0-9a-f.:]{3,45}$/i.test(value) && /[.:]/.test(value) ? value : null;
 }
 
 export interface UpstreamHeaderOptions {
@@ -54,11 +77,13 @@ export interface UpstreamHeaderOptions {
   identity: Record<string, string>;
   /** Name of the session cookie, removed from `Cookie`. */
   sessionCookie?: string | undefined;
+  /** The request URL as the Worker received it: its protocol becomes `X-Forwarded-Proto`. */
+  url: URL;
 }
 
 /** The headers a product backend receives: the client's, minus what the gateway strips, plus what it sets. */
 export function upstreamRequestHeaders(incoming: Headers, opts: UpstreamHeaderOptions): Headers {
-  const headers = copyEndToEnd(incoming, (name) => NEVER_FORWARDED.has(name) || name.startsWith(IDENTITY_PREFIX));
+  const headers = copyEndToEnd(incoming, neverForwarded);
   const cookie = headers.get("cookie");
   if (cookie !== null && opts.sessionCookie !== undefined) {
     const rest = withoutCookie(cookie, opts.sessionCookie);
@@ -66,6 +91,9 @@ export function upstreamRequestHeaders(incoming: Headers, opts: UpstreamHeaderOp
     else headers.set("cookie", rest);
   }
   for (const [name, value] of Object.entries(opts.identity)) headers.set(name, value);
+  const address = clientAddress(incoming);
+  if (address !== null) headers.set("x-forwarded-for", address);
+  headers.set("x-forwarded-proto", opts.url.protocol.slice(0, -1));
   headers.set("x-request-id", opts.requestId);
   return headers;
 }

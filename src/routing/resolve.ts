@@ -4,23 +4,10 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
-import { GatewayError, validationError } from "../errors";
-import { METHOD_OVERRIDE_HEADERS } from "../proxy/headers";
+import { GatewayError } from "../errors";
+import { assertNoMethodOverride } from "./method-override";
 import { assertSafePath } from "./path-safety";
 import { matchRoute, splitSegments } from "./route-table";
-
-/**
- * Method-override conventions make some frameworks treat a request as another method than the one the
- * gateway authorized. They are refused rather than stripped so the caller learns why its request failed.
- */
-export function assertNoMethodOverride(headers: Headers, query: URLSearchParams): void {
-  const fields: Record<string, string> = {};
-  for (const name of METHOD_OVERRIDE_HEADERS) {
-    if (headers.has(name)) fields[name] = "Method override is not supported: send the request with its real method";
-  }
-  if (query.has("_method")) fields._method = "Method override is not supported: send the request with its real method";
-  if (Object.keys(fields).length > 0) throw validationError(fields, "method override attempted");
-}
 
 export function resolveRoute(): MiddlewareHandler<AppEnv> {
   return async function resolveRoute(c, next) {

@@ -94,6 +94,32 @@ describe("credentials: never in the query string", () => {
     },
   );
 
+  it.each([
+    ["key", "key"],
+    ["token", "token"],
+    ["access.token", "access.token"],
+    ["access+token", "access token"],
+    ["access_token[]", "access_token[]"],
+    ["access_token%5B%5D", "access_token[]"],
+    ["Access.Token", "Access.Token"],
+    ["%61ccess_token", "access_token"],
+    ["api-key", "api-key"],
+  ])("refuses ?%s=, a name common frameworks read as a credential, and forwards nothing", async (raw, parameter) => {
+    const t = tenant();
+    const { key } = await createKey(t, { psa: "write" });
+    const { res, body, forwarded } = await send(`/psa/tickets?page=1&${raw}=${encodeURIComponent(key)}`, { "x-integration-key": key });
+    expect(res.status).toBe(401);
+    expect(body?.details).toEqual({ reason: "credential_in_query", parameter });
+    expect(forwarded).toEqual([]);
+  });
+
+  it("forwards parameters whose names only contain a credential word", async () => {
+    const { key } = await createKey(tenant(), { psa: "read" });
+    const { res, forwarded } = await send("/psa/tickets?page_token=abc&sort_key=title&token_type=x", { "x-integration-key": key });
+    expect(res.status).toBe(200);
+    expect(forwarded[0]?.url).toBe("/tickets?page_token=abc&sort_key=title&token_type=x");
+  });
+
   it("forwards an ordinary query string untouched", async () => {
     const { key } = await createKey(tenant(), { psa: "read" });
     const { res, forwarded } = await send("/psa/tickets?page=2&status=open", { "x-integration-key": key });

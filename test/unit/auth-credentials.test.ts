@@ -83,6 +83,12 @@ describe("extractCredential", () => {
     expect(refusal(() => extractCredential(headers, new URLSearchParams(), "os_session")).code).toBe("UNAUTHORIZED");
   });
 
+  it.each(["OS_SESSION", "os.session", "os%5Fsession", "os_session[]"])("refuses a key next to the session cookie's look-alike %s", (name) => {
+    const err = refusal(() => extract({ "x-integration-key": KEY, cookie: `theme=dark; ${name}=${JWT}` }));
+    expect(err.code).toBe("UNAUTHORIZED");
+    expect(err.details).toEqual({ reason: "multiple_credentials" });
+  });
+
   it("still accepts a session cookie next to another cookie whose value contains commas", () => {
     expect(extract({ cookie: `prefs={"a":1,"b":2}; os_session=${JWT}` })).toEqual({ kind: "token", token: JWT });
   });
@@ -92,15 +98,35 @@ describe("extractCredential", () => {
     (name) => {
       const err = refusal(() => extract({}, `page=2&${name}=${KEY}`));
       expect(err.code).toBe("UNAUTHORIZED");
-      expect(err.details).toEqual({ reason: "credential_in_query", parameter: name.toLowerCase() });
+      expect(err.details).toEqual({ reason: "credential_in_query", parameter: name });
     },
   );
+
+  it.each([
+    ["key", "key"],
+    ["token", "token"],
+    ["access.token", "access.token"],
+    ["access+token", "access token"],
+    ["access%20token", "access token"],
+    ["access_token[]", "access_token[]"],
+    ["access_token%5B%5D", "access_token[]"],
+    ["access_token[0]", "access_token[0]"],
+    ["access%5Ftoken", "access_token"],
+    ["ACCESS.TOKEN", "ACCESS.TOKEN"],
+    ["api-key", "api-key"],
+    ["x_integration_key", "x_integration_key"],
+    ["os.session", "os.session"],
+  ])("refuses ?%s=, which common frameworks read as a credential name", (raw, sent) => {
+    const err = refusal(() => extract({ "x-integration-key": KEY }, `page=2&${raw}=${KEY}`));
+    expect(err.code).toBe("UNAUTHORIZED");
+    expect(err.details).toEqual({ reason: "credential_in_query", parameter: sent });
+  });
 
   it("refuses a query credential even next to a valid header credential", () => {
     expect(refusal(() => extract({ "x-integration-key": KEY }, `api_key=${KEY}`)).code).toBe("UNAUTHORIZED");
   });
 
   it("ignores ordinary query parameters", () => {
-    expect(extract({ "x-integration-key": KEY }, "page=2&token_type=x&key=value")).toEqual({ kind: "key", key: KEY });
+    expect(extract({ "x-integration-key": KEY }, "page=2&token_type=x&page_token=abc&sort_key=value&keys=a")).toEqual({ kind: "key", key: KEY });
   });
 });

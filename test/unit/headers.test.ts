@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { downstreamResponseHeaders, upstreamRequestHeaders, withoutCookie } from "../../src/proxy/headers";
+import { downstreamResponseHeaders, upstreamRequestHeaders } from "../../src/proxy/headers";
+
+const URL_HTTPS = new URL("https://gateway.example/psa/tickets");
 
 describe("upstreamRequestHeaders", () => {
   const incoming = new Headers({
@@ -18,7 +20,7 @@ describe("upstreamRequestHeaders", () => {
     "X-Custom": "kept",
     Accept: "application/json",
   });
-  const out = upstreamRequestHeaders(incoming, { requestId: "req-12345678", identity: { "X-OneStack-Tenant-Id": "t_real" }, sessionCookie: "os_session" });
+  const out = upstreamRequestHeaders(incoming, { requestId: "req-12345678", identity: { "X-OneStack-Tenant-Id": "t_real" }, sessionCookie: "os_session", url: URL_HTTPS });
 
   it("drops hop-by-hop headers and those named in Connection", () => {
     for (const h of ["connection", "x-hop", "keep-alive", "transfer-encoding", "upgrade"]) expect(out.has(h)).toBe(false);
@@ -44,9 +46,50 @@ describe("upstreamRequestHeaders", () => {
   });
 });
 
-describe("withoutCookie", () => {
-  it("leaves nothing when only the session cookie was sent", () => {
-    expect(withoutCookie("os_session=abc", "os_session")).toBe("");
+describe("upstreamRequestHeaders: names and forwarding", () => {
+  const forward = (headers: HeadersInit, url = URL_HTTPS) => upstreamRequestHeaders(new Headers(headers), { requestId: "req-12345678", identity: {}, url });
+
+  it("drops every header whose name has an underscore, which CGI-style servers read as a dash", () => {
+    const out = forward({ "X-OneStack_Tenant-Id": "victim", X_Forwarded_For: "10.0.0.1", Content_Length: "0", "X-Custom_Thing": "a", "X-Kept": "b" });
+    expect([...out.keys()].filter((n) => n !== "x-request-id" && n !== "x-forwarded-proto")).toEqual(["x-kept"]);
+  });
+
+  it("drops header names with characters other than letters, digits and hyphens", () => {
+    const out = forward({ "X-OneStack.Tenant-Id": "victim", "X-A!b": "1", "X-Kept": "b" });
+    expect(out.has("x-onestack.tenant-id")).toBe(false);
+    expect(out.has("x-a!b")).toBe(false);
+    expect(out.get("x-kept")).toBe("b");
+  });
+
+  it.each([
+    "Forwarded", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Prefix", "X-Forwarded-Server", "X-Forwarded-Port", "X-Forwarded-Ssl", "X-Forwarded",
+    "X-Original-URL", "X-Rewrite-URL", "X-Original-URI", "X-Host", "X-Original-Host", "X-Real-IP", "True-Client-IP", "X-Client-IP", "X-Cluster-Client-IP",
+    "Client-IP", "Fastly-Client-IP", "X-Originating-IP", "X-Remote-IP", "X-Remote-Addr", "Front-End-Https", "X-Url-Scheme", "X-Envoy-External-Address",
+    "CF-Ray", "CF-IPCountry", "CF-Visitor", "X-Original-Method",
+  ])("does not forward the client's %s", (name) => {
+    const out = forward({ [name]: "spoofed.example" });
+    for (const value of out.values()) expect(value).not.toContain("spoofed");
+  });
+
+  it("sets X-Forwarded-For to CF-Connecting-IP alone and X-Forwarded-Proto from the request URL", () => {
+    const out = forward({ "CF-Connecting-IP": "203.0.113.9", "X-Forwarded-For": "10.0.0.1", "X-Forwarded-Proto": "http" });
+    expect(out.get("x-forwarded-for")).toBe("203.0.113.9");
+    expect(out.get("x-forwarded-proto")).toBe("https");
+    expect(out.has("cf-connecting-ip")).toBe(false);
+  });
+
+  it("omits X-Forwarded-For when the edge did not say who connected, or said something that is no address", () => {
+    expect(forward({ "X-Forwarded-For": "10.0.0.1" }).has("x-forwarded-for")).toBe(false);
+    expect(forward({ "CF-Connecting-IP": "10.0.0.1, 1.2.3.4" }).has("x-forwarded-for")).toBe(false);
+  });
+
+  it("sets X-Forwarded-Proto http for a plain-HTTP request URL", () => {
+    expect(forward({}, new URL("http://gateway.example/psa/tickets")).get("x-forwarded-proto")).toBe("http");
+  });
+
+  it("forwards a Cookie header without the session cookie byte for byte", () => {
+    const cookie = 'filter=status=open,priority=high; theme="a, b=c"';
+    expect(upstreamRequestHeaders(new Headers({ cookie }), { requestId: "r", identity: {}, url: URL_HTTPS, sessionCookie: "os_session" }).get("cookie")).toBe(cookie);
   });
 });
 

@@ -1,0 +1,139 @@
+/**
+ * What a product receives of the client's request headers: names only in the form every server reads the
+ * same way, no forwarding or rewrite header the client wrote, the forwarding headers the gateway sets from
+ * what the edge knows, and the client's cookies byte for byte without the session cookie.
+ */
+import { exports } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { call, createKey, envelope, recorded, rid, sessionToken, tenant } from "../support/gateway";
+
+let key = "";
+let keyTenant = "";
+beforeAll(async () => {
+  keyTenant = tenant("hdr");
+  ({ key } = await createKey(keyTenant, { psa: "read" }));
+});
+
+/** Sends a GET with the key and `headers` (pairs, so names keep their spelling); returns what PSA received. */
+async function forwarded(headers: Array<[string, string]>, origin = "https://gateway.test") {
+  const id = rid("hdr");
+  const all = new Headers(headers);
+  all.set("x-request-id", id);
+  if (!all.has("cookie") || !all.get("cookie")?.includes("os_session=")) all.set("x-integration-key", key);
+  const res = await exports.default.fetch(new Request(`${origin}/psa/tickets`, { headers: all }));
+  expect(res.status).toBe(200);
+  const [got] = await recorded("psa", id);
+  if (got === undefined) throw new Error("nothing forwarded");
+  return got;
+}
+
+const names = (raw: Array<[string, string]>) => raw.map(([n]) => n.toLowerCase());
+
+describe("header names", () => {
+  it("does not forward a look-alike identity header with an underscore, which CGI-style servers merge with the real one", async () => {
+    const got = await forwarded([["X-OneStack_Tenant-Id", "victim"], ["x_onestack_principal_id", "usr_root"]]);
+    expect(got.headers["x-onestack-tenant-id"]).toBe(keyTenant);
+    expect(JSON.stringify(got.rawHeaders)).not.toContain("victim");
+    expect(JSON.stringify(got.rawHeaders)).not.toContain("usr_root");
+  });
+
+  it("drops every request header whose name has an underscore, as nginx does by default", async () => {
+    const got = await forwarded([["X_Forwarded_For", "10.0.0.1"], ["Content_Length", "0"], ["X-Custom_Thing", "a"], ["X-Custom-Thing", "b"]]);
+    expect(names(got.rawHeaders).filter((n) => n.includes("_"))).toEqual([]);
+    expect(got.headers["x-custom-thing"]).toBe("b");
+  });
+
+  it("never forwards an integration key under a look-alike name, which a CGI-style product reads as X-Integration-Key", async () => {
+    const { key: other } = await createKey(tenant("hdr"), { psa: "write" });
+    const got = await forwarded([["X-Integration_Key", other]]);
+    expect(JSON.stringify(got.rawHeaders)).not.toContain(other);
+  });
+
+  it("drops a header whose name has a character other than a letter, a digit or a hyphen", async () => {
+    const got = await forwarded([["X-OneStack.Tenant-Id", "victim"], ["X-Kept", "yes"]]);
+    expect(JSON.stringify(got.rawHeaders)).not.toContain("victim");
+    expect(got.headers["x-kept"]).toBe("yes");
+  });
+});
+
+describe("forwarding headers", () => {
+  const SPOOFED: Array<[string, string]> = [
+    ["Forwarded", "for=10.0.0.1;host=admin.internal;proto=http"],
+    ["X-Forwarded-For", "10.0.0.1"],
+    ["X-Forwarded-Proto", "http"],
+    ["X-Forwarded-Host", "admin.internal"],
+    ["X-Forwarded-Prefix", "/admin"],
+    ["X-Forwarded-Server", "admin.internal"],
+    ["X-Forwarded-Port", "8443"],
+    ["X-Original-URL", "/admin/users"],
+    ["X-Rewrite-URL", "/admin/users"],
+    ["X-Host", "admin.internal"],
+    ["X-Real-IP", "10.0.0.1"],
+    ["True-Client-IP", "10.0.0.1"],
+    ["X-Client-IP", "10.0.0.1"],
+    ["CF-IPCountry", "XX"],
+    ["CF-Ray", "spoofed-ray"],
+  ];
+
+  it("forwards none of the client's forwarding and rewrite headers and sets its own from the edge", async () => {
+    const got = await forwarded([...SPOOFED, ["CF-Connecting-IP", "203.0.113.9"]]);
+    const sent = JSON.stringify(got.rawHeaders);
+    for (const spoof of ["10.0.0.1", "admin", "8443", "XX", "spoofed-ray"]) expect(sent).not.toContain(spoof);
+    expect(got.headers["x-forwarded-for"]).toBe("203.0.113.9");
+    expect(got.headers["x-forwarded-proto"]).toBe("https");
+    for (const name of ["forwarded", "x-forwarded-host", "x-forwarded-prefix", "x-original-url", "x-rewrite-url", "x-host", "x-real-ip", "cf-connecting-ip", "cf-ray"]) {
+      expect(names(got.rawHeaders)).not.toContain(name);
+    }
+  });
+
+  it("sends no X-Forwarded-For when the edge did not name the client, whatever the client wrote", async () => {
+    const got = await forwarded([["X-Forwarded-For", "10.0.0.1"]]);
+    expect(names(got.rawHeaders)).not.toContain("x-forwarded-for");
+  });
+
+  it("takes X-Forwarded-Proto from the request URL's protocol", async () => {
+    const got = await forwarded([["X-Forwarded-Proto", "https"]], "http://gateway.test");
+    expect(got.headers["x-forwarded-proto"]).toBe("http");
+  });
+
+  it("sends exactly the client's end-to-end headers plus the gateway's", async () => {
+    const got = await forwarded([["Accept", "application/json"], ["X-Custom", "kept"], ["CF-Connecting-IP", "2001:db8::1"]]);
+    const gateway = ["x-request-id", "x-onestack-tenant-id", "x-onestack-principal-type", "x-onestack-principal-id", "x-forwarded-for", "x-forwarded-proto"];
+    // Added by the runtime to every Worker subrequest, as Cloudflare does: the upstream's Host, and CF-Worker.
+    const runtime = ["host", "cf-worker"];
+    expect(names(got.rawHeaders).sort()).toEqual(["accept", "x-custom", ...gateway, ...runtime].sort());
+    expect(got.headers["x-forwarded-for"]).toBe("2001:db8::1");
+  });
+});
+
+describe("cookies", () => {
+  const OTHERS = 'filter=status=open,priority=high; theme="a, b=c"';
+
+  it("forwards other cookies byte for byte when no session cookie was sent", async () => {
+    const got = await forwarded([["Cookie", OTHERS]]);
+    expect(got.headers.cookie).toBe(OTHERS);
+  });
+
+  it.each([
+    (t: string) => `filter=status=open,priority=high; os_session=${t}; theme="a, b=c"`,
+    (t: string) => `os_session=${t}; ${OTHERS}`,
+    (t: string) => `${OTHERS}; os_session=${t}`,
+  ])("removes only the session cookie's pair and leaves every other byte (%#)", async (build) => {
+    const token = await sessionToken(tenant(), ["psa:*"]);
+    const got = await forwarded([["Cookie", build(token)]]);
+    expect(got.headers.cookie).toBe(OTHERS);
+    expect(JSON.stringify(got.rawHeaders)).not.toContain(token);
+  });
+
+  it.each(["OS_SESSION", "os.session", "os%5Fsession", "os_session[]"])(
+    "refuses a key next to a session-cookie look-alike %s, which some framework reads as the session cookie, and forwards nothing",
+    async (name) => {
+      const token = await sessionToken(tenant(), ["psa:*"]);
+      const id = rid("hdr");
+      const res = await call("/psa/tickets", { headers: { "x-integration-key": key, cookie: `theme=dark; ${name}=${token}`, "x-request-id": id } });
+      expect(res.status).toBe(401);
+      expect((await envelope(res)).details).toEqual({ reason: "multiple_credentials" });
+      expect(await recorded("psa", id)).toEqual([]);
+    },
+  );
+});
