@@ -1,19 +1,19 @@
 /** Reading and validating admin API input; every problem answers VALIDATION_ERROR with `details.fields`. */
 import type { Context } from "hono";
 import type { AccessLevel } from "../auth/principal";
+import { isTenantId, TENANT_ID_RULE } from "../auth/tenant-id";
 import { isRecord } from "../config/validate";
 import type { AppEnv } from "../env";
 import { GatewayError, validationError } from "../errors";
 import { isJsonMediaType } from "../proxy/body";
 import { parseWindow } from "../ratelimit/policy";
 
-const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const KEY_ID = /^key_[0-9a-f]{16}$/;
 const MAX_ADMIN_BODY = 16 * 1024;
 
 export function tenantParam(c: Context<AppEnv>): string {
   const id = c.req.param("tenantId") ?? "";
-  if (!TENANT_ID.test(id)) throw validationError({ tenantId: "Must be 1-64 letters, digits, - or _" });
+  if (!isTenantId(id)) throw validationError({ tenantId: TENANT_ID_RULE });
   return id;
 }
 

@@ -10,6 +10,7 @@ import type { AuthConfig } from "../config/auth";
 import { GatewayError } from "../errors";
 import { isJwksFetchFailure, keyResolver } from "./jwks";
 import type { Principal } from "./principal";
+import { isTenantId } from "./tenant-id";
 
 /** Tokens larger than this are refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8 * 1024;
@@ -79,7 +80,9 @@ export async function verifyToken(token: string, config: AuthConfig, now?: Date)
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
   const session = audiences.includes(config.sessionAudience);
   const portal = audiences.includes(config.portalAudience);
-  const tenantId = claimId(payload, "tid");
+  // The tenant id names a Durable Object and KV keys: one grammar, the admin API's (./tenant-id).
+  const tenantId = payload.tid;
+  if (!isTenantId(tenantId)) throw unauthorized("jwt: claim tid outside the tenant-id grammar");
   const subject = claimId(payload, "sub");
   if (session && !portal && payload.token_use === "session") {
     return { type: "user", tenantId, userId: subject, permissions: permissionsOf(payload) };

@@ -3,7 +3,7 @@
  * validated once with errors that name the bad field (`products.psa.routes[3].method: ...`).
  */
 import { derivePermission, type BodyPolicy, type Route } from "../routing/route-table";
-import { ConfigError, expectInt, expectObject, expectString } from "./validate";
+import { ConfigError, expectInt, expectObject, expectString, isReservedName, ownValue } from "./validate";
 
 export type Upstream = { kind: "url"; origin: string; basePath: string } | { kind: "service"; binding: string };
 
@@ -92,16 +92,18 @@ export function parseProducts(doc: unknown, vars: Record<string, unknown>): Prod
   return names.map((name) => {
     const field = `products.${name}`;
     if (!NAME.test(name)) throw new ConfigError(field, "product name must be lowercase letters and digits");
+    // A product name indexes key access maps; one that every object already has must never be a product.
+    if (isReservedName(name)) throw new ConfigError(field, "product name is reserved (an Object.prototype name)");
     const p = expectObject(products[name], field);
     const basePath = expectString(p.basePath, `${field}.basePath`);
     if (!/^\/[a-z0-9-]+$/.test(basePath)) throw new ConfigError(`${field}.basePath`, "must be one lowercase segment, e.g. /psa");
     if (seenBase.has(basePath)) throw new ConfigError(`${field}.basePath`, "is used by another product");
     seenBase.add(basePath);
-    const override = vars[upstreamVarName(name)];
+    const override = ownValue(vars, upstreamVarName(name));
     const upstream = override !== undefined && override !== ""
       ? parseUpstream(override, upstreamVarName(name))
       : parseUpstream(p.upstream, `${field}.upstream`);
-    const timeoutOverride = vars[timeoutVarName(name)];
+    const timeoutOverride = ownValue(vars, timeoutVarName(name));
     const timeoutMs = timeoutOverride !== undefined && timeoutOverride !== ""
       ? expectInt(timeoutOverride, timeoutVarName(name), 1, 300000)
       : expectInt(p.timeoutMs ?? 10000, `${field}.timeoutMs`, 1, 300000);

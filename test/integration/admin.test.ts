@@ -165,6 +165,8 @@ describe("admin API: input validation", () => {
     ["access as a list", { name: "k", access: ["psa"] }, ["access"]],
     ["an unknown product", { name: "k", access: { crm: "read" } }, ["access.crm"]],
     ["an unknown level", { name: "k", access: { psa: "admin" } }, ["access.psa"]],
+    ["constructor as product", { name: "k", access: { constructor: "write" } }, ["access.constructor"]],
+    ["toString as product", { name: "k", access: { toString: "read" } }, ["access.toString"]],
     ["a prototype key as product", { name: "k", access: JSON.parse('{"__proto__":"write"}') as unknown }, ["access.__proto__"]],
     ["an expiry in the past", { name: "k", access: { psa: "read" }, expiresAt: "2001-01-01T00:00:00Z" }, ["expiresAt"]],
     ["an expiry that is not a time", { name: "k", access: { psa: "read" }, expiresAt: "tomorrow" }, ["expiresAt"]],

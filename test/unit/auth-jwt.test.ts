@@ -3,6 +3,7 @@ import { errors, importJWK, SignJWT, type JWTPayload } from "jose";
 import { describe, expect, it } from "vitest";
 import devKey from "../../dev/keys/dev-signing-key.private.jwk.json";
 import { mapJoseError, MAX_TOKEN_LENGTH, verifyToken } from "../../src/auth/jwt";
+import { isTenantId } from "../../src/auth/tenant-id";
 import { parseAuthConfig, type AuthConfig } from "../../src/config/auth";
 import { ConfigError } from "../../src/config/validate";
 import { GatewayError } from "../../src/errors";
@@ -67,6 +68,12 @@ describe("verifyToken", () => {
     expect(await outcome(await sign({ [claim]: undefined }))).toBe("UNAUTHORIZED");
   });
 
+  it.each(["t", "A-b_9", "t".repeat(64)])("accepts the tenant id %s, which the admin API accepts too", async (tid) => {
+    const principal = await verifyToken(await sign({ tid }), config, NOW);
+    expect(principal.tenantId).toBe(tid);
+    expect(isTenantId(tid)).toBe(true);
+  });
+
   it("refuses a portal token without cid", async () => {
     expect(await outcome(await sign({ aud: config.portalAudience, token_use: "portal" }))).toBe("UNAUTHORIZED");
   });
@@ -80,7 +87,11 @@ describe("verifyToken", () => {
     ["an unknown token_use", { token_use: "id" }],
     ["a tenant id with a line break", { tid: "t1\nX-Injected: 1" }],
     ["a tenant id that is not a string", { tid: 42 }],
-    ["an oversized tenant id", { tid: "t".repeat(129) }],
+    ["an oversized tenant id", { tid: "t".repeat(65) }],
+    ["a tenant id with a colon, which would cross KV key prefixes", { tid: "rt:odd" }],
+    ["a tenant id with a dot", { tid: "a.b" }],
+    ["a tenant id with an @", { tid: "a@b" }],
+    ["a tenant id starting with -", { tid: "-t" }],
     ["perms that are not a list", { perms: "psa:*" }],
     ["perms holding a non-string", { perms: ["psa:*", 1] }],
     ["exp that is not a number", { exp: "never" }],

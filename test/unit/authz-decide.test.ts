@@ -72,6 +72,19 @@ describe("authorize", () => {
     }
   });
 
+  it.each(["constructor", "toString", "hasOwnProperty", "__proto__", "valueOf"])(
+    "refuses a key for a product named %s, which only the access map's prototype has, with PRODUCT_ACCESS_DENIED",
+    (product) => {
+      const result = decision(() => authorize(key({ psa: "write" }), product, route("GET", "tickets.read")));
+      expect(result).toEqual({ code: "PRODUCT_ACCESS_DENIED", details: { requiredProduct: product } });
+    },
+  );
+
+  it("reads a key's access from a stored record (JSON) as own properties only", () => {
+    const stored = JSON.parse('{"__proto__":{"psa":"write"}}') as Record<string, "write">;
+    expect(decision(() => authorize(key(stored), "psa", route("GET", "tickets.read")))).toMatchObject({ code: "PRODUCT_ACCESS_DENIED" });
+  });
+
   it("refuses a key whose access map holds an unknown level", () => {
     const odd = key({ psa: "admin" as "write" });
     expect(decision(() => authorize(odd, "psa", route("POST", "tickets.write")))).toMatchObject({ code: "FORBIDDEN" });
