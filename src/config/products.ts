@@ -20,6 +20,7 @@ const NAME = /^[a-z][a-z0-9]{0,31}$/;
 const PERMISSION = /^[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*)+$/;
 const LITERAL_SEGMENT = /^[A-Za-z0-9._~-]+$/;
 const PARAM_SEGMENT = /^:[A-Za-z_][A-Za-z0-9_]*$/;
+const ROUTE_FIELDS = new Set(["method", "path", "permission", "portal", "body", "allowMatrixParams"]);
 
 /** `UPSTREAM_PSA` style names: the var that overrides a product's upstream at start-up. */
 export function upstreamVarName(product: string): string {
@@ -67,16 +68,24 @@ function parseBodyPolicy(value: unknown, field: string, fallback: BodyPolicy): B
   throw new ConfigError(field, 'must be "json" or "any"');
 }
 
+function optionalBoolean(value: unknown, field: string): boolean {
+  if (value !== undefined && typeof value !== "boolean") throw new ConfigError(field, "must be a boolean");
+  return value === true;
+}
+
 function parseRoute(value: unknown, field: string, productBody: BodyPolicy): Route {
   const r = expectObject(value, field);
+  // A misspelt flag (`allowMatrixParam`) must not silently mean its default.
+  for (const name of Object.keys(r)) if (!ROUTE_FIELDS.has(name)) throw new ConfigError(`${field}.${name}`, "unknown route field");
   const method = expectString(r.method, `${field}.method`);
   if (!METHODS.has(method)) throw new ConfigError(`${field}.method`, `must be one of ${[...METHODS].join(", ")}`);
   const segments = parsePattern(r.path, `${field}.path`);
   const pattern = `/${segments.join("/")}`;
   const permission = r.permission === undefined ? derivePermission(method, pattern) : expectString(r.permission, `${field}.permission`);
   if (!PERMISSION.test(permission)) throw new ConfigError(`${field}.permission`, "must look like resource.action");
-  if (r.portal !== undefined && typeof r.portal !== "boolean") throw new ConfigError(`${field}.portal`, "must be a boolean");
-  return { method, pattern, segments, permission, portal: r.portal === true, body: parseBodyPolicy(r.body, `${field}.body`, productBody) };
+  const portal = optionalBoolean(r.portal, `${field}.portal`);
+  const allowMatrixParams = optionalBoolean(r.allowMatrixParams, `${field}.allowMatrixParams`);
+  return { method, pattern, segments, permission, portal, body: parseBodyPolicy(r.body, `${field}.body`, productBody), allowMatrixParams };
 }
 
 /**

@@ -33,6 +33,8 @@ describe("configuration", () => {
     [{ psa: { basePath: "/psa", upstream: "http://x", routes: [route, { method: "GET", path: "/tickets" }] } }, "products.psa.routes[1]"],
     [{ psa: { basePath: "/psa", upstream: "http://x", timeoutMs: 0, routes: [route] } }, "products.psa.timeoutMs"],
     [{ Bad: { basePath: "/b", upstream: "http://x", routes: [route] } }, "products.Bad"],
+    [{ psa: { basePath: "/psa", upstream: "http://x", routes: [{ ...route, allowMatrixParams: "yes" }] } }, "products.psa.routes[0].allowMatrixParams"],
+    [{ psa: { basePath: "/psa", upstream: "http://x", routes: [{ ...route, allowMatrixParam: true }] } }, "products.psa.routes[0].allowMatrixParam"],
     [{ constructor: { basePath: "/c", upstream: "http://x", routes: [route] } }, "products.constructor"],
     [{ prototype: { basePath: "/p", upstream: "http://x", routes: [route] } }, "products.prototype"],
   ])("refuses an invalid products document, naming the field (%#)", (doc, field) => {
