@@ -99,6 +99,16 @@ describe("verifyToken", () => {
     expect(await outcome(await sign(claims as JWTPayload))).toBe("UNAUTHORIZED");
   });
 
+  it.each([
+    ["jwk", { kty: "EC", crv: "P-256", x: "l-HxISQZhAH209fwB0bRdmV-DwZjYEBtwtZPa99kLjs", y: "NYDL9he3pjBCMkgITj-YeoSa-J00tA1Z71KVKNgXv64" }],
+    ["jku", "https://idp.example/jwks.json"],
+    ["x5u", "https://idp.example/cert.pem"],
+    ["x5c", ["MIIBfake"]],
+  ])("refuses a token signed by the trusted key that embeds a %s header", async (name, value) => {
+    expect(await outcome(await sign({}))).toBe("user");
+    expect(await outcome(await sign({}, { [name]: value }))).toBe("UNAUTHORIZED");
+  });
+
   it("refuses a token over 8 KiB before parsing it", async () => {
     const token = `${await sign({})}.${"A".repeat(MAX_TOKEN_LENGTH)}`;
     expect(await outcome(token)).toBe("UNAUTHORIZED");
@@ -167,6 +177,22 @@ describe("parseAuthConfig", () => {
 
   it("refuses a plain-http JWKS_URL outside development", () => {
     expect(fieldOf({ JWKS_URL: "http://idp.example/jwks" }, "production")).toBe("JWKS_URL");
+  });
+
+  it("reads the JWKS fetch deadline and stale bound, with defaults of 3 s and 1 h", () => {
+    expect(parseAuthConfig({ JWKS_URL: "https://idp.example/jwks" }, "production").jwks).toEqual({ kind: "remote", url: "https://idp.example/jwks", timeoutMs: 3000, maxStaleMs: 3_600_000 });
+    const tuned = parseAuthConfig({ JWKS_URL: "https://idp.example/jwks", JWKS_TIMEOUT_MS: "250", JWKS_MAX_STALE_SECONDS: "7200" }, "production");
+    expect(tuned.jwks).toMatchObject({ timeoutMs: 250, maxStaleMs: 7_200_000 });
+  });
+
+  it.each([
+    ["JWKS_TIMEOUT_MS", "0"],
+    ["JWKS_TIMEOUT_MS", "60001"],
+    ["JWKS_TIMEOUT_MS", "soon"],
+    ["JWKS_MAX_STALE_SECONDS", "599"],
+    ["JWKS_MAX_STALE_SECONDS", "604801"],
+  ])("refuses %s=%s", (name, value) => {
+    expect(fieldOf({ JWKS_URL: "https://idp.example/jwks", [name]: value }, "production")).toBe(name);
   });
 
   it("refuses JWKS and JWKS_URL together", () => {
