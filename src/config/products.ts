@@ -109,9 +109,13 @@ export function parseProducts(doc: unknown, vars: Record<string, unknown>): Prod
     if (seenBase.has(basePath)) throw new ConfigError(`${field}.basePath`, "is used by another product");
     seenBase.add(basePath);
     const override = ownValue(vars, upstreamVarName(name));
-    const upstream = override !== undefined && override !== ""
-      ? parseUpstream(override, upstreamVarName(name))
-      : parseUpstream(p.upstream, `${field}.upstream`);
+    const overridden = override !== undefined && override !== "";
+    const upstreamField = overridden ? upstreamVarName(name) : `${field}.upstream`;
+    const upstream = parseUpstream(overridden ? override : p.upstream, upstreamField);
+    // A service upstream must name an own binding that can fetch, not a KV namespace or a var.
+    if (upstream.kind === "service" && typeof (ownValue(vars, upstream.binding) as { fetch?: unknown } | undefined)?.fetch !== "function") {
+      throw new ConfigError(upstreamField, `service binding ${upstream.binding} is not bound to a Worker`);
+    }
     const timeoutOverride = ownValue(vars, timeoutVarName(name));
     const timeoutMs = timeoutOverride !== undefined && timeoutOverride !== ""
       ? expectInt(timeoutOverride, timeoutVarName(name), 1, 300000)

@@ -41,6 +41,16 @@ describe("configuration", () => {
     expect(configErrorField(() => parseProducts(doc, {}))).toBe(field);
   });
 
+  it("refuses a service upstream whose binding is missing, not a Worker, or only on the prototype", () => {
+    const doc = (upstream: string) => ({ psa: { basePath: "/psa", upstream, routes: [route] } });
+    expect(configErrorField(() => parseProducts(doc("service:PSA_BACKEND"), {}))).toBe("products.psa.upstream");
+    expect(configErrorField(() => parseProducts(doc("service:KEYS"), { KEYS: { get: () => null } }))).toBe("products.psa.upstream");
+    expect(configErrorField(() => parseProducts(doc("http://x"), { UPSTREAM_PSA: "service:ADMIN_SECRET", ADMIN_SECRET: "s" }))).toBe("UPSTREAM_PSA");
+    const inherited = Object.create({ PSA_BACKEND: { fetch: () => null } }) as Record<string, unknown>;
+    expect(configErrorField(() => parseProducts(doc("service:PSA_BACKEND"), inherited))).toBe("products.psa.upstream");
+    expect(parseProducts(doc("service:PSA_BACKEND"), { PSA_BACKEND: { fetch: () => null } })[0]?.upstream).toEqual({ kind: "service", binding: "PSA_BACKEND" });
+  });
+
   it("accepts a service binding upstream", () => {
     expect(parseUpstream("service:PSA_BACKEND", "x")).toEqual({ kind: "service", binding: "PSA_BACKEND" });
   });
