@@ -71,6 +71,16 @@ function fakeClock() {
   };
 }
 
+/** A fake clock and a key set `a` the gateway has loaded once (one fetch), served by the endpoint. */
+async function warmKeySet(vars: Record<string, string> = {}) {
+  const clock = fakeClock();
+  const remote = await remoteKeySet(vars);
+  const a = await signingKey("a");
+  await remote.control({ jwks: { keys: [a.jwk] } });
+  expect((await remote.send(await remote.token(a))).status).toBe(200);
+  return { clock, remote, a };
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -101,11 +111,7 @@ describe("remote JWKS: caching", () => {
   });
 
   it("lets a burst of unknown kids cost at most one fetch per cooldown", async () => {
-    const clock = fakeClock();
-    const remote = await remoteKeySet();
-    const a = await signingKey("a");
-    await remote.control({ jwks: { keys: [a.jwk] } });
-    expect((await remote.send(await remote.token(a))).status).toBe(200);
+    const { clock, remote } = await warmKeySet();
     for (let round = 0; round < 2; round++) {
       clock.advance(COOLDOWN_MS + 1000);
       for (let i = 0; i < 5; i++) {
@@ -131,11 +137,7 @@ describe("remote JWKS: endpoint outage with a warm key set", () => {
   it.each(["fail", "reset", "garbage"] as const)(
     "keeps verifying from the last key set when the endpoint answers %s, and retries once per cooldown",
     async (mode) => {
-      const clock = fakeClock();
-      const remote = await remoteKeySet();
-      const a = await signingKey("a");
-      await remote.control({ jwks: { keys: [a.jwk] } });
-      expect((await remote.send(await remote.token(a))).status).toBe(200);
+      const { clock, remote, a } = await warmKeySet();
       await remote.control({ mode });
       // The cache is now stale, so the gateway must try the endpoint, which fails.
       clock.advance(CACHE_MAX_AGE_MS + 1000);
@@ -153,11 +155,7 @@ describe("remote JWKS: endpoint outage with a warm key set", () => {
   );
 
   it("keeps verifying when the endpoint hangs, paying its timeout once per cooldown, not on every request", async () => {
-    const clock = fakeClock();
-    const remote = await remoteKeySet();
-    const a = await signingKey("a");
-    await remote.control({ jwks: { keys: [a.jwk] } });
-    expect((await remote.send(await remote.token(a))).status).toBe(200);
+    const { clock, remote, a } = await warmKeySet();
     await remote.control({ mode: "hang" });
     clock.advance(CACHE_MAX_AGE_MS + 1000);
     expect((await remote.send(await remote.token(a))).status).toBe(200);
@@ -167,11 +165,7 @@ describe("remote JWKS: endpoint outage with a warm key set", () => {
   });
 
   it("trusts a stale key set for at most JWKS_MAX_STALE_SECONDS (default 1 h) after its last load, then answers 503", async () => {
-    const clock = fakeClock();
-    const remote = await remoteKeySet();
-    const a = await signingKey("a");
-    await remote.control({ jwks: { keys: [a.jwk] } });
-    expect((await remote.send(await remote.token(a))).status).toBe(200);
+    const { clock, remote, a } = await warmKeySet();
     await remote.control({ mode: "fail" });
     clock.advance(MAX_STALE_MS - 1000);
     expect((await remote.send(await remote.token(a))).status).toBe(200);
@@ -182,11 +176,7 @@ describe("remote JWKS: endpoint outage with a warm key set", () => {
   });
 
   it("takes the stale bound from JWKS_MAX_STALE_SECONDS", async () => {
-    const clock = fakeClock();
-    const remote = await remoteKeySet({ JWKS_MAX_STALE_SECONDS: "900" });
-    const a = await signingKey("a");
-    await remote.control({ jwks: { keys: [a.jwk] } });
-    expect((await remote.send(await remote.token(a))).status).toBe(200);
+    const { clock, remote, a } = await warmKeySet({ JWKS_MAX_STALE_SECONDS: "900" });
     await remote.control({ mode: "fail" });
     clock.advance(CACHE_MAX_AGE_MS + 1000);
     expect((await remote.send(await remote.token(a))).status).toBe(200);
@@ -195,12 +185,8 @@ describe("remote JWKS: endpoint outage with a warm key set", () => {
   });
 
   it("stops accepting a key the provider withdrew once the cached set is refreshed", async () => {
-    const clock = fakeClock();
-    const remote = await remoteKeySet();
-    const a = await signingKey("a");
+    const { clock, remote, a } = await warmKeySet();
     const b = await signingKey("b");
-    await remote.control({ jwks: { keys: [a.jwk, b.jwk] } });
-    expect((await remote.send(await remote.token(a))).status).toBe(200);
     await remote.control({ jwks: { keys: [b.jwk] } });
     clock.advance(CACHE_MAX_AGE_MS + 1000);
     expect(await remote.send(await remote.token(a))).toMatchObject({ status: 401, code: "UNAUTHORIZED" });
@@ -220,12 +206,8 @@ describe("remote JWKS: endpoint outage with a warm key set", () => {
   });
 
   it("picks up a recovered endpoint's new keys after the outage", async () => {
-    const clock = fakeClock();
-    const remote = await remoteKeySet();
-    const a = await signingKey("a");
+    const { clock, remote, a } = await warmKeySet();
     const b = await signingKey("b");
-    await remote.control({ jwks: { keys: [a.jwk] } });
-    expect((await remote.send(await remote.token(a))).status).toBe(200);
     await remote.control({ mode: "fail" });
     clock.advance(CACHE_MAX_AGE_MS + 1000);
     expect((await remote.send(await remote.token(a))).status).toBe(200);

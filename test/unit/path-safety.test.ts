@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { GatewayError } from "../../src/errors";
 import { assertSafePath, MAX_PATH_LENGTH } from "../../src/routing/path-safety";
+import { refusal } from "../support/refusal";
 
-function refusal(path: string): GatewayError {
-  try {
-    assertSafePath(path);
-  } catch (err) {
-    if (err instanceof GatewayError) return err;
-    throw err;
-  }
-  throw new Error(`expected ${path} to be refused`);
-}
+const refusedPath = (path: string) => refusal(() => assertSafePath(path));
 
 describe("assertSafePath", () => {
   it.each(["/psa/tickets", "/psa/tickets/tkt_1", "/rmm/devices/a.b~c-d_e", "/psa/tickets/caf%C3%A9", "/"])("accepts %s", (path) => {
@@ -56,7 +48,7 @@ describe("assertSafePath", () => {
     ["a triple-dot segment", "/psa/.../admin"],
     ["raw non-ASCII (never in a serialized path)", "/psa/caf\u00e9"],
   ])("refuses %s with VALIDATION_ERROR naming the path", (_name, path) => {
-    const err = refusal(path);
+    const err = refusedPath(path);
     expect(err.code).toBe("VALIDATION_ERROR");
     expect(err.status).toBe(400);
     expect(err.details).toMatchObject({ fields: { path: expect.any(String) } });
@@ -71,6 +63,6 @@ describe("assertSafePath", () => {
   });
 
   it("refuses a path longer than the bound", () => {
-    expect(refusal("/" + "a".repeat(MAX_PATH_LENGTH)).code).toBe("VALIDATION_ERROR");
+    expect(refusedPath("/" + "a".repeat(MAX_PATH_LENGTH)).code).toBe("VALIDATION_ERROR");
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseProducts } from "../../src/config/products";
-import { GatewayError } from "../../src/errors";
 import { derivePermission, matchRoute, splitSegments } from "../../src/routing/route-table";
+import { refusal } from "../support/refusal";
 
 const [psa] = parseProducts(
   {
@@ -22,16 +22,6 @@ const [psa] = parseProducts(
   {},
 );
 const routes = psa!.routes;
-
-function refusal(fn: () => unknown): GatewayError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof GatewayError) return err;
-    throw err;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("derivePermission", () => {
   it("reads the first resource segment and the method", () => {
