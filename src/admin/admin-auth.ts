@@ -1,10 +1,27 @@
 /**
  * Admin API authentication: `Authorization: Bearer <ADMIN_SECRET>`, compared in constant time (both sides
  * hashed first so lengths never differ). Without a configured secret the admin API does not exist: 404.
+ *
+ * Failed authentications are limited per client address with the Workers Rate Limiting binding
+ * (`ADMIN_AUTH_LIMITER`, 10 per 60 s, wrangler.toml): the binding only counts failures, and once it refuses,
+ * the address is refused in this isolate for the period *before* its secret is compared, so a right guess
+ * is never told apart from a wrong one while the address is limited.
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
+
+/** The binding's `simple.period` in wrangler.toml, in seconds: what Retry-After honestly promises. */
+export const FAILURE_PERIOD_SEC = 60;
+/** The binding's `simple.limit`: failures allowed per address and period. */
+export const FAILURE_LIMIT = 10;
+/** The key for requests without `CF-Connecting-IP` (local development, tests): they share one budget. */
+export const NO_ADDRESS_KEY = "no-client-address";
+const LIMITER_TIMEOUT_MS = 1000;
+const MAX_BLOCKED = 10_000;
+
+// Addresses the binding refused, until when (ms). Isolate-wide on purpose: it is the limit, not request state.
+const blocked = new Map<string, number>();
 
 async function digest(text: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -16,12 +33,59 @@ export async function secretsEqual(a: string, b: string): Promise<boolean> {
   return crypto.subtle.timingSafeEqual(da, db);
 }
 
+/**
+ * The limiter key for a request: Cloudflare's `CF-Connecting-IP` (set by the edge, never the client's),
+ * else one fixed key. Client-written headers such as `X-Forwarded-For` are never used: they would let a
+ * client pick a fresh budget per request.
+ */
+export function clientAddressKey(headers: Headers): string {
+  return headers.get("cf-connecting-ip") ?? NO_ADDRESS_KEY;
+}
+
+/** The seed's 429 shape (`limit`, `window`, `retryAfter`), for the failed-authentication budget. */
+function limited(retryAfter: number, reason: string): GatewayError {
+  return new GatewayError("RATE_LIMIT_EXCEEDED", {
+    details: { limit: FAILURE_LIMIT, window: `${FAILURE_PERIOD_SEC / 60}m`, retryAfter },
+    headers: { "Retry-After": String(retryAfter) },
+    logReason: reason,
+  });
+}
+
+/** Counts one failure for `key`; true while the binding still allows it. A slow or failing binding counts as a refusal. */
+async function failureAllowed(limiter: RateLimit, key: string): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const deadline = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), LIMITER_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([limiter.limit({ key }).then((o) => o.success), deadline]);
+  } catch {
+    return false;
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+  }
+}
+
+function block(key: string, nowMs: number): void {
+  if (blocked.size >= MAX_BLOCKED) blocked.delete(blocked.keys().next().value as string);
+  blocked.set(key, nowMs + FAILURE_PERIOD_SEC * 1000);
+}
+
 export function adminAuth(): MiddlewareHandler<AppEnv> {
   return async function adminAuth(c, next) {
     const secret = c.get("config").auth.adminSecret;
     if (secret === null) throw new GatewayError("NOT_FOUND", { details: null, logReason: "admin API disabled: no ADMIN_SECRET" });
+    const key = clientAddressKey(c.req.raw.headers);
+    const nowMs = Date.now();
+    const until = blocked.get(key);
+    if (until !== undefined && until > nowMs) throw limited(Math.ceil((until - nowMs) / 1000), "admin auth: address limited after failures");
+    if (until !== undefined) blocked.delete(key);
     const match = /^Bearer (\S+)$/.exec(c.req.header("authorization") ?? "");
     if (match === null || !(await secretsEqual(match[1] ?? "", secret))) {
+      if (!(await failureAllowed(c.env.ADMIN_AUTH_LIMITER, key))) {
+        block(key, nowMs);
+        throw limited(FAILURE_PERIOD_SEC, "admin auth: too many failures from this address");
+      }
       throw new GatewayError("UNAUTHORIZED", { logReason: "admin secret missing or wrong" });
     }
     c.get("log").set({ principalType: "admin" });

@@ -1,19 +1,19 @@
 /** Reading and validating admin API input; every problem answers VALIDATION_ERROR with `details.fields`. */
 import type { Context } from "hono";
 import type { AccessLevel } from "../auth/principal";
+import { isTenantId, TENANT_ID_RULE } from "../auth/tenant-id";
 import { isRecord } from "../config/validate";
 import type { AppEnv } from "../env";
 import { GatewayError, validationError } from "../errors";
 import { isJsonMediaType } from "../proxy/body";
 import { parseWindow } from "../ratelimit/policy";
 
-const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const KEY_ID = /^key_[0-9a-f]{16}$/;
 const MAX_ADMIN_BODY = 16 * 1024;
 
 export function tenantParam(c: Context<AppEnv>): string {
   const id = c.req.param("tenantId") ?? "";
-  if (!TENANT_ID.test(id)) throw validationError({ tenantId: "Must be 1-64 letters, digits, - or _" });
+  if (!isTenantId(id)) throw validationError({ tenantId: TENANT_ID_RULE });
   return id;
 }
 
@@ -23,19 +23,75 @@ export function keyIdParam(c: Context<AppEnv>): string {
   return id;
 }
 
+function tooLarge(): GatewayError {
+  return new GatewayError("PAYLOAD_TOO_LARGE", { details: { limit: MAX_ADMIN_BODY } });
+}
+
+/**
+ * The body's bytes, refused with 413 as soon as they pass the cap: a declared `Content-Length` over it is
+ * refused before reading, and a body without one is counted while it streams, never buffered whole.
+ */
+async function readCapped(request: Request): Promise<Uint8Array> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && !(/^\d+$/.test(declared) && Number(declared) <= MAX_ADMIN_BODY)) throw tooLarge();
+  const out = new Uint8Array(MAX_ADMIN_BODY);
+  let length = 0;
+  if (request.body === null) return out.subarray(0, 0);
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return out.subarray(0, length);
+    if (length + value.byteLength > MAX_ADMIN_BODY) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    out.set(value, length);
+    length += value.byteLength;
+  }
+}
+
 /** The JSON object body of an admin request. */
 export async function jsonBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
   if (!isJsonMediaType(c.req.header("content-type") ?? null)) throw validationError({ "Content-Type": "Must be application/json" });
-  const text = await c.req.text();
-  if (text.length > MAX_ADMIN_BODY) throw new GatewayError("PAYLOAD_TOO_LARGE", { details: { limit: MAX_ADMIN_BODY } });
+  const bytes = await readCapped(c.req.raw);
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // Fatal: bytes that are not UTF-8 are not JSON. ignoreBOM keeps a byte order mark in the text, where
+    // JSON.parse refuses it, as the products' JSON parsers do (RFC 8259 §8.1: no BOM).
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes));
   } catch {
     throw new GatewayError("INVALID_JSON");
   }
   if (!isRecord(value)) throw validationError({ body: "Must be a JSON object" });
   return value;
+}
+
+// RFC 3339 §5.6 date-time: full date, full time with seconds, a time zone. Nothing Date.parse also takes
+// ("2030", RFC 2822 dates, no zone = local time).
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+
+/** Milliseconds since the epoch for an RFC 3339 date-time with a time zone; null for anything else. */
+export function parseRfc3339(text: string): number | null {
+  const m = RFC3339.exec(text);
+  if (m === null) return null;
+  const [year, month, day, hour, minute, second, offH, offM] = m.slice(1).map((v) => (v === undefined ? 0 : Number(v))) as number[];
+  // Date.UTC rolls 2030-02-30 over to March: a field that does not survive the round trip did not exist.
+  const date = new Date(Date.UTC(year!, month! - 1, day!, hour, minute, second));
+  const exists = date.getUTCFullYear() === year && date.getUTCMonth() === month! - 1 && date.getUTCDate() === day && date.getUTCHours() === hour && date.getUTCMinutes() === minute && date.getUTCSeconds() === second;
+  if (!exists || offH! > 23 || offM! > 59) return null;
+  const t = Date.parse(text.toUpperCase());
+  return Number.isNaN(t) ? null : t;
+}
+
+// Characters that make a name display as something else, or break a log line or a terminal: controls
+// (C0, C1), format characters (bidi overrides and isolates U+202A-U+202E and U+2066-U+2069, zero-width
+// U+200B-U+200F, U+FEFF, ...), lone surrogates, private use, and line/paragraph separators.
+const UNSAFE_TEXT = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Zl}\p{Zp}]/u;
+
+/** True for a 1-`max` character string (code points) that holds no character from UNSAFE_TEXT. */
+export function isDisplaySafe(value: unknown, max: number): value is string {
+  if (typeof value !== "string" || value.trim() === "" || UNSAFE_TEXT.test(value)) return false;
+  return [...value].length <= max;
 }
 
 export interface NewKeyInput {
@@ -48,8 +104,7 @@ export interface NewKeyInput {
 export function newKeyInput(body: Record<string, unknown>, products: readonly string[], nowMs = Date.now()): NewKeyInput {
   const fields: Record<string, string> = {};
   const name = body.name;
-  // eslint-disable-next-line no-control-regex
-  if (typeof name !== "string" || name.trim() === "" || name.length > 100 || /[\x00-\x1f\x7f]/.test(name)) fields.name = "Must be 1-100 printable characters";
+  if (!isDisplaySafe(name, 100)) fields.name = "Must be 1-100 characters, without control, format (bidi, zero-width) or unpaired surrogate characters";
   const access: Record<string, AccessLevel> = {};
   if (!isRecord(body.access) || Object.keys(body.access).length === 0) {
     fields.access = `Must map at least one product (${products.join(", ")}) to "read" or "write"`;
@@ -62,8 +117,8 @@ export function newKeyInput(body: Record<string, unknown>, products: readonly st
   }
   let expiresAt: string | null = null;
   if (body.expiresAt !== undefined && body.expiresAt !== null) {
-    const t = typeof body.expiresAt === "string" ? Date.parse(body.expiresAt) : NaN;
-    if (Number.isNaN(t) || t <= nowMs) fields.expiresAt = "Must be an ISO 8601 time in the future";
+    const t = typeof body.expiresAt === "string" ? parseRfc3339(body.expiresAt) : null;
+    if (t === null || t <= nowMs) fields.expiresAt = "Must be an RFC 3339 date-time with a time zone (2030-01-31T00:00:00Z), in the future";
     else expiresAt = new Date(t).toISOString();
   }
   if (Object.keys(fields).length > 0) throw validationError(fields, "invalid create-key input");

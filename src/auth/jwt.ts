@@ -8,11 +8,13 @@
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { AuthConfig } from "../config/auth";
 import { GatewayError } from "../errors";
-import { isJwksFetchFailure, keyResolver } from "./jwks";
+import { keyResolver } from "./jwks";
 import type { Principal } from "./principal";
+import { isTenantId } from "./tenant-id";
 
 /** Tokens larger than this are refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8 * 1024;
+const EMBEDDED_KEY_HEADERS = ["jwk", "jku", "x5u", "x5c"];
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:@|-]{0,127}$/;
 
 function unauthorized(reason: string): GatewayError {
@@ -49,15 +51,12 @@ export async function verifyToken(token: string, config: AuthConfig, now?: Date)
   if (token.length > MAX_TOKEN_LENGTH) throw unauthorized("jwt: token too large");
   const resolve = keyResolver(config.jwks);
   if (resolve === null) throw unauthorized("jwt: no key set configured");
-  // Only a failure inside key resolution can be the JWKS endpoint's fault; everything else is the token's.
-  let keySetUnavailable = false;
-  const getKey: JWTVerifyGetKey = async (header, input) => {
-    try {
-      return await resolve(header, input);
-    } catch (err) {
-      keySetUnavailable = config.jwks.kind === "remote" && isJwksFetchFailure(err);
-      throw err;
-    }
+  // A key named by the token itself is never used, and a token that names one is refused (README): the
+  // only keys are the configured set's. jose ignores these headers; refusing them is the gateway's rule.
+  const getKey: JWTVerifyGetKey = (header, input) => {
+    const embedded = EMBEDDED_KEY_HEADERS.find((name) => Object.hasOwn(header, name));
+    if (embedded !== undefined) throw unauthorized(`jwt: embedded ${embedded} header`);
+    return resolve(header, input);
   };
   let payload: JWTPayload;
   try {
@@ -71,15 +70,15 @@ export async function verifyToken(token: string, config: AuthConfig, now?: Date)
       ...(now !== undefined ? { currentDate: now } : {}),
     }));
   } catch (err) {
-    if (keySetUnavailable) {
-      throw new GatewayError("SERVICE_UNAVAILABLE", { details: null, logReason: `jwks unavailable: ${String(err)}` });
-    }
+    // A GatewayError (a refused header, the key set's 503) passes through as it is.
     throw mapJoseError(err);
   }
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
   const session = audiences.includes(config.sessionAudience);
   const portal = audiences.includes(config.portalAudience);
-  const tenantId = claimId(payload, "tid");
+  // The tenant id names a Durable Object and KV keys: one grammar, the admin API's (./tenant-id).
+  const tenantId = payload.tid;
+  if (!isTenantId(tenantId)) throw unauthorized("jwt: claim tid outside the tenant-id grammar");
   const subject = claimId(payload, "sub");
   if (session && !portal && payload.token_use === "session") {
     return { type: "user", tenantId, userId: subject, permissions: permissionsOf(payload) };

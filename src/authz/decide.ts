@@ -35,7 +35,8 @@ export function permissionCovers(granted: string, product: string, permission: s
 export function authorize(principal: Principal, product: string, route: Route): void {
   switch (principal.type) {
     case "key": {
-      const level = principal.access[product];
+      // Own properties only: `access.constructor` would otherwise be Object's, and grant a product of that name.
+      const level = Object.hasOwn(principal.access, product) ? principal.access[product] : undefined;
       if (level === undefined) {
         throw new GatewayError("PRODUCT_ACCESS_DENIED", {
           message: `Access denied to ${product.toUpperCase()} product`,

@@ -6,7 +6,14 @@
 import type { JSONWebKeySet } from "jose";
 import { ConfigError, expectInt, expectString, isRecord } from "./validate";
 
-export type JwksSource = { kind: "remote"; url: string } | { kind: "static"; jwks: JSONWebKeySet } | { kind: "none" };
+/**
+ * A remote key set carries its fetch deadline and how long after its last successful load it may still
+ * verify tokens while the endpoint is failing (README, "User session JWTs").
+ */
+export type JwksSource =
+  | { kind: "remote"; url: string; timeoutMs: number; maxStaleMs: number }
+  | { kind: "static"; jwks: JSONWebKeySet }
+  | { kind: "none" };
 
 export interface AuthConfig {
   issuer: string;
@@ -35,7 +42,13 @@ function parseJwks(vars: Record<string, unknown>, environment: string): JwksSour
       throw new ConfigError("JWKS_URL", "not a URL");
     }
     if (parsed.protocol !== "https:" && environment !== "development") throw new ConfigError("JWKS_URL", "must be https outside development");
-    return { kind: "remote", url: parsed.href };
+    return {
+      kind: "remote",
+      url: parsed.href,
+      timeoutMs: expectInt(vars.JWKS_TIMEOUT_MS ?? 3000, "JWKS_TIMEOUT_MS", 1, 60_000),
+      // At least the 10 min cache age: a set is refreshed that often while its endpoint answers.
+      maxStaleMs: expectInt(vars.JWKS_MAX_STALE_SECONDS ?? 3600, "JWKS_MAX_STALE_SECONDS", 600, 7 * 86_400) * 1000,
+    };
   }
   if (inline === undefined || inline === "") return { kind: "none" };
   if (environment !== "development") throw new ConfigError("JWKS", "a static JWKS is for local development only; deployments use JWKS_URL");

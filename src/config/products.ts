@@ -3,7 +3,7 @@
  * validated once with errors that name the bad field (`products.psa.routes[3].method: ...`).
  */
 import { derivePermission, type BodyPolicy, type Route } from "../routing/route-table";
-import { ConfigError, expectInt, expectObject, expectString } from "./validate";
+import { ConfigError, expectInt, expectObject, expectString, isReservedName, ownValue } from "./validate";
 
 export type Upstream = { kind: "url"; origin: string; basePath: string } | { kind: "service"; binding: string };
 
@@ -20,6 +20,7 @@ const NAME = /^[a-z][a-z0-9]{0,31}$/;
 const PERMISSION = /^[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*)+$/;
 const LITERAL_SEGMENT = /^[A-Za-z0-9._~-]+$/;
 const PARAM_SEGMENT = /^:[A-Za-z_][A-Za-z0-9_]*$/;
+const ROUTE_FIELDS = new Set(["method", "path", "permission", "portal", "body", "allowMatrixParams"]);
 
 /** `UPSTREAM_PSA` style names: the var that overrides a product's upstream at start-up. */
 export function upstreamVarName(product: string): string {
@@ -67,16 +68,24 @@ function parseBodyPolicy(value: unknown, field: string, fallback: BodyPolicy): B
   throw new ConfigError(field, 'must be "json" or "any"');
 }
 
+function optionalBoolean(value: unknown, field: string): boolean {
+  if (value !== undefined && typeof value !== "boolean") throw new ConfigError(field, "must be a boolean");
+  return value === true;
+}
+
 function parseRoute(value: unknown, field: string, productBody: BodyPolicy): Route {
   const r = expectObject(value, field);
+  // A misspelt flag (`allowMatrixParam`) must not silently mean its default.
+  for (const name of Object.keys(r)) if (!ROUTE_FIELDS.has(name)) throw new ConfigError(`${field}.${name}`, "unknown route field");
   const method = expectString(r.method, `${field}.method`);
   if (!METHODS.has(method)) throw new ConfigError(`${field}.method`, `must be one of ${[...METHODS].join(", ")}`);
   const segments = parsePattern(r.path, `${field}.path`);
   const pattern = `/${segments.join("/")}`;
   const permission = r.permission === undefined ? derivePermission(method, pattern) : expectString(r.permission, `${field}.permission`);
   if (!PERMISSION.test(permission)) throw new ConfigError(`${field}.permission`, "must look like resource.action");
-  if (r.portal !== undefined && typeof r.portal !== "boolean") throw new ConfigError(`${field}.portal`, "must be a boolean");
-  return { method, pattern, segments, permission, portal: r.portal === true, body: parseBodyPolicy(r.body, `${field}.body`, productBody) };
+  const portal = optionalBoolean(r.portal, `${field}.portal`);
+  const allowMatrixParams = optionalBoolean(r.allowMatrixParams, `${field}.allowMatrixParams`);
+  return { method, pattern, segments, permission, portal, body: parseBodyPolicy(r.body, `${field}.body`, productBody), allowMatrixParams };
 }
 
 /**
@@ -92,16 +101,22 @@ export function parseProducts(doc: unknown, vars: Record<string, unknown>): Prod
   return names.map((name) => {
     const field = `products.${name}`;
     if (!NAME.test(name)) throw new ConfigError(field, "product name must be lowercase letters and digits");
+    // A product name indexes key access maps; one that every object already has must never be a product.
+    if (isReservedName(name)) throw new ConfigError(field, "product name is reserved (an Object.prototype name)");
     const p = expectObject(products[name], field);
     const basePath = expectString(p.basePath, `${field}.basePath`);
     if (!/^\/[a-z0-9-]+$/.test(basePath)) throw new ConfigError(`${field}.basePath`, "must be one lowercase segment, e.g. /psa");
     if (seenBase.has(basePath)) throw new ConfigError(`${field}.basePath`, "is used by another product");
     seenBase.add(basePath);
-    const override = vars[upstreamVarName(name)];
-    const upstream = override !== undefined && override !== ""
-      ? parseUpstream(override, upstreamVarName(name))
-      : parseUpstream(p.upstream, `${field}.upstream`);
-    const timeoutOverride = vars[timeoutVarName(name)];
+    const override = ownValue(vars, upstreamVarName(name));
+    const overridden = override !== undefined && override !== "";
+    const upstreamField = overridden ? upstreamVarName(name) : `${field}.upstream`;
+    const upstream = parseUpstream(overridden ? override : p.upstream, upstreamField);
+    // A service upstream must name an own binding that can fetch, not a KV namespace or a var.
+    if (upstream.kind === "service" && typeof (ownValue(vars, upstream.binding) as { fetch?: unknown } | undefined)?.fetch !== "function") {
+      throw new ConfigError(upstreamField, `service binding ${upstream.binding} is not bound to a Worker`);
+    }
+    const timeoutOverride = ownValue(vars, timeoutVarName(name));
     const timeoutMs = timeoutOverride !== undefined && timeoutOverride !== ""
       ? expectInt(timeoutOverride, timeoutVarName(name), 1, 300000)
       : expectInt(p.timeoutMs ?? 10000, `${field}.timeoutMs`, 1, 300000);

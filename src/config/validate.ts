@@ -32,3 +32,16 @@ export function expectInt(value: unknown, field: string, min: number, max: numbe
   }
   return n;
 }
+
+/**
+ * The own value of `name` in `record`, never one inherited from Object.prototype (`constructor`,
+ * `toString`, ...): for every lookup where configuration or a client chooses the name.
+ */
+export function ownValue(record: Record<string, unknown>, name: string): unknown {
+  return Object.hasOwn(record, name) ? record[name] : undefined;
+}
+
+/** Names an object already answers through its prototype, or that JavaScript treats specially. */
+export function isReservedName(name: string): boolean {
+  return name in Object.prototype || name === "prototype" || name === "__proto__";
+}

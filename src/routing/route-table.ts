@@ -5,6 +5,7 @@
  * Matching is exact and case-sensitive on the raw (still percent-encoded) segments: `/Tickets` or
  * `/%74ickets` never reach the `/tickets` rule, so no spelling of a path can land under a weaker rule.
  */
+import { assertMatrixParamsAllowed } from "./path-safety";
 
 export type BodyPolicy = "json" | "any";
 
@@ -16,6 +17,8 @@ export interface Route {
   permission: string;
   portal: boolean;
   body: BodyPolicy;
+  /** Whether `;` path parameters may reach the product on this route (default false). */
+  allowMatrixParams: boolean;
 }
 
 export type RouteMatch =
@@ -46,14 +49,18 @@ function pathMatches(route: Route, segments: readonly string[]): boolean {
 
 /**
  * Finds the route for a request. HEAD is answered by the GET route (same permission). A known path with an
- * unconfigured method reports the allowed methods, so the caller can answer 405 with `Allow`.
+ * unconfigured method reports the allowed methods, so the caller can answer 405 with `Allow`. A `;` in the
+ * path is refused (VALIDATION_ERROR) unless the matched route allows path parameters.
  */
 export function matchRoute(routes: readonly Route[], method: string, segments: readonly string[]): RouteMatch {
   const lookup = method === "HEAD" ? "GET" : method;
   const allow = new Set<string>();
   for (const route of routes) {
     if (!pathMatches(route, segments)) continue;
-    if (route.method === lookup) return { kind: "route", route };
+    if (route.method === lookup) {
+      assertMatrixParamsAllowed(route.allowMatrixParams, segments);
+      return { kind: "route", route };
+    }
     allow.add(route.method);
     if (route.method === "GET") allow.add("HEAD");
   }

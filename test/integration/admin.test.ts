@@ -35,8 +35,10 @@ describe("admin API: authentication", () => {
     ["the secret in X-Integration-Key", { "x-integration-key": SECRET }],
   ];
 
-  it.each(attempts)("refuses %s with 401 UNAUTHORIZED on create, list and revoke", async (_label, headers) => {
+  it.each(attempts)("refuses %s with 401 UNAUTHORIZED on create, list and revoke", async (_label, attempt) => {
     const t = tenant();
+    // An address of its own: failed admin authentications are limited per address (admin-abuse.test.ts).
+    const headers = { ...attempt, "cf-connecting-ip": `198.51.100.${attempts.findIndex(([, h]) => h === attempt) + 1}` };
     for (const [path, init] of [
       [keysPath(t), createRequest(t, { name: "k", access: { psa: "read" } }, headers)],
       [keysPath(t), { headers }],
@@ -51,7 +53,7 @@ describe("admin API: authentication", () => {
 
   it("refuses a valid user session token as an admin credential", async () => {
     const t = tenant();
-    const res = await call(keysPath(t), { headers: { authorization: `Bearer ${await sessionToken(t, ["*"])}` } });
+    const res = await call(keysPath(t), { headers: { authorization: `Bearer ${await sessionToken(t, ["*"])}`, "cf-connecting-ip": "198.51.100.100" } });
     expect(res.status).toBe(401);
   });
 
@@ -165,10 +167,29 @@ describe("admin API: input validation", () => {
     ["access as a list", { name: "k", access: ["psa"] }, ["access"]],
     ["an unknown product", { name: "k", access: { crm: "read" } }, ["access.crm"]],
     ["an unknown level", { name: "k", access: { psa: "admin" } }, ["access.psa"]],
+    ["constructor as product", { name: "k", access: { constructor: "write" } }, ["access.constructor"]],
+    ["toString as product", { name: "k", access: { toString: "read" } }, ["access.toString"]],
     ["a prototype key as product", { name: "k", access: JSON.parse('{"__proto__":"write"}') as unknown }, ["access.__proto__"]],
     ["an expiry in the past", { name: "k", access: { psa: "read" }, expiresAt: "2001-01-01T00:00:00Z" }, ["expiresAt"]],
     ["an expiry that is not a time", { name: "k", access: { psa: "read" }, expiresAt: "tomorrow" }, ["expiresAt"]],
     ["an expiry as a number", { name: "k", access: { psa: "read" }, expiresAt: 4_000_000_000 }, ["expiresAt"]],
+    ["an expiry that is only a year", { name: "k", access: { psa: "read" }, expiresAt: "2030" }, ["expiresAt"]],
+    ["an expiry that is only a date", { name: "k", access: { psa: "read" }, expiresAt: "2030-01-01" }, ["expiresAt"]],
+    ["an expiry without a time zone", { name: "k", access: { psa: "read" }, expiresAt: "2030-01-01T00:00:00" }, ["expiresAt"]],
+    ["an expiry without seconds", { name: "k", access: { psa: "read" }, expiresAt: "2030-01-01T00:00Z" }, ["expiresAt"]],
+    ["an RFC 2822 expiry", { name: "k", access: { psa: "read" }, expiresAt: "Tue, 01 Jan 2030 00:00:00 GMT" }, ["expiresAt"]],
+    ["an expiry on a day that does not exist", { name: "k", access: { psa: "read" }, expiresAt: "2030-02-30T00:00:00Z" }, ["expiresAt"]],
+    ["an expiry at hour 24", { name: "k", access: { psa: "read" }, expiresAt: "2030-01-01T24:00:00Z" }, ["expiresAt"]],
+    ["an expiry with a six-digit year", { name: "k", access: { psa: "read" }, expiresAt: "+020300-01-01T00:00:00Z" }, ["expiresAt"]],
+    ["a name with a right-to-left override", { name: "invoice\u202Efdp.exe", access: { psa: "read" } }, ["name"]],
+    ["a name with a bidi isolate", { name: "a\u2066b\u2069", access: { psa: "read" } }, ["name"]],
+    ["a name with a zero-width space", { name: "ad\u200Bmin", access: { psa: "read" } }, ["name"]],
+    ["a name with a zero-width joiner", { name: "a\u200Db", access: { psa: "read" } }, ["name"]],
+    ["a name with a byte order mark", { name: "\uFEFFkey", access: { psa: "read" } }, ["name"]],
+    ["a name with a lone surrogate", { name: "key\uD800", access: { psa: "read" } }, ["name"]],
+    ["a name with a C1 control", { name: "key\u0085", access: { psa: "read" } }, ["name"]],
+    ["a name with a line separator", { name: "a\u2028b", access: { psa: "read" } }, ["name"]],
+    ["a name with a tab", { name: "a\tb", access: { psa: "read" } }, ["name"]],
     ["every field wrong", { name: "", access: { psa: "root" }, expiresAt: "x" }, ["access.psa", "expiresAt", "name"]],
   ])("refuses a key with %s with VALIDATION_ERROR naming the fields", async (_label, body, fields) => {
     const t = tenant();
@@ -178,6 +199,23 @@ describe("admin API: input validation", () => {
     expect(env_.code).toBe("VALIDATION_ERROR");
     expect(Object.keys((env_.details?.fields ?? {}) as object).sort()).toEqual(fields);
     expect((await listKeys(t)).data).toEqual([]);
+  });
+
+  it.each([
+    ["an offset", "2030-01-01T02:00:00+02:00", "2030-01-01T00:00:00.000Z"],
+    ["fractional seconds and a lowercase z", "2030-01-01t00:00:00.5z", "2030-01-01T00:00:00.500Z"],
+  ])("accepts an RFC 3339 expiry with %s, stored as UTC", async (_label, expiresAt, stored) => {
+    const t = tenant();
+    const res = await call(keysPath(t), createRequest(t, { name: "k", access: { psa: "read" }, expiresAt }));
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { expiresAt: string }).expiresAt).toBe(stored);
+  });
+
+  it("accepts a name in any script, with emoji", async () => {
+    const t = tenant();
+    const res = await call(keysPath(t), createRequest(t, { name: "Zapier — 請求 🚀", access: { psa: "read" } }));
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { name: string }).name).toBe("Zapier — 請求 🚀");
   });
 
   it("accepts a key with a future expiry", async () => {

@@ -76,6 +76,7 @@ describe("session tokens: claims", () => {
     ["no tenant claim", { tid: undefined }],
     ["an empty tenant claim", { tid: "" }],
     ["a tenant claim carrying a header break", { tid: "t1\r\nX-OneStack-Tenant-Id: victim" }],
+    ["a tenant claim outside the admin API's grammar (a colon)", { tid: "rt:odd" }],
     ["no subject", { sub: undefined }],
     ["a foreign issuer", { iss: "https://evil.example" }],
     ["no issuer", { iss: undefined }],

@@ -178,6 +178,20 @@ describe("path tricks against the permission check", () => {
     }
   });
 
+  it.each([
+    ["POST", "/psa/tickets/..;/attachments"],
+    ["POST", "/psa/tickets/%2e%2e;/attachments"],
+    ["GET", "/psa/tickets/tkt_1;jsessionid=abc"],
+    ["GET", "/psa/tickets/tkt_1%3B"],
+    ["GET", "/psa/tickets/tkt_1%3b"],
+    ["GET", "/psa/tickets/tkt_1%253B"],
+  ] as const)("refuses %s %s, a path parameter a Tomcat/Spring product would strip, with 400 on path and forwards nothing", async (method, path) => {
+    const { key } = await createKey(tenant(), { psa: "write" });
+    const result = await send("psa", method, path, { "x-integration-key": key });
+    expect(result).toMatchObject({ status: 400, code: "VALIDATION_ERROR", details: { fields: { path: expect.any(String) } } });
+    expect(result.anywhere).toEqual([]);
+  });
+
   it("authorizes an encoded-dot path as the path it resolves to, which is also the path forwarded", async () => {
     // The runtime's URL parser resolves %2E%2E segments: this is a request for /rmm/devices, and a
     // PSA-only key is refused for RMM rather than let through on the /psa prefix it was written with.

@@ -3,6 +3,7 @@ import { errors, importJWK, SignJWT, type JWTPayload } from "jose";
 import { describe, expect, it } from "vitest";
 import devKey from "../../dev/keys/dev-signing-key.private.jwk.json";
 import { mapJoseError, MAX_TOKEN_LENGTH, verifyToken } from "../../src/auth/jwt";
+import { isTenantId } from "../../src/auth/tenant-id";
 import { parseAuthConfig, type AuthConfig } from "../../src/config/auth";
 import { ConfigError } from "../../src/config/validate";
 import { GatewayError } from "../../src/errors";
@@ -67,6 +68,12 @@ describe("verifyToken", () => {
     expect(await outcome(await sign({ [claim]: undefined }))).toBe("UNAUTHORIZED");
   });
 
+  it.each(["t", "A-b_9", "t".repeat(64)])("accepts the tenant id %s, which the admin API accepts too", async (tid) => {
+    const principal = await verifyToken(await sign({ tid }), config, NOW);
+    expect(principal.tenantId).toBe(tid);
+    expect(isTenantId(tid)).toBe(true);
+  });
+
   it("refuses a portal token without cid", async () => {
     expect(await outcome(await sign({ aud: config.portalAudience, token_use: "portal" }))).toBe("UNAUTHORIZED");
   });
@@ -80,12 +87,26 @@ describe("verifyToken", () => {
     ["an unknown token_use", { token_use: "id" }],
     ["a tenant id with a line break", { tid: "t1\nX-Injected: 1" }],
     ["a tenant id that is not a string", { tid: 42 }],
-    ["an oversized tenant id", { tid: "t".repeat(129) }],
+    ["an oversized tenant id", { tid: "t".repeat(65) }],
+    ["a tenant id with a colon, which would cross KV key prefixes", { tid: "rt:odd" }],
+    ["a tenant id with a dot", { tid: "a.b" }],
+    ["a tenant id with an @", { tid: "a@b" }],
+    ["a tenant id starting with -", { tid: "-t" }],
     ["perms that are not a list", { perms: "psa:*" }],
     ["perms holding a non-string", { perms: ["psa:*", 1] }],
     ["exp that is not a number", { exp: "never" }],
   ])("refuses a token with %s", async (_label, claims) => {
     expect(await outcome(await sign(claims as JWTPayload))).toBe("UNAUTHORIZED");
+  });
+
+  it.each([
+    ["jwk", { kty: "EC", crv: "P-256", x: "l-HxISQZhAH209fwB0bRdmV-DwZjYEBtwtZPa99kLjs", y: "NYDL9he3pjBCMkgITj-YeoSa-J00tA1Z71KVKNgXv64" }],
+    ["jku", "https://idp.example/jwks.json"],
+    ["x5u", "https://idp.example/cert.pem"],
+    ["x5c", ["MIIBfake"]],
+  ])("refuses a token signed by the trusted key that embeds a %s header", async (name, value) => {
+    expect(await outcome(await sign({}))).toBe("user");
+    expect(await outcome(await sign({}, { [name]: value }))).toBe("UNAUTHORIZED");
   });
 
   it("refuses a token over 8 KiB before parsing it", async () => {
@@ -156,6 +177,22 @@ describe("parseAuthConfig", () => {
 
   it("refuses a plain-http JWKS_URL outside development", () => {
     expect(fieldOf({ JWKS_URL: "http://idp.example/jwks" }, "production")).toBe("JWKS_URL");
+  });
+
+  it("reads the JWKS fetch deadline and stale bound, with defaults of 3 s and 1 h", () => {
+    expect(parseAuthConfig({ JWKS_URL: "https://idp.example/jwks" }, "production").jwks).toEqual({ kind: "remote", url: "https://idp.example/jwks", timeoutMs: 3000, maxStaleMs: 3_600_000 });
+    const tuned = parseAuthConfig({ JWKS_URL: "https://idp.example/jwks", JWKS_TIMEOUT_MS: "250", JWKS_MAX_STALE_SECONDS: "7200" }, "production");
+    expect(tuned.jwks).toMatchObject({ timeoutMs: 250, maxStaleMs: 7_200_000 });
+  });
+
+  it.each([
+    ["JWKS_TIMEOUT_MS", "0"],
+    ["JWKS_TIMEOUT_MS", "60001"],
+    ["JWKS_TIMEOUT_MS", "soon"],
+    ["JWKS_MAX_STALE_SECONDS", "599"],
+    ["JWKS_MAX_STALE_SECONDS", "604801"],
+  ])("refuses %s=%s", (name, value) => {
+    expect(fieldOf({ JWKS_URL: "https://idp.example/jwks", [name]: value }, "production")).toBe(name);
   });
 
   it("refuses JWKS and JWKS_URL together", () => {

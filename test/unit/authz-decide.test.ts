@@ -5,7 +5,7 @@ import { GatewayError } from "../../src/errors";
 import type { Route } from "../../src/routing/route-table";
 
 function route(method: string, permission: string, portal = false): Route {
-  return { method, pattern: "/x", segments: ["x"], permission, portal, body: "json" };
+  return { method, pattern: "/x", segments: ["x"], permission, portal, body: "json", allowMatrixParams: false };
 }
 
 const key = (access: Record<string, "read" | "write">): Principal => ({ type: "key", tenantId: "t1", keyId: "key_0000000000000000", access });
@@ -70,6 +70,19 @@ describe("authorize", () => {
     for (const permission of ["tickets.read", "tickets.write", "scripts.execute"]) {
       expect(decision(() => authorize(key({ psa: "write" }), "psa", route("POST", permission)))).toBe("allowed");
     }
+  });
+
+  it.each(["constructor", "toString", "hasOwnProperty", "__proto__", "valueOf"])(
+    "refuses a key for a product named %s, which only the access map's prototype has, with PRODUCT_ACCESS_DENIED",
+    (product) => {
+      const result = decision(() => authorize(key({ psa: "write" }), product, route("GET", "tickets.read")));
+      expect(result).toEqual({ code: "PRODUCT_ACCESS_DENIED", details: { requiredProduct: product } });
+    },
+  );
+
+  it("reads a key's access from a stored record (JSON) as own properties only", () => {
+    const stored = JSON.parse('{"__proto__":{"psa":"write"}}') as Record<string, "write">;
+    expect(decision(() => authorize(key(stored), "psa", route("GET", "tickets.read")))).toMatchObject({ code: "PRODUCT_ACCESS_DENIED" });
   });
 
   it("refuses a key whose access map holds an unknown level", () => {

@@ -33,8 +33,22 @@ describe("configuration", () => {
     [{ psa: { basePath: "/psa", upstream: "http://x", routes: [route, { method: "GET", path: "/tickets" }] } }, "products.psa.routes[1]"],
     [{ psa: { basePath: "/psa", upstream: "http://x", timeoutMs: 0, routes: [route] } }, "products.psa.timeoutMs"],
     [{ Bad: { basePath: "/b", upstream: "http://x", routes: [route] } }, "products.Bad"],
+    [{ psa: { basePath: "/psa", upstream: "http://x", routes: [{ ...route, allowMatrixParams: "yes" }] } }, "products.psa.routes[0].allowMatrixParams"],
+    [{ psa: { basePath: "/psa", upstream: "http://x", routes: [{ ...route, allowMatrixParam: true }] } }, "products.psa.routes[0].allowMatrixParam"],
+    [{ constructor: { basePath: "/c", upstream: "http://x", routes: [route] } }, "products.constructor"],
+    [{ prototype: { basePath: "/p", upstream: "http://x", routes: [route] } }, "products.prototype"],
   ])("refuses an invalid products document, naming the field (%#)", (doc, field) => {
     expect(configErrorField(() => parseProducts(doc, {}))).toBe(field);
+  });
+
+  it("refuses a service upstream whose binding is missing, not a Worker, or only on the prototype", () => {
+    const doc = (upstream: string) => ({ psa: { basePath: "/psa", upstream, routes: [route] } });
+    expect(configErrorField(() => parseProducts(doc("service:PSA_BACKEND"), {}))).toBe("products.psa.upstream");
+    expect(configErrorField(() => parseProducts(doc("service:KEYS"), { KEYS: { get: () => null } }))).toBe("products.psa.upstream");
+    expect(configErrorField(() => parseProducts(doc("http://x"), { UPSTREAM_PSA: "service:ADMIN_SECRET", ADMIN_SECRET: "s" }))).toBe("UPSTREAM_PSA");
+    const inherited = Object.create({ PSA_BACKEND: { fetch: () => null } }) as Record<string, unknown>;
+    expect(configErrorField(() => parseProducts(doc("service:PSA_BACKEND"), inherited))).toBe("products.psa.upstream");
+    expect(parseProducts(doc("service:PSA_BACKEND"), { PSA_BACKEND: { fetch: () => null } })[0]?.upstream).toEqual({ kind: "service", binding: "PSA_BACKEND" });
   });
 
   it("accepts a service binding upstream", () => {

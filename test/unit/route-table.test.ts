@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseProducts } from "../../src/config/products";
 import { derivePermission, matchRoute, splitSegments } from "../../src/routing/route-table";
+import { refusal } from "../support/refusal";
 
 const [psa] = parseProducts(
   {
@@ -14,6 +15,7 @@ const [psa] = parseProducts(
         { method: "POST", path: "/tickets/:id/attachments", body: "any" },
         { method: "GET", path: "/portal/tickets", permission: "tickets.read", portal: true },
         { method: "GET", path: "/files/*" },
+        { method: "GET", path: "/reports/:id", allowMatrixParams: true },
       ],
     },
   },
@@ -61,5 +63,26 @@ describe("matchRoute", () => {
   it("keeps the portal flag and an explicit permission", () => {
     const m = matchRoute(routes, "GET", splitSegments("/portal/tickets"));
     expect(m.kind === "route" && [m.route.portal, m.route.permission]).toEqual([true, "tickets.read"]);
+  });
+
+  it.each([
+    ["POST", "/tickets/..;/attachments"],
+    ["GET", "/tickets/tkt_1;jsessionid=x"],
+    ["GET", "/files/..;/admin"],
+    ["GET", "/files/a/b;c"],
+  ])("refuses %s %s, a path parameter on a route that does not allow them, with VALIDATION_ERROR on path", (method, path) => {
+    const err = refusal(() => matchRoute(routes, method, splitSegments(path)));
+    expect(err.code).toBe("VALIDATION_ERROR");
+    expect(err.details).toEqual({ fields: { path: expect.any(String) } });
+  });
+
+  it("passes a path parameter on a route configured with allowMatrixParams", () => {
+    const m = matchRoute(routes, "GET", splitSegments("/reports/r1;format=csv"));
+    expect(m.kind === "route" && [m.route.pattern, m.route.allowMatrixParams]).toEqual(["/reports/:id", true]);
+  });
+
+  it("defaults allowMatrixParams to false", () => {
+    const m = matchRoute(routes, "GET", splitSegments("/tickets/tkt_1"));
+    expect(m.kind === "route" && m.route.allowMatrixParams).toBe(false);
   });
 });
