@@ -5,6 +5,7 @@
 import { STATUS_CODES } from "node:http";
 import { EnvelopeError, drain, sendJson, validationError } from "./http-util.mjs";
 import { streamBody } from "./byte-streams.mjs";
+import { RAW_FAULTS, leakyHeaders } from "./odd-answers.mjs";
 
 const MAX_SLOW_MS = 120_000;
 const MAX_LARGE_BYTES = 1024 ** 3;
@@ -50,7 +51,9 @@ const FIXED = new Set([
 const USAGE =
   "Unknown fault. Use one of: slow=<ms>, html-502, drop, json-500, envelope-500, json-400, text-<status>, " +
   "empty-<status>, large=<bytes>, large-chunked=<bytes>, large-error=<bytes>[,<status>], redirect, " +
-  "redirect-external, hop-headers";
+  "redirect-external, hop-headers, stall-error=<status>, raw-status=<status>, reason-tab=<status>, " +
+  "body-on=<status>, retry-date=<status>, envelope=<status>,<CODE>, leaky-headers=<status>, " +
+  "location=<value>, location-self=<path>, no-read=<ms>";
 
 function bounded(text, max, what) {
   const n = Number(text);
@@ -81,6 +84,16 @@ export function parseFault(header) {
     const bytes = bounded(m[1], MAX_LARGE_BYTES, "Size");
     return { mode: "large-error", bytes, status: status(m[2] ?? "500", 400) };
   }
+  if ((m = /^(stall-error|reason-tab|body-on|retry-date|leaky-headers)=(\d{3})$/.exec(value))) {
+    return { mode: m[1], status: status(m[2], 200) };
+  }
+  // Any three digits: the point is a status the runtime may or may not accept (101, 199, 600, 999).
+  if ((m = /^raw-status=(\d{3})$/.exec(value))) return { mode: "raw-status", status: Number(m[1]) };
+  if ((m = /^envelope=(\d{3}),([A-Z_]{1,64})$/.exec(value))) {
+    return { mode: "envelope", status: status(m[1], 400), code: m[2] };
+  }
+  if ((m = /^(location|location-self)=(\S{1,500})$/.exec(value))) return { mode: m[1], location: m[2] };
+  if ((m = /^no-read=(\d+)$/.exec(value))) return { mode: "no-read", ms: bounded(m[1], MAX_SLOW_MS, "no-read") };
   throw validationError({ "X-Demo-Fault": USAGE });
 }
 
@@ -121,7 +134,18 @@ function sendText(res, code, text, contentType, headers = {}) {
  */
 export async function applyFault(fault, { req, res, body, backend }) {
   if (fault.mode === "slow") return waitUnlessClosed(res, fault.ms);
+  if (fault.mode === "no-read") {
+    // Never reads the upload: once the socket buffers fill, the sender sees no progress at all.
+    body.pause();
+    await waitUnlessClosed(res, fault.ms);
+    if (!res.destroyed) answerEmpty(res, 204, {});
+    return true;
+  }
   await drain(body);
+  if (Object.hasOwn(RAW_FAULTS, fault.mode)) {
+    RAW_FAULTS[fault.mode](req.socket, fault);
+    return true;
+  }
   const host = `${backend}-db-7.internal`;
   const retryAfter = (code) => (code === 429 ? { "Retry-After": "7" } : {});
   switch (fault.mode) {
@@ -196,6 +220,41 @@ export async function applyFault(fault, { req, res, body, backend }) {
       res.addTrailers({ "X-Checksum": "0" });
       res.end();
       return true;
+    case "stall-error":
+      // Headers and a few bytes of an error body, then silence until the gateway gives up and closes.
+      res.writeHead(fault.status, { "Content-Type": "application/json" });
+      res.write(`{"error":"partial answer from ${host}`);
+      await waitUnlessClosed(res, MAX_SLOW_MS);
+      res.destroy();
+      return true;
+    case "retry-date":
+      // RFC 9110 §10.2.3: Retry-After may be an HTTP-date. Two minutes from the backend's clock.
+      sendText(res, fault.status, "busy\n", "text/plain", {
+        "Retry-After": new Date(Date.now() + 120_000).toUTCString(),
+      });
+      return true;
+    case "envelope":
+      sendJson(
+        res,
+        fault.status,
+        { error: "Product says so", code: fault.code, details: null },
+        fault.status === 429 ? { "Retry-After": "7" } : {},
+      );
+      return true;
+    case "leaky-headers":
+      res.statusMessage = `Fine (${host})`;
+      for (const [name, value] of leakyHeaders(host)) res.appendHeader(name, value);
+      if (fault.status >= 400) sendJson(res, fault.status, { error: "Not found", code: "NOT_FOUND", details: null });
+      else sendJson(res, fault.status, { ok: true, fault: "leaky-headers" });
+      return true;
+    case "location":
+    case "location-self": {
+      const self = `http://${req.headers.host}`;
+      const location = fault.mode === "location" ? fault.location : self + fault.location;
+      res.writeHead(302, { Location: location, "Content-Location": location, "Content-Length": 0 });
+      res.end();
+      return true;
+    }
     default:
       throw new EnvelopeError(500, "INTERNAL_ERROR", `Fault ${fault.mode} has no handler`);
   }
