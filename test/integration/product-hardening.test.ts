@@ -4,8 +4,8 @@
  * namespace, its origin) can be set or revealed by a product.
  */
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
-import { call, createKey, envelope, tenant } from "../support/gateway";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { call, createKey, envelope, rid, tenant } from "../support/gateway";
 import { callWith, envWith } from "../support/worker";
 
 let key = "";
@@ -19,11 +19,17 @@ function fault(mode: string, customEnv?: Env): Promise<Response> {
 }
 
 describe("an error body that stalls (item 1)", () => {
-  it.each([500, 404, 429])("answers a stalled %i body with 504 GATEWAY_TIMEOUT and X-Request-Id within the product timeout", async (status) => {
-    const res = await fault(`stall-error=${status}`, envWith({ UPSTREAM_TIMEOUT_MS_PSA: "200" }));
+  it.each([500, 404, 429])("answers a stalled %i body with 504 GATEWAY_TIMEOUT and X-Request-Id within the product timeout, and logs it", async (status) => {
+    const id = rid("stall");
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+    const res = await callWith(envWith({ UPSTREAM_TIMEOUT_MS_PSA: "200" }), "/psa/tickets", { headers: { "x-integration-key": key, "x-demo-fault": `stall-error=${status}`, "x-request-id": id } });
+    spy.mockRestore();
     expect(res.status).toBe(504);
-    expect(res.headers.get("x-request-id")).toMatch(/\S/);
+    expect(res.headers.get("x-request-id")).toBe(id);
     expect(await envelope(res)).toMatchObject({ code: "GATEWAY_TIMEOUT", details: { timeoutMs: 200 } });
+    const line = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.requestId === id && l.msg === "request");
+    expect(line).toMatchObject({ status: 504, code: "GATEWAY_TIMEOUT", upstreamStatus: status });
   });
 });
 
