@@ -20,7 +20,7 @@ const USAGE =
   "empty-<status>, large=<bytes>, large-chunked=<bytes>, large-error=<bytes>[,<status>], redirect, " +
   "redirect-external, hop-headers, stall-error=<status>, raw-status=<status>, reason-tab=<status>, " +
   "body-on=<status>, retry-date=<status>, envelope=<status>,<CODE>, leaky-headers=<status>, " +
-  "location=<value>, location-self=<path>, no-read=<ms>";
+  "location=<value>, location-self=<path>, no-read=<ms>, early-error=<status>";
 
 function bounded(text, max, what) {
   const n = Number(text);
@@ -60,6 +60,7 @@ export function parseFault(header) {
     return { mode: "envelope", status: status(m[1], 400), code: m[2] };
   }
   if ((m = /^(location|location-self)=(\S{1,500})$/.exec(value))) return { mode: m[1], location: m[2] };
+  if ((m = /^early-error=(\d{3})$/.exec(value))) return { mode: "early-error", status: status(m[1], 400) };
   if ((m = /^no-read=(\d+)$/.exec(value))) return { mode: "no-read", ms: bounded(m[1], MAX_SLOW_MS, "no-read") };
   throw validationError({ "X-Demo-Fault": USAGE });
 }

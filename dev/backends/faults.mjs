@@ -75,6 +75,11 @@ function sendText(res, code, text, contentType, headers = {}) {
  */
 export async function applyFault(fault, { req, res, body, backend }) {
   if (fault.mode === "slow") return waitUnlessClosed(res, fault.ms);
+  if (fault.mode === "early-error") {
+    // Refuses before reading the upload, as a product checking only its headers does.
+    sendJson(res, fault.status, { error: "Refused early", code: fault.status === 413 ? "PAYLOAD_TOO_LARGE" : "CONFLICT", details: null });
+    return true;
+  }
   if (fault.mode === "no-read") {
     // Never reads the upload: once the socket buffers fill, the sender sees no progress at all.
     body.pause();

@@ -31,6 +31,8 @@ export interface PreparedBody {
   failure: () => Promise<GatewayError | null>;
   /** The product answered. */
   answered: () => void;
+  /** Before the gateway answers: drains what the client is still sending once nothing forwards it (`final`: the answer is an error). */
+  settle: (final: boolean) => Promise<void>;
 }
 
 /** Called when a streamed upload fails: it must abort the upstream fetch, or the product could take a cut body for a whole one. */
@@ -44,23 +46,20 @@ function declaredLength(req: Request): number | null {
 }
 
 function buffered(body: Uint8Array | null): PreparedBody {
-  return { body, handedOver: Promise.resolve(), failure: () => Promise.resolve(null), answered: () => undefined };
-}
-
-/** Refuses a declared length over the cap, after the bounded drain. */
-async function refuseDeclared(req: Request, limit: number, limits: BodyLimits): Promise<never> {
-  if (req.body !== null) await linger(req.body.getReader(), limits);
-  throw tooLarge(limit);
+  return { body, handedOver: Promise.resolve(), failure: () => Promise.resolve(null), answered: () => undefined, settle: () => Promise.resolve() };
 }
 
 /**
- * Checks a request body against the route's body policy and the size caps, and returns what to forward.
- * GET/HEAD bodies are not forwarded (the Fetch API cannot send them).
+ * Refuses a request on its headers alone (a declared length over the cap, a wrong content type): the body is
+ * drained first (bounded), so the client hears the refusal instead of a reset mid-upload.
  */
-export async function prepareBody(req: Request, route: Route, limits: BodyLimits, onFail: OnUploadFail): Promise<PreparedBody> {
-  if (!BODY_METHODS.has(req.method)) return buffered(null);
-  const length = declaredLength(req);
-  if (req.body === null || length === 0) return buffered(null);
+async function drainThenThrow(req: Request, limits: BodyLimits, err: unknown): Promise<never> {
+  if (req.body !== null) await linger(req.body.getReader(), limits);
+  throw err;
+}
+
+/** The route's body policy and, for JSON, the charset: checks on the headers alone. */
+function checkContentType(req: Request, route: Route): void {
   const contentType = req.headers.get("content-type");
   const json = isJsonMediaType(contentType);
   if (route.body === "json" && WRITE_WITH_BODY.has(req.method) && !json) {
@@ -69,20 +68,36 @@ export async function prepareBody(req: Request, route: Route, limits: BodyLimits
       `body sent as ${contentType ?? "no content type"} to a JSON-only route`,
     );
   }
-  if (json) {
-    assertUtf8Charset(contentType ?? "");
-    if (length !== null && length > limits.maxJsonBytes) return refuseDeclared(req, limits.maxJsonBytes, limits);
+  if (json) assertUtf8Charset(contentType ?? "");
+}
+
+/**
+ * Checks a request body against the route's body policy and the size caps, and returns what to forward.
+ * GET/HEAD bodies are not forwarded (the Fetch API cannot send them).
+ */
+export async function prepareBody(req: Request, route: Route, limits: BodyLimits, onFail: OnUploadFail): Promise<PreparedBody> {
+  if (!BODY_METHODS.has(req.method)) return buffered(null);
+  let length: number | null;
+  try {
+    length = declaredLength(req);
+    if (req.body !== null && length !== 0) checkContentType(req, route);
+  } catch (err) {
+    return drainThenThrow(req, limits, err);
+  }
+  if (req.body === null || length === 0) return buffered(null);
+  if (isJsonMediaType(req.headers.get("content-type"))) {
+    if (length !== null && length > limits.maxJsonBytes) return drainThenThrow(req, limits, tooLarge(limits.maxJsonBytes));
     const bytes = await readCapped(req.body, limits.maxJsonBytes, limits);
     if (bytes.byteLength === 0) return buffered(null);
     assertJson(bytes);
     return buffered(bytes);
   }
-  if (length !== null && length > limits.maxBodyBytes) return refuseDeclared(req, limits.maxBodyBytes, limits);
+  if (length !== null && length > limits.maxBodyBytes) return drainThenThrow(req, limits, tooLarge(limits.maxBodyBytes));
   let ended = (): void => undefined;
   const handedOver = new Promise<void>((resolve) => (ended = resolve));
   // With a declared length the runtime's own framing enforces it; the cap applies only to chunked bodies.
   const upload = watchUpload(req.body, length === null ? limits.maxBodyBytes : null, limits, { onEnd: () => ended(), onFail });
   // FixedLengthStream keeps the client's Content-Length framing upstream (and errors on a short body).
   const body = length === null ? upload.stream : upload.stream.pipeThrough(new FixedLengthStream(length));
-  return { body, handedOver, failure: upload.failure, answered: upload.answered };
+  return { body, handedOver, failure: upload.failure, answered: upload.answered, settle: upload.settle };
 }

@@ -88,6 +88,7 @@ export async function forward(product: Product, env: Record<string, unknown>, re
     const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     const failure = await req.body.failure();
     if (failure !== null) throw failure;
+    await req.body.settle(true);
     if (deadline.expired) throw timeout(product.timeoutMs, "waiting for response headers");
     throw new GatewayError("BAD_GATEWAY", { details: { reason: "upstream_unreachable" }, logReason: `upstream fetch failed: ${reason}` });
   }

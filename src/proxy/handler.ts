@@ -32,7 +32,12 @@ export function proxyToProduct(): Handler<AppEnv> {
     log.set({ upstreamStatus: response.status, upstreamMs });
     const location = { upstreamUrl: url, upstreamOrigin: upstreamOrigin(product), upstreamBasePath: upstreamBasePath(product), publicOrigin: c.get("url").origin, productBasePath: product.basePath };
     try {
-      return await normalizeUpstream(response, { nowMs: Date.now(), deadline, headers: { sessionCookie: config.auth.sessionCookie, location } });
+      const answer = await normalizeUpstream(response, { nowMs: Date.now(), deadline, headers: { sessionCookie: config.auth.sessionCookie, location } });
+      await body.settle(answer.status >= 400);
+      return answer;
+    } catch (err) {
+      await body.settle(true);
+      throw err;
     } finally {
       // A pass-through body streams on after this: the deadline bounds only the gateway's own reads.
       deadline.clear();

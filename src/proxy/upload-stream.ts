@@ -100,6 +100,12 @@ export interface WatchedUpload {
   failure: () => Promise<GatewayError | null>;
   /** The product has answered: its not reading the rest is no longer a failure. */
   answered: () => void;
+  /**
+   * Called before the gateway answers. When the client is still sending and the fetch no longer carries
+   * its body (the product refused early, the upstream failed, or `final` says the answer ends the exchange),
+   * stops forwarding and drains the rest (bounded), so the client is not reset mid-upload.
+   */
+  settle: (final: boolean) => Promise<void>;
 }
 
 /**
@@ -113,13 +119,16 @@ export function watchUpload(body: ReadableStream<Uint8Array>, limit: number | nu
   let failed: Promise<GatewayError> | null = null;
   let productTimer: ReturnType<typeof setTimeout> | null = null;
   let answered = false;
+  let ended = false;
+  let detached = false; // the fetch cancelled its body, or the gateway stopped forwarding
   let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const refused = () => new Error("request body refused");
   const fail = (err: Promise<GatewayError> | GatewayError) => {
     clearTimeout(productTimer);
     failed ??= Promise.resolve(err);
     events.onFail();
     // Erroring (never closing) the stream guarantees the product sees no clean end.
-    stream?.error(new Error("request body refused"));
+    stream?.error(refused());
   };
   const productTimeout = () =>
     new GatewayError("GATEWAY_TIMEOUT", { details: { timeoutMs: bounds.productIdleMs }, logReason: `upstream took no request body data for ${bounds.productIdleMs} ms` });
@@ -130,12 +139,14 @@ export function watchUpload(body: ReadableStream<Uint8Array>, limit: number | nu
       },
       async pull(controller) {
         clearTimeout(productTimer);
+        if (detached) return controller.error(refused());
         const r = await readWithin(reader, bounds.uploadIdleMs);
         if (r === IDLE) {
           reader.cancel().catch(() => undefined);
           return fail(uploadStalled(bounds.uploadIdleMs));
         }
         if (r.done) {
+          ended = true;
           events.onEnd();
           return controller.close();
         }
@@ -144,9 +155,10 @@ export function watchUpload(body: ReadableStream<Uint8Array>, limit: number | nu
         controller.enqueue(r.value);
         if (!answered) productTimer = setTimeout(() => fail(productTimeout()), bounds.productIdleMs);
       },
-      cancel(reason) {
+      cancel() {
+        // The client's reader stays open: `settle` drains what the client is still sending.
         clearTimeout(productTimer);
-        return reader.cancel(reason);
+        detached = true;
       },
     },
     { highWaterMark: 0 },
@@ -157,6 +169,12 @@ export function watchUpload(body: ReadableStream<Uint8Array>, limit: number | nu
     answered: () => {
       answered = true;
       clearTimeout(productTimer);
+    },
+    settle: async (final) => {
+      if (ended || failed !== null || !(final || detached)) return;
+      detached = true;
+      clearTimeout(productTimer);
+      await linger(reader, bounds);
     },
   };
 }

@@ -178,4 +178,20 @@ describe("a refused body is drained before the 413 (item 17)", () => {
     expect(res.status).toBe(413);
     expect(await recorded("psa", id)).toHaveLength(0);
   });
+
+  it("drains a body refused on its Content-Type before answering 400", async () => {
+    const { stream, sent } = source(new Uint8Array(CHUNK), 32);
+    const res = await upload(envWith({}), stream, { "content-type": "text/plain" }, "/psa/tickets");
+    expect(sent()).toBe(32);
+    expect(res.status).toBe(400);
+    expect(await envelope(res)).toMatchObject({ code: "VALIDATION_ERROR", details: { fields: { "Content-Type": expect.any(String) } } });
+  });
+
+  it("drains the rest of an upload the product refused early before passing its 413 on", async () => {
+    const { stream, sent } = source(new Uint8Array(CHUNK), 128);
+    const res = await upload(envWith({}), stream, { "x-demo-fault": "early-error=413" });
+    expect(sent()).toBe(128);
+    expect(res.status).toBe(413);
+    expect((await envelope(res)).code).toBe("PAYLOAD_TOO_LARGE");
+  });
 });
