@@ -18,9 +18,9 @@ const FIXED = new Set([
 const USAGE =
   "Unknown fault. Use one of: slow=<ms>, html-502, drop, json-500, envelope-500, json-400, text-<status>, " +
   "empty-<status>, large=<bytes>, large-chunked=<bytes>, large-error=<bytes>[,<status>], redirect, " +
-  "redirect-external, hop-headers, stall-error=<status>, raw-status=<status>, reason-tab=<status>, " +
+  "redirect-external, hop-headers, stall-error=<status>, stall-body=<status>, raw-status=<status>, reason-tab=<status>, " +
   "body-on=<status>, retry-date=<status>, envelope=<status>,<CODE>, leaky-headers=<status>, " +
-  "location=<value>, location-self=<path>, no-read=<ms>, early-error=<status>";
+  "location=<value>, location-self=<path>, no-read=<ms>, early-error=<status>, trickle=<ms>";
 
 function bounded(text, max, what) {
   const n = Number(text);
@@ -51,7 +51,7 @@ export function parseFault(header) {
     const bytes = bounded(m[1], MAX_LARGE_BYTES, "Size");
     return { mode: "large-error", bytes, status: status(m[2] ?? "500", 400) };
   }
-  if ((m = /^(stall-error|reason-tab|body-on|retry-date|leaky-headers)=(\d{3})$/.exec(value))) {
+  if ((m = /^(stall-error|stall-body|reason-tab|body-on|retry-date|leaky-headers)=(\d{3})$/.exec(value))) {
     return { mode: m[1], status: status(m[2], 200) };
   }
   // Any three digits: the point is a status the runtime may or may not accept (101, 199, 600, 999).
@@ -61,6 +61,7 @@ export function parseFault(header) {
   }
   if ((m = /^(location|location-self)=(\S{1,500})$/.exec(value))) return { mode: m[1], location: m[2] };
   if ((m = /^early-error=(\d{3})$/.exec(value))) return { mode: "early-error", status: status(m[1], 400) };
+  if ((m = /^trickle=(\d+)$/.exec(value))) return { mode: "trickle", ms: bounded(m[1], 10_000, "trickle") };
   if ((m = /^no-read=(\d+)$/.exec(value))) return { mode: "no-read", ms: bounded(m[1], MAX_SLOW_MS, "no-read") };
   throw validationError({ "X-Demo-Fault": USAGE });
 }

@@ -167,11 +167,18 @@ export async function applyFault(fault, { req, res, body, backend }) {
       res.end();
       return true;
     case "stall-error":
-      // Headers and a few bytes of an error body, then silence until the gateway gives up and closes.
+    case "stall-body":
+      // Headers and a few bytes of a body, then silence until the gateway gives up and closes.
       res.writeHead(fault.status, { "Content-Type": "application/json" });
       res.write(`{"error":"partial answer from ${host}`);
       await waitUnlessClosed(res, MAX_SLOW_MS);
       res.destroy();
+      return true;
+    case "trickle":
+      // A slow download that keeps moving: five chunks, `ms` apart.
+      res.writeHead(200, { "Content-Type": "text/plain" });
+      for (let i = 0; i < 5 && !(await waitUnlessClosed(res, fault.ms)); i += 1) res.write(`chunk ${i}\n`);
+      res.end();
       return true;
     case "retry-date":
       // RFC 9110 §10.2.3: Retry-After may be an HTTP-date. Two minutes from the backend's clock.

@@ -32,7 +32,8 @@ export function proxyToProduct(): Handler<AppEnv> {
     log.set({ upstreamStatus: response.status, upstreamMs });
     const location = { upstreamUrl: url, upstreamOrigin: upstreamOrigin(product), upstreamBasePath: upstreamBasePath(product), publicOrigin: c.get("url").origin, productBasePath: product.basePath };
     try {
-      const answer = await normalizeUpstream(response, { nowMs: Date.now(), deadline, headers: { sessionCookie: config.auth.sessionCookie, location } });
+      const onBodyStall = () => console.warn(JSON.stringify({ level: "warn", msg: "upstream body stalled", requestId, idleMs: product.timeoutMs }));
+      const answer = await normalizeUpstream(response, { nowMs: Date.now(), deadline, headers: { sessionCookie: config.auth.sessionCookie, location }, onBodyStall });
       await body.settle(answer.status >= 400);
       return answer;
     } catch (err) {

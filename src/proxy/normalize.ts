@@ -11,6 +11,7 @@ import type { Deadline } from "./deadline";
 import { readPrefix } from "./read-prefix";
 import { errorHeaders, passThroughHeaders, type ResponseHeaderContext } from "./response-headers";
 import { retryAfterSeconds } from "./retry-after";
+import { idleBounded } from "./timed-read";
 
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
@@ -38,6 +39,8 @@ export interface NormalizeContext {
   /** Bounds the read of an error body; expiry answers 504 GATEWAY_TIMEOUT. */
   deadline: Deadline;
   headers: ResponseHeaderContext;
+  /** Called when a pass-through body stalls past the deadline's length (after its status was sent). */
+  onBodyStall: () => void;
 }
 
 function parseJson(bytes: Uint8Array): unknown {
@@ -116,6 +119,21 @@ function passEnvelope(status: number, bytes: Uint8Array, upstream: Headers, nowM
 }
 
 /**
+ * A 1xx-3xx body as the client receives it: none for a null-body status, else the product's bytes with an
+ * idle bound of the product timeout between chunks (the product's `Content-Length` framing kept).
+ */
+async function passThroughBody(res: Response, ctx: NormalizeContext): Promise<ReadableStream | null> {
+  if (res.body === null) return null;
+  if (NULL_BODY.has(res.status)) {
+    await res.body.cancel();
+    return null;
+  }
+  const bounded = idleBounded(res.body, ctx.deadline.ms, ctx.onBodyStall);
+  const length = res.headers.get("content-length");
+  return length !== null && /^\d{1,15}$/.test(length) ? bounded.pipeThrough(new FixedLengthStream(Number(length))) : bounded;
+}
+
+/**
  * The response the client sees for an upstream response. The upstream's status text is never copied (it
  * may name hosts, and a tab in it throws in the Response constructor); a status the Response constructor
  * cannot carry (a final 1xx, anything past 599) is 502 BAD_GATEWAY.
@@ -125,11 +143,7 @@ export async function normalizeUpstream(res: Response, ctx: NormalizeContext): P
     await res.body?.cancel();
     throw new GatewayError("BAD_GATEWAY", { details: { upstreamStatus: res.status }, logReason: `upstream status ${res.status} cannot be passed on` });
   }
-  if (res.status < 400) {
-    const nullBody = NULL_BODY.has(res.status);
-    if (nullBody) await res.body?.cancel();
-    return new Response(nullBody ? null : res.body, { status: res.status, headers: passThroughHeaders(res.headers, ctx.headers) });
-  }
+  if (res.status < 400) return new Response(await passThroughBody(res, ctx), { status: res.status, headers: passThroughHeaders(res.headers, ctx.headers) });
   const { bytes, complete, timedOut } = await readPrefix(res.body, MAX_ERROR_BODY_BYTES, ctx.deadline.signal);
   if (timedOut) {
     throw new GatewayError("GATEWAY_TIMEOUT", {

@@ -5,25 +5,13 @@
  * is still sending).
  */
 import { GatewayError } from "../errors";
+import { IDLE, readWithin } from "./timed-read";
 
 export interface UploadBounds {
   /** Longest wait for the client's next chunk. */
   uploadIdleMs: number;
   lingerBytes: number;
   lingerMs: number;
-}
-
-const IDLE = Symbol("idle");
-
-/** `reader.read()`, or `IDLE` when nothing arrives within `ms`. */
-async function readWithin<T>(reader: ReadableStreamDefaultReader<T>, ms: number): Promise<ReadableStreamReadResult<T> | typeof IDLE> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const idle = new Promise<typeof IDLE>((resolve) => (timer = setTimeout(() => resolve(IDLE), ms)));
-  try {
-    return await Promise.race([reader.read(), idle]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** 400: the client stopped sending its body (the contract has no 408; the request is incomplete input). */

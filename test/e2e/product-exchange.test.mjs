@@ -45,6 +45,13 @@ describe("the exchange with a product over real HTTP", () => {
     expect(res.headers["x-onestack-tenant-id"]).toBeUndefined();
   });
 
+  it("keeps the product's Content-Length framing on a download", async () => {
+    const res = await send("/psa/tickets", { headers: { "x-demo-fault": "large=1000000" } });
+    expect(res.status).toBe(200);
+    expect(res.headers["content-length"]).toBe("1000000");
+    expect(res.headers["transfer-encoding"]).toBeUndefined();
+  });
+
   it("answers every chunked 11 MiB JSON upload over the 1 MiB cap with 413, amid other traffic, never a reset", async () => {
     const upload = () => send("/psa/tickets", { headers: { "content-type": "application/json", "transfer-encoding": "chunked" }, chunks: 176, chunk: Buffer.alloc(64 * 1024, 0x20) });
     const outcomes = [];

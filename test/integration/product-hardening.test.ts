@@ -33,6 +33,20 @@ describe("an error body that stalls (item 1)", () => {
   });
 });
 
+describe("a pass-through body (sibling of item 1)", () => {
+  it("cuts a 200 body that stalls for the product timeout instead of hanging", async () => {
+    const res = await fault("stall-body=200", envWith({ UPSTREAM_TIMEOUT_MS_PSA: "200" }));
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+  });
+
+  it("never cuts a download that keeps moving, however long it takes in total", async () => {
+    const res = await fault("trickle=80", envWith({ UPSTREAM_TIMEOUT_MS_PSA: "200" }));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n");
+  });
+});
+
 describe("product 4xx envelopes (item 6)", () => {
   it("normalizes a 404 envelope whose code belongs to another status", async () => {
     const res = await fault("envelope=404,RATE_LIMIT_EXCEEDED");

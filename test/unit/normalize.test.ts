@@ -9,7 +9,7 @@ const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 /** A normalization context for an upstream at http://upstream.test with no base path, product /psa. */
 function ctx(deadline = new Deadline(10_000)): NormalizeContext {
   const location = { upstreamUrl: "http://upstream.test/tickets", upstreamOrigin: "http://upstream.test", upstreamBasePath: "", publicOrigin: "https://gw.test", productBasePath: "/psa" };
-  return { nowMs: NOW, deadline, headers: { sessionCookie: "os_session", location } };
+  return { nowMs: NOW, deadline, headers: { sessionCookie: "os_session", location }, onBodyStall: () => undefined };
 }
 
 const json = (body: unknown, status: number, headers: Record<string, string> = {}) =>
