@@ -52,7 +52,7 @@ function parseJson(bytes: Uint8Array): unknown {
 }
 
 /** The seed's shape, strict enough that the seed's client cannot trip on it. */
-export function isValidEnvelope(value: unknown): boolean {
+export function isValidEnvelope(value: unknown): value is { error: string; code: string; details?: unknown } {
   if (!isRecord(value)) return false;
   if (typeof value.error !== "string" || typeof value.code !== "string" || !/^[A-Z][A-Z0-9_]{0,63}$/.test(value.code)) return false;
   if (value.details !== undefined && value.details !== null && !isRecord(value.details)) return false;
@@ -104,8 +104,9 @@ function serverError(status: number, headers: Headers, parsed: unknown, nowMs: n
   const details = { upstreamStatus: status };
   if (status === 503) return new GatewayError("SERVICE_UNAVAILABLE", { details, headers: errorHeaders(status, headers, nowMs) });
   if (status === 504) return new GatewayError("GATEWAY_TIMEOUT", { details });
+  // As for a 4xx: a code is kept only on its own status (a 500 saying SERVICE_UNAVAILABLE is not a 503).
   const code = isRecord(parsed) ? parsed.code : undefined;
-  if (isErrorCode(code) && ERROR_STATUS[code] >= 500) return new GatewayError(code, { details });
+  if (isErrorCode(code) && ERROR_STATUS[code] === status) return new GatewayError(code, { details });
   return new GatewayError("BAD_GATEWAY", { details });
 }
 
@@ -153,7 +154,7 @@ export async function normalizeUpstream(res: Response, ctx: NormalizeContext): P
   }
   const parsed = complete ? parseJson(bytes) : undefined;
   if (res.status < 500) {
-    if (isValidEnvelope(parsed) && codeFits(res.status, (parsed as Record<string, unknown>).code)) {
+    if (isValidEnvelope(parsed) && codeFits(res.status, parsed.code)) {
       return passEnvelope(res.status, bytes, res.headers, ctx.nowMs);
     }
     return envelopeResponse(clientError(res.status, res.headers, parsed, ctx.nowMs));

@@ -81,6 +81,16 @@ describe("product 4xx envelopes (item 6)", () => {
     expect(await res.text()).toBe('{"error":"Product says so","code":"DUPLICATE_RESOURCE","details":null}');
   });
 
+  it.each([
+    ["SERVICE_UNAVAILABLE", 502, "BAD_GATEWAY"],
+    ["GATEWAY_TIMEOUT", 502, "BAD_GATEWAY"],
+    ["INTERNAL_ERROR", 500, "INTERNAL_ERROR"],
+  ])("keeps a 5xx envelope's code %s only on its own status (500 -> %i %s)", async (code, status, expected) => {
+    const res = await fault(`envelope=500,${code}`);
+    expect(res.status).toBe(status);
+    expect(await envelope(res)).toMatchObject({ code: expected, details: { upstreamStatus: 500 } });
+  });
+
   it("sends an error with the gateway's headers and none of the product's own", async () => {
     const res = await fault("leaky-headers=404");
     expect(res.status).toBe(404);
