@@ -41,7 +41,8 @@ describe("a pass-through body (sibling of item 1)", () => {
   });
 
   it("never cuts a download that keeps moving, however long it takes in total", async () => {
-    const res = await fault("trickle=80", envWith({ UPSTREAM_TIMEOUT_MS_PSA: "200" }));
+    // Five chunks 80 ms apart: 400 ms in all, more than the 300 ms timeout, but never 300 ms between two.
+    const res = await fault("trickle=80", envWith({ UPSTREAM_TIMEOUT_MS_PSA: "300" }));
     expect(res.status).toBe(200);
     expect(await res.text()).toBe("chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n");
   });

@@ -54,8 +54,9 @@ describe("the product timeout starts when the upload has been handed over (item 
     ["with Content-Length", { "content-length": String(6 * 16 * 1024) }],
   ])("lets a slow but valid upload (%s) outlast the product timeout, forwarding every byte", async (_kind, extra) => {
     const id = rid();
-    const { stream } = source(new Uint8Array(16 * 1024).fill(7), 6, { delayMs: 60 });
-    const res = await upload(envWith({ UPSTREAM_TIMEOUT_MS_PSA: "150" }), stream, { "x-request-id": id, ...extra });
+    // 6 chunks 100 ms apart: the upload alone takes twice the product timeout.
+    const { stream } = source(new Uint8Array(16 * 1024).fill(7), 6, { delayMs: 100 });
+    const res = await upload(envWith({ UPSTREAM_TIMEOUT_MS_PSA: "300" }), stream, { "x-request-id": id, ...extra });
     expect(res.status).toBe(201);
     expect(await res.json()).toMatchObject({ size: 6 * 16 * 1024 });
     const [entry] = await recorded("psa", id);
