@@ -144,7 +144,12 @@ export async function normalizeUpstream(res: Response, ctx: NormalizeContext): P
     await res.body?.cancel();
     throw new GatewayError("BAD_GATEWAY", { details: { upstreamStatus: res.status }, logReason: `upstream status ${res.status} cannot be passed on` });
   }
-  if (res.status < 400) return new Response(await passThroughBody(res, ctx), { status: res.status, headers: passThroughHeaders(res.headers, ctx.headers) });
+  if (res.status < 400) {
+    const headers = passThroughHeaders(res.headers, ctx.headers);
+    // RFC 9110 §8.6: no Content-Length on a 204 (nor on a 205, which has no content either).
+    if (res.status === 204 || res.status === 205) headers.delete("content-length");
+    return new Response(await passThroughBody(res, ctx), { status: res.status, headers });
+  }
   const { bytes, complete, timedOut } = await readPrefix(res.body, MAX_ERROR_BODY_BYTES, ctx.deadline.signal);
   if (timedOut) {
     throw new GatewayError("GATEWAY_TIMEOUT", {

@@ -97,6 +97,13 @@ describe("normalizeUpstream", () => {
     expect(res.headers.get("location")).toBe("/psa/tickets");
   });
 
+  it("drops a 204's Content-Length and body", async () => {
+    const res = await normalizeUpstream(new Response(null, { status: 204, headers: { "content-length": "5", etag: '"v2"' } }), ctx());
+    expect(res.status).toBe(204);
+    expect(res.headers.get("content-length")).toBeNull();
+    expect(res.headers.get("etag")).toBe('"v2"');
+  });
+
   it("never copies the upstream status text", async () => {
     const res = await normalizeUpstream(new Response("ok", { status: 200, statusText: "OK from db-7.internal" }), ctx());
     expect(res.statusText).not.toContain("db-7");
