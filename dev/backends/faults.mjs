@@ -204,7 +204,14 @@ export async function applyFault(fault, { req, res, body, backend }) {
     case "location-self": {
       const self = `http://${req.headers.host}`;
       const location = fault.mode === "location" ? fault.location : self + fault.location;
-      res.writeHead(302, { Location: location, "Content-Location": location, "Content-Length": 0 });
+      res.writeHead(302, {
+        Location: location,
+        "Content-Location": location,
+        // Pagination and refresh targets are URL references too.
+        Link: `<${location}>; rel="next", <https://docs.example/help>; rel="help"`,
+        Refresh: `5; url=${location}`,
+        "Content-Length": 0,
+      });
       res.end();
       return true;
     }

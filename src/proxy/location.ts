@@ -41,3 +41,51 @@ export function rewriteLocation(value: string, ctx: LocationContext): string | n
   const publicPath = `${ctx.productBasePath}${rest}${url.search}${url.hash}`;
   return hasAuthority(value) ? `${ctx.publicOrigin}${publicPath}` : publicPath;
 }
+
+/**
+ * `Refresh: 5; url=…` (HTML's refresh grammar, sent as a header by some frameworks) with its URL mapped as
+ * `rewriteLocation` maps a Location; null when that URL must go.
+ */
+export function rewriteRefresh(value: string, ctx: LocationContext): string | null {
+  const m = /^(\s*\d+(?:\.\d*)?\s*[;,]\s*(?:url\s*=\s*)?)(['"]?)(.*?)\2\s*$/i.exec(value);
+  if (m === null) return /^\s*\d+(?:\.\d*)?\s*$/.test(value) ? value : null;
+  const target = rewriteLocation(m[3] ?? "", ctx);
+  return target === null ? null : `${m[1] ?? ""}${m[2] ?? ""}${target}${m[2] ?? ""}`;
+}
+
+/**
+ * `Link` (RFC 8288): each `<URI-Reference>` mapped as a Location; a link whose target must go is removed
+ * with its parameters. Commas inside `<…>` or quoted parameters do not split links. Null when none is left.
+ */
+export function rewriteLink(value: string, ctx: LocationContext): string | null {
+  const kept: string[] = [];
+  for (const link of splitLinks(value)) {
+    const m = /^\s*<([^>]*)>(.*)$/s.exec(link);
+    if (m === null) continue;
+    const target = rewriteLocation(m[1] ?? "", ctx);
+    if (target !== null) kept.push(`<${target}>${m[2] ?? ""}`);
+  }
+  return kept.length === 0 ? null : kept.join(", ");
+}
+
+function splitLinks(value: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let inAngle = false;
+  let inQuote = false;
+  for (let i = 0; i < value.length; i += 1) {
+    const c = value[i];
+    if (inQuote) {
+      if (c === "\\") i += 1;
+      else if (c === '"') inQuote = false;
+    } else if (c === '"' && !inAngle) inQuote = true;
+    else if (c === "<") inAngle = true;
+    else if (c === ">") inAngle = false;
+    else if (c === "," && !inAngle) {
+      out.push(value.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(value.slice(start));
+  return out;
+}

@@ -5,7 +5,7 @@
  * an error only a short allow-list survives. Pure functions over Headers.
  */
 import { downstreamResponseHeaders } from "./headers";
-import { rewriteLocation, type LocationContext } from "./location";
+import { rewriteLink, rewriteLocation, rewriteRefresh, type LocationContext } from "./location";
 import { foldHeaderName, isIdentityNamespace } from "./reserved-names";
 import { retryAfterSeconds } from "./retry-after";
 
@@ -19,6 +19,14 @@ export interface ResponseHeaderContext {
 const HOST_REVEALING = new Set(["server", "x-powered-by", "x-aspnet-version", "x-aspnetmvc-version", "via", "x-served-by", "x-server", "x-host", "alt-svc"]);
 /** `Access-Control-*` is the gateway's (src/ops/cors.ts); the rest are common internal-routing prefixes. */
 const GATEWAY_OR_INTERNAL_PREFIXES = ["access-control-", "x-backend-", "x-upstream-", "x-debug-", "x-internal-"];
+
+/** Headers that carry URL references: mapped onto the gateway's public path (src/proxy/location.ts). */
+const URL_HEADERS: Array<[string, (value: string, ctx: LocationContext) => string | null]> = [
+  ["location", rewriteLocation],
+  ["content-location", rewriteLocation],
+  ["refresh", rewriteRefresh],
+  ["link", rewriteLink],
+];
 
 function isWithheld(name: string): boolean {
   const folded = foldHeaderName(name);
@@ -42,10 +50,10 @@ export function passThroughHeaders(upstream: Headers, ctx: ResponseHeaderContext
   const cookies = out.getSetCookie().filter((line) => !touchesSessionCookie(line, ctx.sessionCookie));
   out.delete("set-cookie");
   for (const line of cookies) out.append("set-cookie", line);
-  for (const name of ["location", "content-location"]) {
+  for (const [name, rewrite] of URL_HEADERS) {
     const value = out.get(name);
     if (value === null) continue;
-    const rewritten = rewriteLocation(value, ctx.location);
+    const rewritten = rewrite(value, ctx.location);
     if (rewritten === null) out.delete(name);
     else out.set(name, rewritten);
   }

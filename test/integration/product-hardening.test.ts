@@ -123,6 +123,8 @@ describe("pass-through response headers (item 8)", () => {
     expect(res.status).toBe(302);
     expect(res.headers.get("location")).toBe("https://gateway.test/psa/tickets/1?x=1");
     expect(res.headers.get("content-location")).toBe("https://gateway.test/psa/tickets/1?x=1");
+    expect(res.headers.get("link")).toBe('<https://gateway.test/psa/tickets/1?x=1>; rel="next", <https://docs.example/help>; rel="help"');
+    expect(res.headers.get("refresh")).toBe("5; url=https://gateway.test/psa/tickets/1?x=1");
   });
 
   it.each([

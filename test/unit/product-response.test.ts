@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { GatewayError } from "../../src/errors";
 import { assertJson, assertUtf8Charset } from "../../src/proxy/json-body";
-import { rewriteLocation, type LocationContext } from "../../src/proxy/location";
+import { rewriteLink, rewriteLocation, rewriteRefresh, type LocationContext } from "../../src/proxy/location";
 import { isIdentityNamespace } from "../../src/proxy/reserved-names";
 import { errorHeaders, passThroughHeaders } from "../../src/proxy/response-headers";
 import { retryAfterSeconds } from "../../src/proxy/retry-after";
@@ -38,6 +38,27 @@ describe("rewriteLocation (nginx proxy_redirect default)", () => {
 
   it("drops a value that is not a URL reference", () => {
     expect(rewriteLocation("http://[bad", ctx())).toBeNull();
+  });
+});
+
+describe("rewriteLink and rewriteRefresh", () => {
+  it("maps each link target, keeps parameters, and drops a link that must go", () => {
+    const value = '<http://10.0.0.5:8080/v2/tickets?page=2>; rel="next"; title="a, <b>", </admin>; rel="x", <https://docs.example/a,b>; rel="help"';
+    expect(rewriteLink(value, ctx("/v2"))).toBe('<https://api.example/psa/tickets?page=2>; rel="next"; title="a, <b>", <https://docs.example/a,b>; rel="help"');
+    expect(rewriteLink("</admin>; rel=x", ctx("/v2"))).toBeNull();
+  });
+
+  it.each([
+    ["0; url=http://10.0.0.5:8080/tickets", "0; url=https://api.example/psa/tickets"],
+    ["3;URL='/tickets/9'", "3;URL='/psa/tickets/9'"],
+    ["10", "10"],
+    ["0; url=https://elsewhere.example/", "0; url=https://elsewhere.example/"],
+  ])("maps Refresh %s to %s", (value, expected) => {
+    expect(rewriteRefresh(value, ctx())).toBe(expected);
+  });
+
+  it("drops a Refresh it cannot read", () => {
+    expect(rewriteRefresh("soon", ctx())).toBeNull();
   });
 });
 
