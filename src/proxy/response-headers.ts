@@ -28,9 +28,12 @@ const URL_HEADERS: Array<[string, (value: string, ctx: LocationContext) => strin
   ["link", rewriteLink],
 ];
 
+/** Policies for the whole gateway origin, not one product's: clearing its cookies, turning HSTS off. */
+const ORIGIN_WIDE = new Set(["clear-site-data", "strict-transport-security"]);
+
 function isWithheld(name: string): boolean {
   const folded = foldHeaderName(name);
-  return HOST_REVEALING.has(folded) || isIdentityNamespace(folded) || GATEWAY_OR_INTERNAL_PREFIXES.some((p) => folded.startsWith(p));
+  return HOST_REVEALING.has(folded) || ORIGIN_WIDE.has(folded) || isIdentityNamespace(folded) || GATEWAY_OR_INTERNAL_PREFIXES.some((p) => folded.startsWith(p));
 }
 
 /**

@@ -100,7 +100,7 @@ describe("product response headers", () => {
   });
 
   it("drops host-revealing and gateway-owned headers in any spelling", () => {
-    const upstream = new Headers({ "X-Backend_Host": "10.0.0.5", x_powered_by: "PHP", "Access-Control-Max-Age": "1", "X-Upstream-Addr": "a", "Cache-Control": "private" });
+    const upstream = new Headers({ "Clear-Site-Data": '"cookies"', "Strict-Transport-Security": "max-age=0", "X-Backend_Host": "10.0.0.5", x_powered_by: "PHP", "Access-Control-Max-Age": "1", "X-Upstream-Addr": "a", "Cache-Control": "private" });
     const out = passThroughHeaders(upstream, { sessionCookie: "os_session", location: ctx() });
     expect([...out.keys()]).toEqual(["cache-control"]);
   });
