@@ -15,7 +15,11 @@ export interface GatewayConfig {
   products: Product[];
   /** Product by its base path (`/psa`). */
   productsByBase: Map<string, Product>;
-  limits: { maxBodyBytes: number; maxJsonBytes: number };
+  /**
+   * Request-body bounds. `uploadIdleMs`: longest silence from a client mid-upload. `lingerBytes` /
+   * `lingerMs`: how much (and how long) of a refused body is read and discarded before the 413 is sent.
+   */
+  limits: { maxBodyBytes: number; maxJsonBytes: number; uploadIdleMs: number; lingerBytes: number; lingerMs: number };
   auth: AuthConfig;
   rateLimit: RateLimitConfig;
   cors: CorsConfig;
@@ -34,6 +38,9 @@ export function parseConfig(vars: Record<string, unknown>): GatewayConfig {
     limits: {
       maxBodyBytes: expectInt(vars.MAX_BODY_BYTES ?? 10 * 1024 * 1024, "MAX_BODY_BYTES", 1, 100 * 1024 * 1024),
       maxJsonBytes: expectInt(vars.MAX_JSON_BYTES ?? 1024 * 1024, "MAX_JSON_BYTES", 1, 10 * 1024 * 1024),
+      uploadIdleMs: expectInt(vars.UPLOAD_IDLE_TIMEOUT_MS ?? 30_000, "UPLOAD_IDLE_TIMEOUT_MS", 1, 300_000),
+      lingerBytes: expectInt(vars.LINGER_MAX_BYTES ?? 32 * 1024 * 1024, "LINGER_MAX_BYTES", 0, 1024 * 1024 * 1024),
+      lingerMs: expectInt(vars.LINGER_TIMEOUT_MS ?? 10_000, "LINGER_TIMEOUT_MS", 0, 60_000),
     },
     auth: parseAuthConfig(vars, environment),
     rateLimit: parseRateLimitConfig(vars),

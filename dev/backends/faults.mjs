@@ -3,11 +3,12 @@
 // humans with curl and the e2e tests can prove the gateway normalizes and leaks none of it.
 
 import { STATUS_CODES } from "node:http";
-import { EnvelopeError, drain, sendJson, validationError } from "./http-util.mjs";
+import { EnvelopeError, drain, sendJson } from "./http-util.mjs";
+import { MAX_SLOW_MS } from "./fault-parse.mjs";
 import { streamBody } from "./byte-streams.mjs";
+import { RAW_FAULTS, leakyHeaders } from "./odd-answers.mjs";
 
-const MAX_SLOW_MS = 120_000;
-const MAX_LARGE_BYTES = 1024 ** 3;
+export { parseFault } from "./fault-parse.mjs";
 
 /** Strings that appear only in fault bodies; a test asserts none of them reaches a client. */
 export function leakMarkers(backend) {
@@ -35,53 +36,6 @@ function nginxPage(backend) {
     "</html>",
     "",
   ].join("\r\n");
-}
-
-const FIXED = new Set([
-  "html-502",
-  "drop",
-  "json-500",
-  "envelope-500",
-  "json-400",
-  "redirect",
-  "redirect-external",
-  "hop-headers",
-]);
-const USAGE =
-  "Unknown fault. Use one of: slow=<ms>, html-502, drop, json-500, envelope-500, json-400, text-<status>, " +
-  "empty-<status>, large=<bytes>, large-chunked=<bytes>, large-error=<bytes>[,<status>], redirect, " +
-  "redirect-external, hop-headers";
-
-function bounded(text, max, what) {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n > max) {
-    throw validationError({ "X-Demo-Fault": `${what} must be an integer from 0 to ${max}` });
-  }
-  return n;
-}
-
-function status(text, min) {
-  const n = Number(text);
-  if (!(n >= min && n <= 599)) throw validationError({ "X-Demo-Fault": `Status must be ${min}-599` });
-  return n;
-}
-
-/** Parses the header into `{ mode, ... }`; null when absent; VALIDATION_ERROR when not understood. */
-export function parseFault(header) {
-  if (header === undefined) return null;
-  const value = header.trim();
-  if (FIXED.has(value)) return { mode: value };
-  let m;
-  if ((m = /^slow=(\d+)$/.exec(value))) return { mode: "slow", ms: bounded(m[1], MAX_SLOW_MS, "slow") };
-  if ((m = /^(text|empty)-(\d{3})$/.exec(value))) return { mode: m[1], status: status(m[2], 200) };
-  if ((m = /^(large|large-chunked)=(\d+)$/.exec(value))) {
-    return { mode: m[1], bytes: bounded(m[2], MAX_LARGE_BYTES, "Size") };
-  }
-  if ((m = /^large-error=(\d+)(?:,(\d{3}))?$/.exec(value))) {
-    const bytes = bounded(m[1], MAX_LARGE_BYTES, "Size");
-    return { mode: "large-error", bytes, status: status(m[2] ?? "500", 400) };
-  }
-  throw validationError({ "X-Demo-Fault": USAGE });
 }
 
 /** Waits `ms`, or less if the client goes away; true when it went away (nothing left to answer). */
@@ -121,7 +75,23 @@ function sendText(res, code, text, contentType, headers = {}) {
  */
 export async function applyFault(fault, { req, res, body, backend }) {
   if (fault.mode === "slow") return waitUnlessClosed(res, fault.ms);
+  if (fault.mode === "early-error") {
+    // Refuses before reading the upload, as a product checking only its headers does.
+    sendJson(res, fault.status, { error: "Refused early", code: fault.status === 413 ? "PAYLOAD_TOO_LARGE" : "CONFLICT", details: null });
+    return true;
+  }
+  if (fault.mode === "no-read") {
+    // Never reads the upload: once the socket buffers fill, the sender sees no progress at all.
+    body.pause();
+    await waitUnlessClosed(res, fault.ms);
+    if (!res.destroyed) answerEmpty(res, 204, {});
+    return true;
+  }
   await drain(body);
+  if (Object.hasOwn(RAW_FAULTS, fault.mode)) {
+    RAW_FAULTS[fault.mode](req.socket, fault);
+    return true;
+  }
   const host = `${backend}-db-7.internal`;
   const retryAfter = (code) => (code === 429 ? { "Retry-After": "7" } : {});
   switch (fault.mode) {
@@ -196,6 +166,55 @@ export async function applyFault(fault, { req, res, body, backend }) {
       res.addTrailers({ "X-Checksum": "0" });
       res.end();
       return true;
+    case "stall-error":
+    case "stall-body":
+      // Headers and a few bytes of a body, then silence until the gateway gives up and closes.
+      res.writeHead(fault.status, { "Content-Type": "application/json" });
+      res.write(`{"error":"partial answer from ${host}`);
+      await waitUnlessClosed(res, MAX_SLOW_MS);
+      res.destroy();
+      return true;
+    case "trickle":
+      // A slow download that keeps moving: five chunks, `ms` apart.
+      res.writeHead(200, { "Content-Type": "text/plain" });
+      for (let i = 0; i < 5 && !(await waitUnlessClosed(res, fault.ms)); i += 1) res.write(`chunk ${i}\n`);
+      res.end();
+      return true;
+    case "retry-date":
+      // RFC 9110 §10.2.3: Retry-After may be an HTTP-date. Two minutes from the backend's clock.
+      sendText(res, fault.status, "busy\n", "text/plain", {
+        "Retry-After": new Date(Date.now() + 120_000).toUTCString(),
+      });
+      return true;
+    case "envelope":
+      sendJson(
+        res,
+        fault.status,
+        { error: "Product says so", code: fault.code, details: null },
+        fault.status === 429 ? { "Retry-After": "7" } : {},
+      );
+      return true;
+    case "leaky-headers":
+      res.statusMessage = `Fine (${host})`;
+      for (const [name, value] of leakyHeaders(host)) res.appendHeader(name, value);
+      if (fault.status >= 400) sendJson(res, fault.status, { error: "Not found", code: "NOT_FOUND", details: null });
+      else sendJson(res, fault.status, { ok: true, fault: "leaky-headers" });
+      return true;
+    case "location":
+    case "location-self": {
+      const self = `http://${req.headers.host}`;
+      const location = fault.mode === "location" ? fault.location : self + fault.location;
+      res.writeHead(302, {
+        Location: location,
+        "Content-Location": location,
+        // Pagination and refresh targets are URL references too.
+        Link: `<${location}>; rel="next", <https://docs.example/help>; rel="help"`,
+        Refresh: `5; url=${location}`,
+        "Content-Length": 0,
+      });
+      res.end();
+      return true;
+    }
     default:
       throw new EnvelopeError(500, "INTERNAL_ERROR", `Fault ${fault.mode} has no handler`);
   }

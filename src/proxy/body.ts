@@ -1,42 +1,42 @@
 /**
- * Request bodies at the edge. JSON bodies (small by nature) are read whole up to a cap, parsed, and the
+ * Request bodies at the edge. JSON bodies (small by nature) are read whole up to a cap, checked, and the
  * exact bytes the client sent are forwarded. Any other body streams through untouched, counted against a
- * cap so an upload without Content-Length is still refused with 413 rather than trusted.
+ * cap so an upload without Content-Length is still refused with 413 rather than trusted. Every wait on the
+ * client is bounded (`UploadBounds.idleMs`), and a refused body is drained (bounded) before the 413.
  */
-import { GatewayError, validationError } from "../errors";
+import { validationError, type GatewayError } from "../errors";
 import type { Route } from "../routing/route-table";
+import { assertJson, assertUtf8Charset, isJsonMediaType } from "./json-body";
+import { linger, readCapped, tooLarge, watchUpload, type UploadBounds } from "./upload-stream";
+
+// The admin API reads its JSON type check from here.
+export { isJsonMediaType };
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const WRITE_WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 
-export interface BodyLimits {
+export interface BodyLimits extends UploadBounds {
   maxBodyBytes: number;
   maxJsonBytes: number;
+  /** The product's timeout, also the longest it may take to accept the next chunk of an upload. */
+  productIdleMs: number;
 }
 
-/** A forwardable body and what the forwarder reads when the fetch fails: the overflow error, if any. */
+/** A forwardable body, with the events the forwarder times the product by. */
 export interface PreparedBody {
   body: ReadableStream | Uint8Array | null;
-  overflow: () => GatewayError | null;
+  /** Resolves once the client's last byte has been handed to the fetch (at once for a buffered body). */
+  handedOver: Promise<void>;
+  /** Why a streamed upload failed (after any lingering drain), or null. */
+  failure: () => Promise<GatewayError | null>;
+  /** The product answered. */
+  answered: () => void;
+  /** Before the gateway answers: drains what the client is still sending once nothing forwards it (`final`: the answer is an error). */
+  settle: (final: boolean) => Promise<void>;
 }
 
-/**
- * Called when a streamed body passes the cap. It must abort the upstream fetch: merely erroring the body
- * stream lets the runtime finish the chunked message cleanly, and the product would take a truncated upload
- * for a whole one.
- */
-export type OnOverflow = () => void;
-
-/** `application/json` or any `application/*+json` (RFC 6839), parameters ignored. */
-export function isJsonMediaType(contentType: string | null): boolean {
-  if (contentType === null) return false;
-  const media = contentType.split(";", 1)[0]?.trim().toLowerCase() ?? "";
-  return media === "application/json" || (media.startsWith("application/") && media.endsWith("+json"));
-}
-
-function tooLarge(limit: number): GatewayError {
-  return new GatewayError("PAYLOAD_TOO_LARGE", { details: { limit } });
-}
+/** Called when a streamed upload fails: it must abort the upstream fetch, or the product could take a cut body for a whole one. */
+export type OnUploadFail = () => void;
 
 function declaredLength(req: Request): number | null {
   const raw = req.headers.get("content-length");
@@ -45,75 +45,21 @@ function declaredLength(req: Request): number | null {
   return Number(raw.trim());
 }
 
-/** Reads a stream whole, refusing with 413 as soon as it passes `limit` bytes. */
-async function readCapped(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw tooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
-}
-
-function assertJson(bytes: Uint8Array): void {
-  try {
-    JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
-  } catch {
-    throw new GatewayError("INVALID_JSON", { details: null, logReason: "request body failed JSON.parse or UTF-8 decoding" });
-  }
+function buffered(body: Uint8Array | null): PreparedBody {
+  return { body, handedOver: Promise.resolve(), failure: () => Promise.resolve(null), answered: () => undefined, settle: () => Promise.resolve() };
 }
 
 /**
- * Passes bytes through, erroring the stream once more than `limit` have gone by. A pull-based wrapper, so
- * `onOverflow` (which aborts the upstream fetch) runs before the stream errors. The runtime still logs the
- * abandoned stream's error as an uncaught exception (README, "What the runtime handles").
+ * Refuses a request on its headers alone (a declared length over the cap, a wrong content type): the body is
+ * drained first (bounded), so the client hears the refusal instead of a reset mid-upload.
  */
-function countingStream(body: ReadableStream<Uint8Array>, limit: number, onOverflow: () => void): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let seen = 0;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const { done, value } = await reader.read();
-      if (done) return controller.close();
-      seen += value.byteLength;
-      if (seen > limit) {
-        onOverflow();
-        await reader.cancel();
-        // The fetch is already aborted; erroring (never closing) the stream guarantees no clean end is sent.
-        return controller.error(new Error("request body over the cap"));
-      }
-      controller.enqueue(value);
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
+async function drainThenThrow(req: Request, limits: BodyLimits, err: unknown): Promise<never> {
+  if (req.body !== null) await linger(req.body.getReader(), limits);
+  throw err;
 }
 
-/**
- * Checks a request body against the route's body policy and the size caps, and returns what to forward.
- * GET/HEAD bodies are not forwarded (the Fetch API cannot send them).
- */
-export async function prepareBody(req: Request, route: Route, limits: BodyLimits, onOverflow: OnOverflow): Promise<PreparedBody> {
-  let overflow: GatewayError | null = null;
-  const result = (body: PreparedBody["body"]): PreparedBody => ({ body, overflow: () => overflow });
-  if (!BODY_METHODS.has(req.method)) return result(null);
-  const length = declaredLength(req);
-  if (req.body === null || length === 0) return result(null);
+/** The route's body policy and, for JSON, the charset: checks on the headers alone. */
+function checkContentType(req: Request, route: Route): void {
   const contentType = req.headers.get("content-type");
   const json = isJsonMediaType(contentType);
   if (route.body === "json" && WRITE_WITH_BODY.has(req.method) && !json) {
@@ -122,22 +68,36 @@ export async function prepareBody(req: Request, route: Route, limits: BodyLimits
       `body sent as ${contentType ?? "no content type"} to a JSON-only route`,
     );
   }
-  if (json) {
-    if (length !== null && length > limits.maxJsonBytes) throw tooLarge(limits.maxJsonBytes);
-    const bytes = await readCapped(req.body, limits.maxJsonBytes);
-    if (bytes.byteLength === 0) return result(null);
+  if (json) assertUtf8Charset(contentType ?? "");
+}
+
+/**
+ * Checks a request body against the route's body policy and the size caps, and returns what to forward.
+ * GET/HEAD bodies are not forwarded (the Fetch API cannot send them).
+ */
+export async function prepareBody(req: Request, route: Route, limits: BodyLimits, onFail: OnUploadFail): Promise<PreparedBody> {
+  if (!BODY_METHODS.has(req.method)) return buffered(null);
+  let length: number | null;
+  try {
+    length = declaredLength(req);
+    if (req.body !== null && length !== 0) checkContentType(req, route);
+  } catch (err) {
+    return drainThenThrow(req, limits, err);
+  }
+  if (req.body === null || length === 0) return buffered(null);
+  if (isJsonMediaType(req.headers.get("content-type"))) {
+    if (length !== null && length > limits.maxJsonBytes) return drainThenThrow(req, limits, tooLarge(limits.maxJsonBytes));
+    const bytes = await readCapped(req.body, limits.maxJsonBytes, limits);
+    if (bytes.byteLength === 0) return buffered(null);
     assertJson(bytes);
-    return result(bytes);
+    return buffered(bytes);
   }
-  if (length !== null) {
-    if (length > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes);
-    // FixedLengthStream keeps the client's Content-Length framing upstream (and errors on a short body).
-    return result(req.body.pipeThrough(new FixedLengthStream(length)));
-  }
-  return result(
-    countingStream(req.body, limits.maxBodyBytes, () => {
-      overflow = tooLarge(limits.maxBodyBytes);
-      onOverflow();
-    }),
-  );
+  if (length !== null && length > limits.maxBodyBytes) return drainThenThrow(req, limits, tooLarge(limits.maxBodyBytes));
+  let ended = (): void => undefined;
+  const handedOver = new Promise<void>((resolve) => (ended = resolve));
+  // With a declared length the runtime's own framing enforces it; the cap applies only to chunked bodies.
+  const upload = watchUpload(req.body, length === null ? limits.maxBodyBytes : null, limits, { onEnd: () => ended(), onFail });
+  // FixedLengthStream keeps the client's Content-Length framing upstream (and errors on a short body).
+  const body = length === null ? upload.stream : upload.stream.pipeThrough(new FixedLengthStream(length));
+  return { body, handedOver, failure: upload.failure, answered: upload.answered, settle: upload.settle };
 }

@@ -1,11 +1,14 @@
 /**
  * Sends the request to the product backend: redirects are never followed (they pass back to the client),
- * the timeout covers the wait for response headers, and a client that goes away cancels the upstream call.
- * Failures become envelope errors here; nothing the fetch threw reaches the client.
+ * and a client that goes away cancels the upstream call. The product timeout (a `Deadline`) starts when the
+ * request body has been handed over, so a slow upload is not blamed on the product, and it keeps running
+ * after the response headers for the gateway's own read of an error body. Failures become envelope errors
+ * here; nothing the fetch threw reaches the client.
  */
 import { GatewayError } from "../errors";
 import type { Product } from "../config/products";
 import type { PreparedBody } from "./body";
+import { Deadline } from "./deadline";
 
 export interface ForwardRequest {
   method: string;
@@ -16,22 +19,33 @@ export interface ForwardRequest {
   body: PreparedBody;
   /** The client request's signal: aborted when the client disconnects. */
   clientSignal: AbortSignal;
-  /** Aborts the upstream fetch; also used by the body cap. */
+  /** Aborts the upstream fetch; also used by the body checks. */
   controller: AbortController;
 }
 
 export interface ForwardResult {
   response: Response;
   upstreamMs: number;
+  /** The URL the product was asked for (the base for a relative `Location`). */
+  url: string;
+  /** Still running: the caller clears it once it has read what it will read of the body. */
+  deadline: Deadline;
 }
 
 /** The absolute upstream URL. The path is validated to start with `/` and hold no `//`, so it cannot change the host. */
 export function upstreamUrl(product: Product, path: string, search: string): string {
-  const base = product.upstream.kind === "url" ? product.upstream.origin + product.upstream.basePath : "https://upstream.invalid";
-  const url = `${base}${path}${search}`;
-  const origin = product.upstream.kind === "url" ? product.upstream.origin : "https://upstream.invalid";
-  if (new URL(url).origin !== origin) throw new GatewayError("INTERNAL_ERROR", { logReason: `upstream URL escaped its origin: ${url}` });
+  const url = `${upstreamOrigin(product)}${upstreamBasePath(product)}${path}${search}`;
+  if (new URL(url).origin !== upstreamOrigin(product)) throw new GatewayError("INTERNAL_ERROR", { logReason: `upstream URL escaped its origin: ${url}` });
   return url;
+}
+
+/** The origin a product is reached at (a service binding sees a placeholder origin). */
+export function upstreamOrigin(product: Product): string {
+  return product.upstream.kind === "url" ? product.upstream.origin : "https://upstream.invalid";
+}
+
+export function upstreamBasePath(product: Product): string {
+  return product.upstream.kind === "url" ? product.upstream.basePath : "";
 }
 
 function fetcherFor(product: Product, env: Record<string, unknown>): Fetcher | typeof globalThis {
@@ -43,19 +57,19 @@ function fetcherFor(product: Product, env: Record<string, unknown>): Fetcher | t
   return binding;
 }
 
-/** Forwards and returns the raw upstream response (errors not yet normalized) with its latency. */
+function timeout(ms: number, what: string): GatewayError {
+  return new GatewayError("GATEWAY_TIMEOUT", { details: { timeoutMs: ms }, logReason: `upstream timeout after ${ms} ms ${what}` });
+}
+
+/** Forwards and returns the raw upstream response (errors not yet normalized), its latency and the running deadline. */
 export async function forward(product: Product, env: Record<string, unknown>, req: ForwardRequest): Promise<ForwardResult> {
   const url = upstreamUrl(product, req.path, req.search);
   const fetcher = fetcherFor(product, env);
   const { controller } = req;
-  // The deadline covers the wait for response headers only and is cleared once they arrive, so a long
-  // download is never cut (and no timer outlives the request).
-  let timedOut = false;
-  const deadline = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, product.timeoutMs);
+  const deadline = new Deadline(product.timeoutMs);
+  deadline.signal.addEventListener("abort", () => controller.abort(), { once: true });
   req.clientSignal.addEventListener("abort", () => controller.abort(), { once: true });
+  req.body.handedOver.then(() => deadline.start(), () => undefined);
   const started = Date.now();
   try {
     const response = await fetcher.fetch(url, {
@@ -65,16 +79,17 @@ export async function forward(product: Product, env: Record<string, unknown>, re
       redirect: "manual",
       signal: controller.signal,
     });
-    return { response, upstreamMs: Date.now() - started };
+    req.body.answered();
+    // An answer before the upload ended (an early refusal) still gets a bounded error-body read.
+    deadline.start();
+    return { response, upstreamMs: Date.now() - started, url, deadline };
   } catch (err) {
+    deadline.clear();
     const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    const overflow = req.body.overflow();
-    if (overflow !== null) throw overflow;
-    if (timedOut) {
-      throw new GatewayError("GATEWAY_TIMEOUT", { details: { timeoutMs: product.timeoutMs }, logReason: `upstream timeout after ${product.timeoutMs} ms` });
-    }
+    const failure = await req.body.failure();
+    if (failure !== null) throw failure;
+    await req.body.settle(true);
+    if (deadline.expired) throw timeout(product.timeoutMs, "waiting for response headers");
     throw new GatewayError("BAD_GATEWAY", { details: { reason: "upstream_unreachable" }, logReason: `upstream fetch failed: ${reason}` });
-  } finally {
-    clearTimeout(deadline);
   }
 }

@@ -1,52 +1,46 @@
 /**
- * Upstream answers as the client sees them. Success and 3xx pass through as they are (redirects are
- * never followed); a 4xx that already is a valid envelope passes through byte for byte; every other error
- * becomes the envelope. A 5xx never carries upstream text (hostnames, traces) to the client. Only a
- * bounded prefix of an error body is ever read.
+ * Upstream answers as the client sees them. Success and 3xx pass through with the product's headers
+ * filtered (redirects are never followed); a 4xx that already is a valid envelope whose code belongs to its
+ * status passes through byte for byte; every other error becomes the envelope. A 5xx never carries upstream
+ * text (hostnames, traces) to the client. Only a bounded prefix of an error body is ever read, and only
+ * within the product's deadline.
  */
 import { envelopeResponse, ERROR_STATUS, GatewayError, isErrorCode, type Details, type ErrorCode } from "../errors";
 import { isRecord } from "../config/validate";
-import { downstreamResponseHeaders } from "./headers";
+import type { Deadline } from "./deadline";
+import { readPrefix } from "./read-prefix";
+import { errorHeaders, passThroughHeaders, type ResponseHeaderContext } from "./response-headers";
+import { retryAfterSeconds } from "./retry-after";
+import { idleBounded } from "./timed-read";
 
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
-const CODE_FOR_4XX: Record<number, ErrorCode> = {
-  400: "VALIDATION_ERROR",
-  401: "UNAUTHORIZED",
-  403: "FORBIDDEN",
-  404: "NOT_FOUND",
-  405: "METHOD_NOT_ALLOWED",
-  409: "CONFLICT",
-  410: "NOT_FOUND",
-  413: "PAYLOAD_TOO_LARGE",
-  422: "VALIDATION_ERROR",
-  429: "RATE_LIMIT_EXCEEDED",
-};
+/** A product 4xx without a fitting envelope gets its code here; any other 4xx keeps its status as VALIDATION_ERROR. */
+const CODE_FOR_4XX = new Map<number, ErrorCode>([
+  [400, "VALIDATION_ERROR"],
+  [401, "UNAUTHORIZED"],
+  [403, "FORBIDDEN"],
+  [404, "NOT_FOUND"],
+  [405, "METHOD_NOT_ALLOWED"],
+  [409, "CONFLICT"],
+  [410, "NOT_FOUND"],
+  // RFC 9110 §15.5.13: a failed If-Match is the version conflict the contract calls CONFLICT.
+  [412, "CONFLICT"],
+  [413, "PAYLOAD_TOO_LARGE"],
+  [422, "VALIDATION_ERROR"],
+  [429, "RATE_LIMIT_EXCEEDED"],
+]);
 
-/**
- * Reads at most `max` bytes; `complete` says whether that was the whole body. Cancels the rest. A body cut
- * off by the upstream (connection lost mid-body) is an incomplete read, not an exception: the answer is
- * still judged by its status.
- */
-export async function readPrefix(body: ReadableStream<Uint8Array> | null, max: number): Promise<{ bytes: Uint8Array; complete: boolean }> {
-  if (body === null) return { bytes: new Uint8Array(0), complete: true };
-  const reader = body.getReader();
-  const out = new Uint8Array(max);
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return { bytes: out.subarray(0, size), complete: true };
-      if (size + value.byteLength > max) {
-        await reader.cancel();
-        return { bytes: out.subarray(0, size), complete: false };
-      }
-      out.set(value, size);
-      size += value.byteLength;
-    }
-  } catch {
-    return { bytes: out.subarray(0, size), complete: false };
-  }
+/** Fetch's null-body statuses: a body that came with one is not part of the answer (RFC 9110 §6.4.1). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+export interface NormalizeContext {
+  nowMs: number;
+  /** Bounds the read of an error body; expiry answers 504 GATEWAY_TIMEOUT. */
+  deadline: Deadline;
+  headers: ResponseHeaderContext;
+  /** Called when a pass-through body stalls past the deadline's length (after its status was sent). */
+  onBodyStall: () => void;
 }
 
 function parseJson(bytes: Uint8Array): unknown {
@@ -58,7 +52,7 @@ function parseJson(bytes: Uint8Array): unknown {
 }
 
 /** The seed's shape, strict enough that the seed's client cannot trip on it. */
-export function isValidEnvelope(value: unknown): boolean {
+export function isValidEnvelope(value: unknown): value is { error: string; code: string; details?: unknown } {
   if (!isRecord(value)) return false;
   if (typeof value.error !== "string" || typeof value.code !== "string" || !/^[A-Z][A-Z0-9_]{0,63}$/.test(value.code)) return false;
   if (value.details !== undefined && value.details !== null && !isRecord(value.details)) return false;
@@ -86,52 +80,89 @@ function deriveFields(body: Record<string, unknown>): Record<string, string> {
   return fields;
 }
 
-function retryAfterSeconds(headers: Headers): number | undefined {
-  const raw = headers.get("retry-after");
-  return raw !== null && /^\d{1,9}$/.test(raw.trim()) ? Number(raw.trim()) : undefined;
+/** A code in the table whose status is this one, or the code the gateway itself gives this status. */
+function codeFits(status: number, code: unknown): boolean {
+  return isErrorCode(code) && (ERROR_STATUS[code] === status || CODE_FOR_4XX.get(status) === code);
 }
 
-function clientError(status: number, headers: Headers, parsed: unknown): GatewayError {
-  const code = CODE_FOR_4XX[status] ?? "VALIDATION_ERROR";
+function clientError(status: number, headers: Headers, parsed: unknown, nowMs: number): GatewayError {
+  const code = CODE_FOR_4XX.get(status) ?? "VALIDATION_ERROR";
   const body = isRecord(parsed) ? parsed : {};
   const message = safeMessage(body.error) ?? safeMessage(body.message);
   let details: Details | null = null;
-  const extra: Record<string, string> = {};
+  const extra = errorHeaders(status, headers, nowMs);
   if (code === "VALIDATION_ERROR") details = { fields: deriveFields(body) };
   if (code === "RATE_LIMIT_EXCEEDED") {
-    const retryAfter = retryAfterSeconds(headers) ?? 1;
+    const retryAfter = retryAfterSeconds(headers.get("retry-after"), nowMs) ?? 1;
     details = { retryAfter };
     extra["Retry-After"] = String(retryAfter);
   }
   return new GatewayError(code, { status, details, headers: extra, ...(message !== undefined ? { message } : {}) });
 }
 
-function serverError(status: number, headers: Headers, parsed: unknown): GatewayError {
+function serverError(status: number, headers: Headers, parsed: unknown, nowMs: number): GatewayError {
   const details = { upstreamStatus: status };
-  if (status === 503) {
-    const retryAfter = retryAfterSeconds(headers);
-    return new GatewayError("SERVICE_UNAVAILABLE", { details, headers: retryAfter === undefined ? {} : { "Retry-After": String(retryAfter) } });
-  }
+  if (status === 503) return new GatewayError("SERVICE_UNAVAILABLE", { details, headers: errorHeaders(status, headers, nowMs) });
   if (status === 504) return new GatewayError("GATEWAY_TIMEOUT", { details });
+  // As for a 4xx: a code is kept only on its own status (a 500 saying SERVICE_UNAVAILABLE is not a 503).
   const code = isRecord(parsed) ? parsed.code : undefined;
-  if (isErrorCode(code) && ERROR_STATUS[code] >= 500) return new GatewayError(code, { details });
+  if (isErrorCode(code) && ERROR_STATUS[code] === status) return new GatewayError(code, { details });
   return new GatewayError("BAD_GATEWAY", { details });
 }
 
-/** The response the client sees for an upstream response. */
-export async function normalizeUpstream(res: Response): Promise<Response> {
-  if (res.status < 400) {
-    return new Response(res.body, { status: res.status, statusText: res.statusText, headers: downstreamResponseHeaders(res.headers) });
+/** A product envelope passed byte for byte: the gateway's own error headers plus the allow-list. */
+function passEnvelope(status: number, bytes: Uint8Array, upstream: Headers, nowMs: number): Response {
+  const extra = errorHeaders(status, upstream, nowMs);
+  // The contract promises Retry-After on every 429.
+  if (status === 429) extra["Retry-After"] ??= "1";
+  const headers = { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", ...extra };
+  return new Response(bytes, { status, headers });
+}
+
+/**
+ * A 1xx-3xx body as the client receives it: none for a null-body status, else the product's bytes with an
+ * idle bound of the product timeout between chunks (the product's `Content-Length` framing kept).
+ */
+async function passThroughBody(res: Response, ctx: NormalizeContext): Promise<ReadableStream | null> {
+  if (res.body === null) return null;
+  if (NULL_BODY.has(res.status)) {
+    await res.body.cancel();
+    return null;
   }
-  const { bytes, complete } = await readPrefix(res.body, MAX_ERROR_BODY_BYTES);
+  const bounded = idleBounded(res.body, ctx.deadline.ms, ctx.onBodyStall);
+  const length = res.headers.get("content-length");
+  return length !== null && /^\d{1,15}$/.test(length) ? bounded.pipeThrough(new FixedLengthStream(Number(length))) : bounded;
+}
+
+/**
+ * The response the client sees for an upstream response. The upstream's status text is never copied (it
+ * may name hosts, and a tab in it throws in the Response constructor); a status the Response constructor
+ * cannot carry (a final 1xx, anything past 599) is 502 BAD_GATEWAY.
+ */
+export async function normalizeUpstream(res: Response, ctx: NormalizeContext): Promise<Response> {
+  if (res.status < 200 || res.status > 599) {
+    await res.body?.cancel();
+    throw new GatewayError("BAD_GATEWAY", { details: { upstreamStatus: res.status }, logReason: `upstream status ${res.status} cannot be passed on` });
+  }
+  if (res.status < 400) {
+    const headers = passThroughHeaders(res.headers, ctx.headers);
+    // RFC 9110 §8.6: no Content-Length on a 204 (nor on a 205, which has no content either).
+    if (res.status === 204 || res.status === 205) headers.delete("content-length");
+    return new Response(await passThroughBody(res, ctx), { status: res.status, headers });
+  }
+  const { bytes, complete, timedOut } = await readPrefix(res.body, MAX_ERROR_BODY_BYTES, ctx.deadline.signal);
+  if (timedOut) {
+    throw new GatewayError("GATEWAY_TIMEOUT", {
+      details: { timeoutMs: ctx.deadline.ms },
+      logReason: `upstream ${res.status} body stalled past the ${ctx.deadline.ms} ms timeout`,
+    });
+  }
   const parsed = complete ? parseJson(bytes) : undefined;
   if (res.status < 500) {
-    if (isValidEnvelope(parsed)) {
-      const headers = downstreamResponseHeaders(res.headers);
-      headers.delete("content-length");
-      return new Response(bytes, { status: res.status, headers });
+    if (isValidEnvelope(parsed) && codeFits(res.status, parsed.code)) {
+      return passEnvelope(res.status, bytes, res.headers, ctx.nowMs);
     }
-    return envelopeResponse(clientError(res.status, res.headers, parsed));
+    return envelopeResponse(clientError(res.status, res.headers, parsed, ctx.nowMs));
   }
-  return envelopeResponse(serverError(res.status, res.headers, parsed));
+  return envelopeResponse(serverError(res.status, res.headers, parsed, ctx.nowMs));
 }

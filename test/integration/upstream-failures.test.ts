@@ -117,8 +117,8 @@ describe("upstream errors as the client sees them", () => {
     expect(await envelope(res)).toMatchObject({ code: "GATEWAY_TIMEOUT", details: { timeoutMs: 150 } });
   });
 
-  it("passes redirects through unchanged and never follows them", async () => {
-    for (const [mode, location] of [["redirect", "/tickets"], ["redirect-external", "http://evil.example/x"]]) {
+  it("passes redirects through, never following them, with a product-relative Location on the public path", async () => {
+    for (const [mode, location] of [["redirect", "/psa/tickets"], ["redirect-external", "http://evil.example/x"]]) {
       // redirect: "manual" so the test's own fetch does not follow what the gateway passed through.
       const res = await fault(mode ?? "", { redirect: "manual" });
       expect(res.status).toBe(302);

@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { isValidEnvelope, MAX_ERROR_BODY_BYTES, normalizeUpstream, readPrefix } from "../../src/proxy/normalize";
+import { GatewayError } from "../../src/errors";
+import { Deadline } from "../../src/proxy/deadline";
+import { isValidEnvelope, MAX_ERROR_BODY_BYTES, normalizeUpstream, type NormalizeContext } from "../../src/proxy/normalize";
+import { readPrefix } from "../../src/proxy/read-prefix";
+
+const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
+
+/** A normalization context for an upstream at http://upstream.test with no base path, product /psa. */
+function ctx(deadline = new Deadline(10_000)): NormalizeContext {
+  const location = { upstreamUrl: "http://upstream.test/tickets", upstreamOrigin: "http://upstream.test", upstreamBasePath: "", publicOrigin: "https://gw.test", productBasePath: "/psa" };
+  return { nowMs: NOW, deadline, headers: { sessionCookie: "os_session", location }, onBodyStall: () => undefined };
+}
 
 const json = (body: unknown, status: number, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
@@ -12,20 +23,22 @@ async function envelopeOf(res: Response) {
 describe("normalizeUpstream", () => {
   it("passes a 4xx envelope through byte for byte", async () => {
     const bytes = '{"error":"Ticket not found","code":"NOT_FOUND","details":{"resourceType":"ticket","resourceId":"tkt_x"}}';
-    const res = await normalizeUpstream(new Response(bytes, { status: 404, headers: { "content-type": "application/json", etag: "x" } }));
+    const res = await normalizeUpstream(new Response(bytes, { status: 404, headers: { "content-type": "application/json", etag: "x" } }), ctx());
     expect(res.status).toBe(404);
     expect(await res.text()).toBe(bytes);
-    expect(res.headers.get("etag")).toBe("x");
+    // Error answers carry the gateway's headers plus the allow-list only (README, "Upstream answers").
+    expect(res.headers.get("etag")).toBeNull();
+    expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
   });
 
   it("turns a non-envelope 400 into VALIDATION_ERROR with derived fields", async () => {
-    const res = await normalizeUpstream(json({ errors: { title: "is required" }, message: "Title is required" }, 400));
+    const res = await normalizeUpstream(json({ errors: { title: "is required" }, message: "Title is required" }, 400), ctx());
     expect(res.status).toBe(400);
     expect(await envelopeOf(res)).toMatchObject({ code: "VALIDATION_ERROR", details: { fields: { title: "is required" } } });
   });
 
   it("does not pass a VALIDATION_ERROR envelope without details.fields (the seed client reads it)", async () => {
-    const res = await normalizeUpstream(json({ error: "bad", code: "VALIDATION_ERROR", details: null }, 400));
+    const res = await normalizeUpstream(json({ error: "bad", code: "VALIDATION_ERROR", details: null }, 400), ctx());
     expect(await envelopeOf(res)).toEqual({ error: "bad", code: "VALIDATION_ERROR", details: { fields: {} } });
   });
 
@@ -36,20 +49,20 @@ describe("normalizeUpstream", () => {
     [409, "CONFLICT"],
     [410, "NOT_FOUND"],
   ])("maps a plain-text %i to %s keeping the status", async (status, code) => {
-    const res = await normalizeUpstream(new Response("nope", { status }));
+    const res = await normalizeUpstream(new Response("nope", { status }), ctx());
     expect(res.status).toBe(status);
     expect((await envelopeOf(res)).code).toBe(code);
   });
 
   it("keeps Retry-After on an upstream 429 and mirrors it in details", async () => {
-    const res = await normalizeUpstream(new Response("slow down", { status: 429, headers: { "retry-after": "7" } }));
+    const res = await normalizeUpstream(new Response("slow down", { status: 429, headers: { "retry-after": "7" } }), ctx());
     expect(res.headers.get("retry-after")).toBe("7");
     expect(await envelopeOf(res)).toMatchObject({ code: "RATE_LIMIT_EXCEEDED", details: { retryAfter: 7 } });
   });
 
   it("never carries 5xx text to the client, envelope or not", async () => {
     const leaky = { error: "db down on psa-db-7.internal", code: "INTERNAL_ERROR", details: { stack: "at x (y.js:1)" } };
-    const res = await normalizeUpstream(json(leaky, 500));
+    const res = await normalizeUpstream(json(leaky, 500), ctx());
     const text = await res.text();
     expect(res.status).toBe(500);
     expect(text).not.toContain("psa-db-7");
@@ -58,7 +71,7 @@ describe("normalizeUpstream", () => {
   });
 
   it("turns an HTML 502 into BAD_GATEWAY with the upstream status only", async () => {
-    const res = await normalizeUpstream(new Response("<html>nginx psa-db-7.internal</html>", { status: 502, headers: { "content-type": "text/html" } }));
+    const res = await normalizeUpstream(new Response("<html>nginx psa-db-7.internal</html>", { status: 502, headers: { "content-type": "text/html" } }), ctx());
     expect(res.status).toBe(502);
     const body = await envelopeOf(res);
     expect(body).toEqual({ error: expect.any(String), code: "BAD_GATEWAY", details: { upstreamStatus: 502 } });
@@ -66,22 +79,54 @@ describe("normalizeUpstream", () => {
   });
 
   it("maps 503 and 504 to their own codes", async () => {
-    expect((await envelopeOf(await normalizeUpstream(new Response("", { status: 503, headers: { "retry-after": "30" } })))).code).toBe("SERVICE_UNAVAILABLE");
-    expect((await envelopeOf(await normalizeUpstream(new Response("", { status: 504 })))).code).toBe("GATEWAY_TIMEOUT");
+    expect((await envelopeOf(await normalizeUpstream(new Response("", { status: 503, headers: { "retry-after": "30" } }), ctx()))).code).toBe("SERVICE_UNAVAILABLE");
+    expect((await envelopeOf(await normalizeUpstream(new Response("", { status: 504 }), ctx()))).code).toBe("GATEWAY_TIMEOUT");
   });
 
   it("does not trust an envelope it could not read whole", async () => {
     const huge = JSON.stringify({ error: "x".repeat(MAX_ERROR_BODY_BYTES), code: "NOT_FOUND", details: null });
-    const res = await normalizeUpstream(new Response(huge, { status: 404 }));
+    const res = await normalizeUpstream(new Response(huge, { status: 404 }), ctx());
     const body = await envelopeOf(res);
     expect(body.code).toBe("NOT_FOUND");
     expect(body.error.length).toBeLessThan(200);
   });
 
-  it("passes redirects through unchanged", async () => {
-    const res = await normalizeUpstream(new Response(null, { status: 302, headers: { location: "/tickets" } }));
+  it("passes redirects through with a product-relative Location mapped onto the product's public path", async () => {
+    const res = await normalizeUpstream(new Response(null, { status: 302, headers: { location: "/tickets" } }), ctx());
     expect(res.status).toBe(302);
-    expect(res.headers.get("location")).toBe("/tickets");
+    expect(res.headers.get("location")).toBe("/psa/tickets");
+  });
+
+  it("drops a 204's Content-Length and body", async () => {
+    const res = await normalizeUpstream(new Response(null, { status: 204, headers: { "content-length": "5", etag: '"v2"' } }), ctx());
+    expect(res.status).toBe(204);
+    expect(res.headers.get("content-length")).toBeNull();
+    expect(res.headers.get("etag")).toBe('"v2"');
+  });
+
+  it("never copies the upstream status text", async () => {
+    const res = await normalizeUpstream(new Response("ok", { status: 200, statusText: "OK from db-7.internal" }), ctx());
+    expect(res.statusText).not.toContain("db-7");
+  });
+
+  it("converts an HTTP-date Retry-After on a 429 to whole seconds, rounded up", async () => {
+    const at = new Date(NOW + 90_500).toUTCString(); // toUTCString drops the 500 ms: 90 s exactly
+    const res = await normalizeUpstream(new Response("busy", { status: 429, headers: { "retry-after": at } }), ctx());
+    expect(res.headers.get("retry-after")).toBe("90");
+    expect((await envelopeOf(res)).details).toEqual({ retryAfter: 90 });
+  });
+
+  it("answers 504 GATEWAY_TIMEOUT when an error body stalls past the deadline", async () => {
+    const stalled = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"error":"part'));
+      },
+    });
+    const deadline = new Deadline(20);
+    deadline.start();
+    const err = await normalizeUpstream(new Response(stalled, { status: 500 }), ctx(deadline)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GatewayError);
+    expect(err).toMatchObject({ code: "GATEWAY_TIMEOUT", status: 504, details: { timeoutMs: 20 } });
   });
 });
 
@@ -101,13 +146,13 @@ describe("an error body cut off by the upstream", () => {
     [404, 404, "NOT_FOUND"],
     [503, 503, "SERVICE_UNAVAILABLE"],
   ])("turns a cut %i into %i %s, not an unexpected error", async (status, expected, code) => {
-    const res = await normalizeUpstream(cutBody(status));
+    const res = await normalizeUpstream(cutBody(status), ctx());
     expect(res.status).toBe(expected);
     expect((await envelopeOf(res)).code).toBe(code);
   });
 
   it("keeps Retry-After from a cut 429", async () => {
-    const res = await normalizeUpstream(cutBody(429, { "retry-after": "9" }));
+    const res = await normalizeUpstream(cutBody(429, { "retry-after": "9" }), ctx());
     expect(res.headers.get("retry-after")).toBe("9");
     expect((await envelopeOf(res)).details).toEqual({ retryAfter: 9 });
   });
@@ -123,7 +168,7 @@ describe("readPrefix", () => {
         if (pulled > 10_000) controller.close();
       },
     });
-    const { bytes, complete } = await readPrefix(endless, 4096);
+    const { bytes, complete } = await readPrefix(endless, 4096, new AbortController().signal);
     expect(complete).toBe(false);
     expect(bytes.byteLength).toBeLessThanOrEqual(4096);
     expect(pulled).toBeLessThan(10);

@@ -1,0 +1,78 @@
+/**
+ * Product response headers as a client receives them (README, "What a client receives from a product").
+ * On a pass-through the product's headers flow, minus what the gateway owns (CORS, its session cookie, the
+ * identity namespace) and what reveals the hosts behind it; `Location` is mapped onto the public path. On
+ * an error only a short allow-list survives. Pure functions over Headers.
+ */
+import { downstreamResponseHeaders } from "./headers";
+import { rewriteLink, rewriteLocation, rewriteRefresh, type LocationContext } from "./location";
+import { foldHeaderName, isIdentityNamespace } from "./reserved-names";
+import { retryAfterSeconds } from "./retry-after";
+
+export interface ResponseHeaderContext {
+  /** The gateway's session cookie: a product can neither set nor clear it. */
+  sessionCookie: string;
+  location: LocationContext;
+}
+
+/** Software, version and internal host names: they help only someone mapping the infrastructure. */
+const HOST_REVEALING = new Set(["server", "x-powered-by", "x-aspnet-version", "x-aspnetmvc-version", "via", "x-served-by", "x-server", "x-host", "alt-svc"]);
+/** `Access-Control-*` is the gateway's (src/ops/cors.ts); the rest are common internal-routing prefixes. */
+const GATEWAY_OR_INTERNAL_PREFIXES = ["access-control-", "x-backend-", "x-upstream-", "x-debug-", "x-internal-"];
+
+/** Headers that carry URL references: mapped onto the gateway's public path (src/proxy/location.ts). */
+const URL_HEADERS: Array<[string, (value: string, ctx: LocationContext) => string | null]> = [
+  ["location", rewriteLocation],
+  ["content-location", rewriteLocation],
+  ["refresh", rewriteRefresh],
+  ["link", rewriteLink],
+];
+
+/** Policies for the whole gateway origin, not one product's: clearing its cookies, turning HSTS off. */
+const ORIGIN_WIDE = new Set(["clear-site-data", "strict-transport-security"]);
+
+function isWithheld(name: string): boolean {
+  const folded = foldHeaderName(name);
+  return HOST_REVEALING.has(folded) || ORIGIN_WIDE.has(folded) || isIdentityNamespace(folded) || GATEWAY_OR_INTERNAL_PREFIXES.some((p) => folded.startsWith(p));
+}
+
+/**
+ * True when a Set-Cookie line would set (or clear) the session cookie. A line without `=` sets a cookie
+ * with an empty name whose value browsers send back bare (RFC 6265bis §5.6), so it is refused as well.
+ */
+function touchesSessionCookie(line: string, sessionCookie: string): boolean {
+  const pair = line.split(";", 1)[0] ?? "";
+  const eq = pair.indexOf("=");
+  return eq === -1 || pair.slice(0, eq).trim() === sessionCookie;
+}
+
+/** The headers a client receives on a product's 1xx-3xx answer. */
+export function passThroughHeaders(upstream: Headers, ctx: ResponseHeaderContext): Headers {
+  const out = downstreamResponseHeaders(upstream);
+  for (const name of [...out.keys()]) if (isWithheld(name)) out.delete(name);
+  const cookies = out.getSetCookie().filter((line) => !touchesSessionCookie(line, ctx.sessionCookie));
+  out.delete("set-cookie");
+  for (const line of cookies) out.append("set-cookie", line);
+  for (const [name, rewrite] of URL_HEADERS) {
+    const value = out.get(name);
+    if (value === null) continue;
+    const rewritten = rewrite(value, ctx.location);
+    if (rewritten === null) out.delete(name);
+    else out.set(name, rewritten);
+  }
+  return out;
+}
+
+/**
+ * The product headers an error answer keeps, on top of the gateway's own: `Retry-After` (as whole seconds,
+ * the contract's form) and, on a 405, `Allow` when it is a plain method list. Everything else a product sends
+ * on an error (debug hosts, cookies, caching) is dropped.
+ */
+export function errorHeaders(status: number, upstream: Headers, nowMs: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  const retryAfter = retryAfterSeconds(upstream.get("retry-after"), nowMs);
+  if (retryAfter !== undefined) out["Retry-After"] = String(retryAfter);
+  const allow = upstream.get("allow");
+  if (status === 405 && allow !== null && /^[A-Z]+(?:, ?[A-Z]+)*$/.test(allow)) out.Allow = allow;
+  return out;
+}

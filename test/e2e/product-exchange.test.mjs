@@ -1,0 +1,65 @@
+// End to end: what only real sockets show about the exchange with a product (issue 9, items 8 and 17): the
+// status line a client reads, and a refused upload answered with its 413 rather than a connection reset.
+import http from "node:http";
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevServer } from "./dev-server.mjs";
+
+const demo = JSON.parse(readFileSync(new URL("../../dev/seed/demo-keys.json", import.meta.url), "utf8"));
+const KEY = demo.find((k) => k.name === "Demo PSA Read/Write").key;
+
+let stack;
+beforeAll(async () => {
+  stack = await startDevServer();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** A raw HTTP request; resolves with the status line parts, or the socket error's code. */
+function send(path, { headers = {}, chunks = 0, chunk = Buffer.alloc(0) } = {}) {
+  return new Promise((resolve) => {
+    const req = http.request(new URL(path, stack.baseUrl), { method: chunks > 0 ? "POST" : "GET", headers: { "x-integration-key": KEY, ...headers } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode, reason: res.statusMessage, headers: res.headers }));
+    });
+    req.on("error", (err) => resolve({ error: err.code ?? err.message }));
+    let sent = 0;
+    const write = () => {
+      while (sent < chunks) {
+        sent += 1;
+        if (!req.write(chunk)) return req.once("drain", write);
+      }
+      req.end();
+    };
+    write();
+  });
+}
+
+describe("the exchange with a product over real HTTP", () => {
+  it("never shows the product's reason phrase or host-revealing headers", async () => {
+    const res = await send("/psa/tickets", { headers: { "x-demo-fault": "leaky-headers=200" } });
+    expect(res.status).toBe(200);
+    expect(res.reason).toBe("OK");
+    expect(res.headers["x-debug-host"]).toBeUndefined();
+    expect(res.headers["x-onestack-tenant-id"]).toBeUndefined();
+  });
+
+  it("keeps the product's Content-Length framing on a download", async () => {
+    const res = await send("/psa/tickets", { headers: { "x-demo-fault": "large=1000000" } });
+    expect(res.status).toBe(200);
+    expect(res.headers["content-length"]).toBe("1000000");
+    expect(res.headers["transfer-encoding"]).toBeUndefined();
+  });
+
+  it("answers every chunked 11 MiB JSON upload over the 1 MiB cap with 413, amid other traffic, never a reset", async () => {
+    const upload = () => send("/psa/tickets", { headers: { "content-type": "application/json", "transfer-encoding": "chunked" }, chunks: 176, chunk: Buffer.alloc(64 * 1024, 0x20) });
+    const outcomes = [];
+    for (let round = 0; round < 5; round += 1) {
+      const noise = Array.from({ length: 8 }, () => send("/psa/tickets"));
+      const answers = await Promise.all([upload(), upload(), upload(), ...noise]);
+      outcomes.push(...answers.slice(0, 3).map((a) => a.status ?? a.error));
+    }
+    expect(outcomes).toEqual(Array(15).fill(413));
+  });
+});
