@@ -3,11 +3,11 @@
  *
  *   node bench/run.mjs [--quick] [--only <regex>] [--refs-only] [--duration <s>] [--keep]
  *                      [--config wrangler.toml] [--provision bench/provision.mjs]
- *                      [--accuracy-only | --faults-only | --no-sections]
+ *                      [--accuracy-only | --faults-only | --edge-only | --no-sections]
  *
- * After the table, two pass/fail sections with their own processes: limiter accuracy (bench/accuracy.mjs)
- * and load with faults (bench/faults.mjs). --only, --refs-only and --profile skip them (focused throughput
- * work); the exit code is 1 when one of their checks failed.
+ * After the table, three pass/fail sections with their own processes: limiter accuracy (bench/accuracy.mjs),
+ * load with faults (bench/faults.mjs) and the edge simulation (bench/edge.mjs). --only, --refs-only and
+ * --profile skip them (focused throughput work); the exit code is 1 when one of their checks failed.
  *
  * Layout (2 cores): each Worker in its own `workerd serve` process (bench/lib/workerd.mjs), pinned to the
  * server core; the load generator (autocannon, one process per run) and the local upstream on the load core.
@@ -43,6 +43,7 @@ const { values: opt } = parseArgs({
     profile: { type: "string" }, // regex: CPU-profile these gateway scenarios (bench/lib/profiler.mjs)
     "accuracy-only": { type: "boolean", default: false }, // only the limiter accuracy section, no table
     "faults-only": { type: "boolean", default: false }, // only the fault section, no table
+    "edge-only": { type: "boolean", default: false }, // only the edge section, no table
     "no-sections": { type: "boolean", default: false }, // only the table
   },
 });
@@ -284,13 +285,14 @@ function writeResults(report) {
 }
 
 /**
- * The accuracy and fault sections, after the table's processes are stopped (both cores are theirs). They
+ * The accuracy, fault and edge sections, after the table's processes are stopped (both cores are theirs). They
  * start their own upstream and gateways, reusing this run's bundle when it built.
  */
 async function runSections() {
-  const names = opt["accuracy-only"] ? ["accuracy"] : opt["faults-only"] ? ["faults"] : ["accuracy", "faults"];
-  if (opt["no-sections"] || (!opt["accuracy-only"] && !opt["faults-only"] && (opt.only || opt["refs-only"] || opt.profile))) {
-    console.log("accuracy and fault sections skipped (--accuracy-only / --faults-only run them alone)");
+  const alone = ["accuracy", "faults", "edge"].filter((name) => opt[`${name}-only`]);
+  const names = alone.length ? alone : ["accuracy", "faults", "edge"];
+  if (opt["no-sections"] || (!alone.length && (opt.only || opt["refs-only"] || opt.profile))) {
+    console.log("accuracy, fault and edge sections skipped (--accuracy-only / --faults-only / --edge-only run them alone)");
     return;
   }
   await stopAll();
@@ -309,7 +311,7 @@ async function runSections() {
 async function main() {
   if (twoCores) pin(process.pid, LOAD_CORE);
   else console.warn("fewer than 2 CPUs: nothing is pinned, load and servers share the core");
-  if (opt["accuracy-only"] || opt["faults-only"]) return runSections();
+  if (opt["accuracy-only"] || opt["faults-only"] || opt["edge-only"]) return runSections();
   const meta = {
     mode: opt.quick ? "quick" : "full",
     date: new Date().toISOString(),

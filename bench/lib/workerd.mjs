@@ -22,7 +22,7 @@ const workerdBin = createRequire(import.meta.url)("workerd").default; // the bin
 const kvServicePath = fileURLToPath(new URL("./kv-service.mjs", import.meta.url));
 
 /** Cap'n Proto text string literal: escape quotes, backslashes and every non-printable or non-ASCII byte. */
-function str(value) {
+export function str(value) {
   let out = "";
   for (const byte of Buffer.from(String(value), "utf8")) {
     const c = String.fromCharCode(byte);
@@ -33,13 +33,13 @@ function str(value) {
 
 const MODULE_KIND = { ".js": "esModule", ".mjs": "esModule", ".cjs": "commonJsModule", ".wasm": "wasm", ".txt": "text", ".html": "text", ".sql": "text", ".bin": "data" };
 
-function moduleEntry(name) {
+export function moduleEntry(name) {
   const kind = MODULE_KIND[extname(name)];
   if (!kind) throw new Error(`no module type for ${name}`);
   return `(name = ${str(name)}, ${kind} = embed ${str(name)})`;
 }
 
-function binding(name, value) {
+export function binding(name, value) {
   return typeof value === "string" ? `(name = ${str(name)}, text = ${str(value)})` : `(name = ${str(name)}, json = ${str(JSON.stringify(value))})`;
 }
 
@@ -103,6 +103,17 @@ const config :Workerd.Config = (
 export async function startWorkerd(target, dir, { core, storageDir = join(dir, "do"), timeoutMs = 30_000, inspectorPort } = {}) {
   mkdirSync(dir, { recursive: true });
   const { socketNames } = writeConfig(target, dir, storageDir);
+  const { pid, ports, log } = await serveConfig(dir, target.id, socketNames, { core, timeoutMs, inspectorPort });
+  const kv = Object.fromEntries((target.kv ?? []).map((b) => [b, `http://127.0.0.1:${ports[`kv:${b}`]}`]));
+  return { url: `http://127.0.0.1:${ports.http}`, pid, kv, log };
+}
+
+/**
+ * Runs `workerd serve <dir>/config.capnp` pinned to `core`, output to <dir>/workerd.log; resolves
+ * { pid, ports: {socket: port}, log } once every socket in `socketNames` listens (workerd reports each
+ * on its control fd). On failure the process is stopped and the log's tail is in the error.
+ */
+export async function serveConfig(dir, label, socketNames, { core, timeoutMs = 30_000, inspectorPort } = {}) {
   const log = join(dir, "workerd.log");
   const logFd = openSync(log, "w");
   const args = ["serve", join(dir, "config.capnp"), "--experimental", "--control-fd=3"];
@@ -110,7 +121,7 @@ export async function startWorkerd(target, dir, { core, storageDir = join(dir, "
   const [cmd, argv] = core === undefined ? [workerdBin, args] : ["taskset", ["-c", String(core), workerdBin, ...args]];
   const child = spawn(cmd, argv, { stdio: ["ignore", logFd, logFd, "pipe"] });
   closeSync(logFd);
-  own(child.pid, `workerd ${target.id}`);
+  own(child.pid, `workerd ${label}`);
   child.on("exit", () => disown(child.pid));
 
   const ports = {};
@@ -137,10 +148,9 @@ export async function startWorkerd(target, dir, { core, storageDir = join(dir, "
   } catch (err) {
     await stopPid(child.pid);
     const tail = readFileSync(log, "utf8").trim().split("\n").slice(-15).join("\n");
-    throw new Error(`workerd ${target.id}: ${err.message}\n${tail}`, { cause: err });
+    throw new Error(`workerd ${label}: ${err.message}\n${tail}`, { cause: err });
   }
-  const kv = Object.fromEntries((target.kv ?? []).map((b) => [b, `http://127.0.0.1:${ports[`kv:${b}`]}`]));
-  return { url: `http://127.0.0.1:${ports.http}`, pid: child.pid, kv, log };
+  return { pid: child.pid, ports, log };
 }
 
 /** Seeds a KV namespace through its socket, with the binding protocol's PUT. */

@@ -1,0 +1,84 @@
+/**
+ * Bench-only main module of the edge section's limiter service (never deployed, never in src/): it defines
+ * the Durable Object class the gateway services bind as TENANT_LIMITER, as an object in another region.
+ * The decisions are the bundle's own TenantLimiter's; every call from outside the object pays a one-way
+ * delay D in each direction and is counted per method:
+ *
+ *   call -> await D (the request travelling; the object's clock is read after the send) -> the real
+ *   method -> await D (the answer travelling, also for a throw) -> the caller
+ *
+ * The methods are found at start-up, not listed: every function on the real class's prototype chain below
+ * DurableObject (whatever the protocol is: `admit` today, lease calls later). The object is a facade that
+ * holds the real instance and forwards to it, rather than a subclass: the real class calls its own helpers
+ * through `this` (TypeScript `private` is not private at run time), and a subclass would delay and count
+ * those internal calls too. Runtime handlers (alarm, WebSocket events) are forwarded without delay: no
+ * gateway sends them. Calls on RPC targets an answer may carry are not seen here.
+ *
+ * This service's own socket (module state: the object's instances run in this isolate):
+ *   GET  /__edge/calls          {"admit": n, ...} since the last reset
+ *   POST /__edge/reset          counts back to zero
+ *   POST /__edge/delay?ms=D     the one-way delay from now on (0 to 10,000 ms)
+ */
+import { DurableObject } from "cloudflare:workers";
+import { TenantLimiter as Real } from "./index.js";
+
+export * from "./index.js"; // any other class the bundle exports stays available; TenantLimiter is ours
+
+const RUNTIME_HANDLERS = new Set(["alarm", "webSocketMessage", "webSocketClose", "webSocketError"]);
+let delayMs = 0;
+let calls = new Map(); // method name -> calls since the last reset
+const reals = new WeakMap(); // facade -> the real object
+const travel = () => (delayMs > 0 ? new Promise((resolve) => setTimeout(resolve, delayMs)) : Promise.resolve());
+
+/** Every method name on `proto` and its parents, below DurableObject: what a caller can invoke over RPC. */
+function methodNames(proto) {
+  const names = new Set();
+  for (let p = proto; p && p !== DurableObject.prototype && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    for (const name of Object.getOwnPropertyNames(p)) {
+      if (name !== "constructor" && typeof Object.getOwnPropertyDescriptor(p, name).value === "function") names.add(name);
+    }
+  }
+  return names;
+}
+
+export class TenantLimiter extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    reals.set(this, new Real(ctx, env));
+  }
+}
+
+for (const name of methodNames(Real.prototype)) {
+  const forward = RUNTIME_HANDLERS.has(name)
+    ? function (...args) {
+        return reals.get(this)[name](...args);
+      }
+    : async function (...args) {
+        calls.set(name, (calls.get(name) ?? 0) + 1);
+        await travel();
+        try {
+          return await reals.get(this)[name](...args);
+        } finally {
+          await travel();
+        }
+      };
+  Object.defineProperty(TenantLimiter.prototype, name, { value: forward, writable: true, configurable: true });
+}
+
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === "/__edge/calls") return Response.json(Object.fromEntries(calls));
+    if (url.pathname === "/__edge/reset" && request.method === "POST") {
+      calls = new Map();
+      return Response.json({ ok: true });
+    }
+    if (url.pathname === "/__edge/delay" && request.method === "POST") {
+      const ms = Number(url.searchParams.get("ms"));
+      if (!Number.isInteger(ms) || ms < 0 || ms > 10_000) return new Response("ms must be an integer from 0 to 10000\n", { status: 400 });
+      delayMs = ms;
+      return Response.json({ delayMs });
+    }
+    return new Response("not found\n", { status: 404 });
+  },
+};
