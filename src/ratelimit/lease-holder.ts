@@ -41,6 +41,7 @@ interface Held {
   left: number;
   sentAtMs: number;
   usableUntilMs: number;
+  ttlMs: number;
   lastUseOffsetMs: number;
   states: PolicyState[];
   /** The object's clock minus ours, measured when the answer came. */
@@ -132,7 +133,8 @@ export class LeaseHolder {
     const held = this.held;
     if (held === null) return;
     const used = held.permits - held.left;
-    const heldMs = Math.max(1, Math.min(nowMs, held.usableUntilMs) - held.sentAtMs);
+    // Over at least a quarter of a lease's life: a burst that empties a lease in a few ms is not a rate.
+    const heldMs = Math.max(held.ttlMs / 4, Math.min(nowMs, held.usableUntilMs) - held.sentAtMs);
     this.lastRate = used / heldMs;
     this.finished.push({ id: held.id, used, lastUseOffsetMs: held.lastUseOffsetMs });
     this.held = null;
@@ -181,7 +183,7 @@ export class LeaseHolder {
     this.denial = null;
     const { id, permits, ttlMs } = answer.lease;
     const usableUntilMs = sentAtMs + ttlMs - settings.marginMs;
-    this.held = { id, permits, left: permits, sentAtMs, usableUntilMs, lastUseOffsetMs: 0, states: answer.states, skewMs };
+    this.held = { id, permits, left: permits, sentAtMs, usableUntilMs, ttlMs, lastUseOffsetMs: 0, states: answer.states, skewMs };
     if (nowMs >= usableUntilMs) {
       this.retire(nowMs);
       return { failed: true, reason: `lease arrived after its end (${nowMs - sentAtMs} ms)` };

@@ -17,9 +17,9 @@ afterAll(async () => {
 });
 
 /** A raw HTTP request; resolves with the status line parts, or the socket error's code. */
-function send(path, { headers = {}, chunks = 0, chunk = Buffer.alloc(0) } = {}) {
+function send(path, { headers = {}, chunks = 0, chunk = Buffer.alloc(0), key = KEY } = {}) {
   return new Promise((resolve) => {
-    const req = http.request(new URL(path, stack.baseUrl), { method: chunks > 0 ? "POST" : "GET", headers: { "x-integration-key": KEY, ...headers } }, (res) => {
+    const req = http.request(new URL(path, stack.baseUrl), { method: chunks > 0 ? "POST" : "GET", headers: { "x-integration-key": key, ...headers } }, (res) => {
       res.resume();
       res.on("end", () => resolve({ status: res.statusCode, reason: res.statusMessage, headers: res.headers }));
     });
@@ -53,10 +53,18 @@ describe("the exchange with a product over real HTTP", () => {
   });
 
   it("answers every chunked 11 MiB JSON upload over the 1 MiB cap with 413, amid other traffic, never a reset", async () => {
-    const upload = () => send("/psa/tickets", { headers: { "content-type": "application/json", "transfer-encoding": "chunked" }, chunks: 176, chunk: Buffer.alloc(64 * 1024, 0x20) });
+    // A tenant of its own with room for the 55 requests, so no earlier test's use of the demo tenant's 100/1m matters.
+    const admin = { authorization: "Bearer dev-admin-secret-change-me", "content-type": "application/json" };
+    const tenantId = `e2e-upload-${Date.now()}`;
+    const created = await fetch(`${stack.baseUrl}/__gateway/admin/tenants/${tenantId}/keys`, { method: "POST", headers: admin, body: JSON.stringify({ name: "e2e uploads", access: { psa: "write" } }) });
+    expect(created.status).toBe(201);
+    const { key } = await created.json();
+    const limited = await fetch(`${stack.baseUrl}/__gateway/admin/tenants/${tenantId}/rate-limit`, { method: "PUT", headers: admin, body: JSON.stringify({ policies: [{ name: "uploads", limit: 1000, window: "1m" }] }) });
+    expect(limited.status).toBe(200);
+    const upload = () => send("/psa/tickets", { key, headers: { "content-type": "application/json", "transfer-encoding": "chunked" }, chunks: 176, chunk: Buffer.alloc(64 * 1024, 0x20) });
     const outcomes = [];
     for (let round = 0; round < 5; round += 1) {
-      const noise = Array.from({ length: 8 }, () => send("/psa/tickets"));
+      const noise = Array.from({ length: 8 }, () => send("/psa/tickets", { key }));
       const answers = await Promise.all([upload(), upload(), upload(), ...noise]);
       outcomes.push(...answers.slice(0, 3).map((a) => a.status ?? a.error));
     }
