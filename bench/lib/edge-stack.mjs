@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { benchVars, gatewayTarget } from "./gateway.mjs";
 import { stopPid } from "./proc.mjs";
 import { SERVER_CORE } from "./stack.mjs";
-import { binding, moduleEntry, serveConfig, str } from "./workerd.mjs";
+import { binding, moduleEntry, ratelimitParts, serveConfig, str } from "./workerd.mjs";
 
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const LIMITER = "limiter";
@@ -71,8 +71,10 @@ export async function startEdgeGateways({ isolates, configPath, bundleDir, dir, 
     ...target.kv.map((b) => `(name = ${str(b)}, kvNamespace = ${str(`kv:${b}`)})`),
   ];
   const classes = [...new Set(target.durableObjects.map((d) => d.className))];
+  const rl = ratelimitParts(target);
   const gatewayBindings = [
     ...common,
+    ...rl.bindings,
     ...target.durableObjects.map((d) => `(name = ${str(d.binding)}, durableObjectNamespace = (className = ${str(d.className)}, serviceName = ${str(LIMITER)}))`),
   ];
   const namespaces = target.durableObjects
@@ -89,11 +91,12 @@ export async function startEdgeGateways({ isolates, configPath, bundleDir, dir, 
       extra: `durableObjectNamespaces = [${namespaces.join(", ")}],\n      durableObjectStorage = (localDisk = "do-disk"),`,
     }),
     ...target.kv.map((b) => `(name = ${str(`kv:${b}`)}, worker = (modules = [${moduleEntry("kv-service.mjs")}], compatibilityDate = "2025-01-01"))`),
+    ...rl.services,
     `(name = "do-disk", disk = (path = ${str(storageDir)}, writable = true))`,
   ];
   const sockets = [...gateways, LIMITER, ...target.kv.map((b) => `kv:${b}`)].map((name) => ({ name, service: name }));
   if (!classes.includes("TenantLimiter")) throw new Error("wrangler config binds no TenantLimiter Durable Object: nothing to put in another region");
-  writeMultiConfig(dir, [...bundleFiles, limiterModule, join(benchDir, "lib/kv-service.mjs")], services, sockets);
+  writeMultiConfig(dir, [...bundleFiles, limiterModule, join(benchDir, "lib/kv-service.mjs"), join(benchDir, "lib/ratelimit-service.mjs")], services, sockets);
   const w = await serve(dir, "edge gateways", sockets);
   return {
     ...w,

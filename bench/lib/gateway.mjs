@@ -51,7 +51,7 @@ export async function buildGateway(configPath, outDir, timeoutMs = 120_000) {
 }
 
 // Worker options wrangler resolves that the bench can ignore: no binding behind them, or not used under load.
-const IGNORED = new Set(["rootPath", "modulesRules", "compatibilityDate", "compatibilityFlags", "bindings", "kvNamespaces", "durableObjects", "cronTriggers", "zone", "access"]);
+const IGNORED = new Set(["rootPath", "modulesRules", "compatibilityDate", "compatibilityFlags", "bindings", "kvNamespaces", "durableObjects", "ratelimits", "cronTriggers", "zone", "access"]);
 const declared = (v) => (Array.isArray(v) ? v.length > 0 : v && typeof v === "object" ? Object.values(v).some(declared) : v !== undefined && v !== null);
 
 /**
@@ -79,6 +79,7 @@ export async function gatewayTarget(configPath, outDir, overrides) {
     vars: { ...w.bindings, ...overrides(w.bindings ?? {}) },
     kv: Object.keys(w.kvNamespaces ?? {}),
     durableObjects: Object.entries(w.durableObjects ?? {}).map(([binding, d]) => ({ binding, className: d.className, sqlite: Boolean(d.useSQLite) })),
+    ratelimits: Object.entries(w.ratelimits ?? {}).map(([binding, r]) => ({ binding, limit: r.simple?.limit ?? 0, period: r.simple?.period ?? 60 })),
   };
 }
 /**

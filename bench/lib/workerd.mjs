@@ -20,6 +20,7 @@ import { own, disown, stopPid } from "./proc.mjs";
 
 const workerdBin = createRequire(import.meta.url)("workerd").default; // the binary wrangler/Miniflare use
 const kvServicePath = fileURLToPath(new URL("./kv-service.mjs", import.meta.url));
+const ratelimitServicePath = fileURLToPath(new URL("./ratelimit-service.mjs", import.meta.url));
 
 /** Cap'n Proto text string literal: escape quotes, backslashes and every non-printable or non-ASCII byte. */
 export function str(value) {
@@ -43,6 +44,18 @@ export function binding(name, value) {
   return typeof value === "string" ? `(name = ${str(name)}, text = ${str(value)})` : `(name = ${str(name)}, json = ${str(JSON.stringify(value))})`;
 }
 
+/** Services and bindings for the target's rate-limiting bindings (lib/ratelimit-service.mjs, one service each). */
+export function ratelimitParts(target) {
+  const limits = target.ratelimits ?? [];
+  return {
+    bindings: limits.map((r) => `(name = ${str(r.binding)}, service = ${str(`rl:${r.binding}`)})`),
+    services: limits.map(
+      (r) =>
+        `(name = ${str(`rl:${r.binding}`)}, worker = (modules = [${moduleEntry("ratelimit-service.mjs")}], compatibilityDate = "2025-01-01", bindings = [${binding("LIMIT", String(r.limit))}, ${binding("PERIOD", String(r.period))}]))`,
+    ),
+  };
+}
+
 /** Writes config.capnp (and copies of the modules: embed paths may not leave the config's folder). */
 function writeConfig(target, dir, storageDir) {
   const names = target.modules.map((m) => {
@@ -51,6 +64,8 @@ function writeConfig(target, dir, storageDir) {
     return name;
   });
   copyFileSync(kvServicePath, join(dir, "kv-service.mjs"));
+  copyFileSync(ratelimitServicePath, join(dir, "ratelimit-service.mjs"));
+  const rl = ratelimitParts(target);
   const kv = target.kv ?? [];
   const dos = target.durableObjects ?? [];
   const flags = (target.compatibilityFlags ?? []).map(str).join(", ");
@@ -58,6 +73,7 @@ function writeConfig(target, dir, storageDir) {
     ...Object.entries(target.vars ?? {}).map(([n, v]) => binding(n, v)),
     ...kv.map((b) => `(name = ${str(b)}, kvNamespace = ${str(`kv:${b}`)})`),
     ...dos.map((d) => `(name = ${str(d.binding)}, durableObjectNamespace = (className = ${str(d.className)}))`),
+    ...rl.bindings,
   ];
   const classes = [...new Map(dos.map((d) => [d.className, d])).values()];
   const namespaces = classes.map((d) => `(className = ${str(d.className)}, uniqueKey = ${str(`bench-${target.id}-${d.className}`)}, enableSql = ${d.sqlite ? "true" : "false"})`);
@@ -72,6 +88,7 @@ function writeConfig(target, dir, storageDir) {
       ${classes.length ? 'durableObjectStorage = (localDisk = "do-disk"),' : ""}
       globalOutbound = "internet"))`,
     ...kv.map((b) => `(name = ${str(`kv:${b}`)}, worker = (modules = [${moduleEntry("kv-service.mjs")}], compatibilityDate = "2025-01-01"))`),
+    ...rl.services,
     `(name = "do-disk", disk = (path = ${str(storageDir)}, writable = true))`,
     // The default "internet" service refuses private addresses; the upstream is on loopback.
     `(name = "internet", network = (allow = ["public", "private", "local"]))`,
