@@ -54,14 +54,23 @@ const MAX_WANT = 10_000;
 /** What a cold holder asks for beyond its waiting requests. */
 const COLD_WANT = 8;
 
+/** Leases held at once at most (a renewal arrives while the lease it replaces is still in use). */
+const MAX_HELD = 8;
+/** Near the limit, exchanges in flight at once per tenant: each waiting request asks for itself, as one would without leases. */
+const MAX_PARALLEL = 16;
+
 export class LeaseHolder {
-  private held: Held | null = null;
+  /** Leases in hand, oldest first. */
+  private held: Held[] = [];
   private finished: LeaseReport[] = [];
   private waiting = 0;
-  private inflight: Promise<ExchangeResult> | null = null;
+  private inflight = 0;
+  private latest: Promise<ExchangeResult> | null = null;
+  /** Permits in the last grant: one means the tenant is near its limit and exchanges stop being shared. */
+  private lastGrant = Infinity;
   private denial: { untilMs: number; violated: PolicyState; states: PolicyState[]; skewMs: number } | null = null;
   private cursor = 0;
-  /** Permits used per ms of the previous lease: the demand estimate for the next want. */
+  /** Permits used per ms of the last retired lease: the demand estimate for the next want. */
   private lastRate: number | null = null;
 
   constructor(
@@ -69,16 +78,18 @@ export class LeaseHolder {
     private readonly now: () => number,
   ) {}
 
-  /** Drops the lease in hand and any cached refusal, so the next request asks the object (after an admin change here). */
+  /** Drops the leases in hand and any cached refusal, so the next request asks the object (after an admin change here). */
   forget(): void {
-    this.retire(this.now());
+    const nowMs = this.now();
+    for (const held of [...this.held]) this.retire(held, nowMs);
     this.denial = null;
   }
 
   /**
-   * Admits or refuses from what the isolate holds: the lease in hand, then a cached refusal. Otherwise it
-   * returns the exchange to wait for (starting one if none is under way; `background` receives it, and the
-   * caller hands it to `waitUntil`). A renewal ahead of need is started the same way.
+   * Admits or refuses from what the isolate holds: a lease in hand, then a cached refusal. Otherwise it
+   * returns the exchange to wait for: the one under way, or (none under way, or the tenant near its limit)
+   * a new one for this request; `background` receives a new exchange and the caller hands it to `waitUntil`.
+   * A renewal ahead of need is started the same way.
    */
   acquire(keyId: string | null, settings: LeaseSettings, exchange: Exchange, background: (p: Promise<unknown>) => void): Outcome | Promise<ExchangeResult> {
     if (keyId !== null && isKnownRevoked(this.tenantId, keyId)) return { kind: "revoked" };
@@ -86,15 +97,20 @@ export class LeaseHolder {
     const held = this.usable(nowMs);
     if (held !== null) {
       const outcome = this.take(held, nowMs);
-      if (this.inflight === null && this.shouldRenew(held, nowMs, settings)) background(this.start(settings, exchange));
+      if (this.inflight === 0 && this.shouldRenew(nowMs, settings)) background(this.start(settings, exchange, false));
       return outcome;
     }
     const denial = this.denial;
     if (denial !== null && nowMs < denial.untilMs) {
       return { kind: "refused", violated: denial.violated, states: denial.states, limiterNowMs: nowMs + denial.skewMs, cached: true };
     }
-    if (this.inflight === null) background(this.start(settings, exchange));
-    return this.inflight ?? Promise.resolve({ failed: false });
+    const parallel = this.lastGrant <= 1 ? MAX_PARALLEL : 1;
+    if (this.inflight < parallel || this.latest === null) {
+      const p = this.start(settings, exchange, parallel > 1);
+      background(p);
+      return p;
+    }
+    return this.latest;
   }
 
   /** Counts a request waiting for an exchange, so the exchange asks for it too. */
@@ -103,9 +119,10 @@ export class LeaseHolder {
     return p.finally(() => this.waiting--);
   }
 
+  /** The usable lease that ends first, if any. */
   private usable(nowMs: number): Held | null {
-    const held = this.held;
-    return held !== null && held.left > 0 && nowMs < held.usableUntilMs ? held : null;
+    for (const held of this.held) if (held.left > 0 && nowMs < held.usableUntilMs) return held;
+    return null;
   }
 
   private take(held: Held, nowMs: number): Outcome {
@@ -113,13 +130,20 @@ export class LeaseHolder {
     held.lastUseOffsetMs = nowMs - held.sentAtMs;
     // Remaining as the object last stated it, plus the permits still in hand: never more than the object
     // granted minus what this isolate admitted since.
-    const states = held.states.map((s) => ({ ...s, remaining: Math.min(s.policy.limit, s.remaining + held.left) }));
-    return { kind: "admitted", states, limiterNowMs: nowMs + held.skewMs, waited: false };
+    const newest = this.held[this.held.length - 1] ?? held;
+    const inHand = this.held.reduce((n, h) => n + (nowMs < h.usableUntilMs ? h.left : 0), 0);
+    const states = newest.states.map((s) => ({ ...s, remaining: Math.min(s.policy.limit, s.remaining + inHand) }));
+    return { kind: "admitted", states, limiterNowMs: nowMs + newest.skewMs, waited: false };
   }
 
-  /** Renew once half the lease's life or half its permits are gone, so the next one arrives before need. */
-  private shouldRenew(held: Held, nowMs: number, settings: LeaseSettings): boolean {
-    return held.left * 2 <= held.permits || nowMs - held.sentAtMs >= settings.ttlMs / 2;
+  /**
+   * Renew once the newest lease is half spent or half through its life, so the next one arrives before need.
+   * Not near the limit (one-permit leases): there each request asks for itself.
+   */
+  private shouldRenew(nowMs: number, settings: LeaseSettings): boolean {
+    const newest = this.held[this.held.length - 1];
+    if (newest === undefined || newest.permits <= 1) return false;
+    return newest.left * 2 <= newest.permits || nowMs - newest.sentAtMs >= settings.ttlMs / 2;
   }
 
   /** How many permits to ask for: the last lease's rate over a lease's life, with room to grow, plus every waiting request. */
@@ -128,38 +152,39 @@ export class LeaseHolder {
     return Math.min(MAX_WANT, Math.max(1, base) + this.waiting);
   }
 
-  /** Retires the lease in hand: it will be used no more, and its report goes with the next exchange. */
-  private retire(nowMs: number): void {
-    const held = this.held;
-    if (held === null) return;
+  /** Retires a lease: it will be used no more, and its report goes with the next exchange. */
+  private retire(held: Held, nowMs: number): void {
     const used = held.permits - held.left;
     // Over at least a quarter of a lease's life: a burst that empties a lease in a few ms is not a rate.
     const heldMs = Math.max(held.ttlMs / 4, Math.min(nowMs, held.usableUntilMs) - held.sentAtMs);
     this.lastRate = used / heldMs;
     this.finished.push({ id: held.id, used, lastUseOffsetMs: held.lastUseOffsetMs });
-    this.held = null;
+    this.held = this.held.filter((h) => h !== held);
   }
 
   /**
    * Starts one exchange. Its promise is made here, in the context of the request that starts it, and the
    * requests that wait for it follow it from theirs: the runtime then resumes each in its own context
    * (a promise made by the waiting request itself and settled from another would resume it in the other's).
+   * `single`: near the limit, the request asks for one permit, for itself.
    */
-  private start(settings: LeaseSettings, exchange: Exchange): Promise<ExchangeResult> {
-    const p = this.exchangeOnce(settings, exchange).finally(() => {
-      this.inflight = null;
+  private start(settings: LeaseSettings, exchange: Exchange, single: boolean): Promise<ExchangeResult> {
+    this.inflight++;
+    const p = this.exchangeOnce(settings, exchange, single).finally(() => {
+      this.inflight--;
+      if (this.latest === p) this.latest = null;
     });
-    this.inflight = p;
+    this.latest = p;
     return p;
   }
 
-  private async exchangeOnce(settings: LeaseSettings, exchange: Exchange): Promise<ExchangeResult> {
+  private async exchangeOnce(settings: LeaseSettings, exchange: Exchange, single: boolean): Promise<ExchangeResult> {
     const sentAtMs = this.now();
-    // A lease that can no longer be used is reported now, so its unused permits are released with this exchange.
-    if (this.held !== null && this.usable(sentAtMs) === null) this.retire(sentAtMs);
+    // Leases that can no longer be used are reported now, so their unused permits are released with this exchange.
+    for (const held of this.held.filter((h) => h.left === 0 || sentAtMs >= h.usableUntilMs)) this.retire(held, sentAtMs);
     const reports = this.finished;
     this.finished = [];
-    const want = this.want(settings.ttlMs);
+    const want = single ? 1 : this.want(settings.ttlMs);
     let answer: LeaseAnswer;
     try {
       answer = await withTimeout(exchange({ want, ttlMs: settings.ttlMs, reports, revocationCursor: this.cursor }), settings.timeoutMs);
@@ -179,13 +204,16 @@ export class LeaseHolder {
       this.denial = { untilMs: Math.max(nowMs + 1, Math.min(retryAtMs, nowMs + settings.denyForMs)), violated, states: answer.states, skewMs };
       return { failed: false };
     }
-    this.retire(nowMs);
     this.denial = null;
     const { id, permits, ttlMs } = answer.lease;
+    this.lastGrant = permits;
     const usableUntilMs = sentAtMs + ttlMs - settings.marginMs;
-    this.held = { id, permits, left: permits, sentAtMs, usableUntilMs, ttlMs, lastUseOffsetMs: 0, states: answer.states, skewMs };
+    const held: Held = { id, permits, left: permits, sentAtMs, usableUntilMs, ttlMs, lastUseOffsetMs: 0, states: answer.states, skewMs };
+    this.held.push(held);
+    const oldest = this.held[0];
+    if (this.held.length > MAX_HELD && oldest !== undefined) this.retire(oldest, nowMs);
     if (nowMs >= usableUntilMs) {
-      this.retire(nowMs);
+      this.retire(held, nowMs);
       return { failed: true, reason: `lease arrived after its end (${nowMs - sentAtMs} ms)` };
     }
     return { failed: false };

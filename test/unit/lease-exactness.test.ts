@@ -106,14 +106,16 @@ async function simulate(world: World, random: () => number): Promise<{ uses: num
   }
   // Reads the holder's private lease, as only an adversary with perfect timing could.
   const hoardLate = (h: (typeof holders)[number]) => {
-    const held = (h.holder as unknown as { held: { id: string; left: number; usableUntilMs: number } | null }).held;
-    if (held === null || h.hoarded.has(held.id)) return;
-    h.hoarded.add(held.id);
-    const last = held.usableUntilMs - 1 - h.offset;
-    for (let b = 0; b < held.left; b++) {
-      at(last, () => {
-        void admit(h.holder, null, world.settings, h.exchange, () => {}).then(record);
-      });
+    const leases = (h.holder as unknown as { held: Array<{ id: string; left: number; usableUntilMs: number }> }).held;
+    for (const held of leases) {
+      if (h.hoarded.has(held.id)) continue;
+      h.hoarded.add(held.id);
+      const last = held.usableUntilMs - 1 - h.offset;
+      for (let b = 0; b < held.left; b++) {
+        at(last, () => {
+          void admit(h.holder, null, world.settings, h.exchange, () => {}).then(record);
+        });
+      }
     }
   };
   while (events.length > 0) {
