@@ -27,7 +27,7 @@ export interface LeaseSettings {
 }
 
 export type Outcome =
-  | { kind: "admitted"; states: PolicyState[]; limiterNowMs: number; waited: boolean }
+  | { kind: "admitted"; states: PolicyState[]; limiterNowMs: number; waited: boolean; /** The isolate's clock at admission. */ atMs: number }
   | { kind: "refused"; violated: PolicyState; states: PolicyState[]; limiterNowMs: number; cached: boolean }
   | { kind: "revoked" }
   | { kind: "unavailable"; reason: string };
@@ -133,7 +133,7 @@ export class LeaseHolder {
     const newest = this.held[this.held.length - 1] ?? held;
     const inHand = this.held.reduce((n, h) => n + (nowMs < h.usableUntilMs ? h.left : 0), 0);
     const states = newest.states.map((s) => ({ ...s, remaining: Math.min(s.policy.limit, s.remaining + inHand) }));
-    return { kind: "admitted", states, limiterNowMs: nowMs + newest.skewMs, waited: false };
+    return { kind: "admitted", states, limiterNowMs: nowMs + newest.skewMs, waited: false, atMs: nowMs };
   }
 
   /**
@@ -200,8 +200,11 @@ export class LeaseHolder {
       const violated = answer.violated ?? answer.states[0];
       if (violated === undefined) return { failed: true, reason: "limiter refused without a policy" };
       const retryAtMs = (violated.retryAtMs ?? answer.nowMs) - skewMs;
-      // Held at least until now + 1 ms, so the requests waiting for this exchange all see the refusal.
-      this.denial = { untilMs: Math.max(nowMs + 1, Math.min(retryAtMs, nowMs + settings.denyForMs)), violated, states: answer.states, skewMs };
+      // Asked again half a round trip before the retry time, so the request reaches the object as a permit
+      // frees (the object decides; ending a cached refusal early is always safe). Held at least until
+      // now + 1 ms, so the requests waiting for this exchange all see it.
+      const untilMs = Math.min(retryAtMs - (nowMs - sentAtMs) / 2, nowMs + settings.denyForMs);
+      this.denial = { untilMs: Math.max(nowMs + 1, untilMs), violated, states: answer.states, skewMs };
       return { failed: false };
     }
     this.denial = null;

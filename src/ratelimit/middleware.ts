@@ -43,7 +43,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
         await next();
         return;
       case "admitted": {
-        log.set({ decision: "admitted", rateLimitRemaining: Math.min(...outcome.states.map((s) => s.remaining)), leaseWait: outcome.waited });
+        log.set({ decision: "admitted", admittedAt: outcome.atMs, rateLimitRemaining: Math.min(...outcome.states.map((s) => s.remaining)), leaseWait: outcome.waited });
         await next();
         for (const [name, value] of Object.entries(rateLimitHeaders(outcome.states, outcome.limiterNowMs))) c.res.headers.set(name, value);
       }
