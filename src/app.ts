@@ -13,6 +13,7 @@ import { requestContext } from "./http/request-context";
 import { cors } from "./ops/cors";
 import { health } from "./ops/health";
 import { proxyToProduct } from "./proxy/handler";
+import { limitsView } from "./ratelimit/limits-view";
 import { rateLimit } from "./ratelimit/middleware";
 import { resolveRoute } from "./routing/resolve";
 
@@ -28,6 +29,7 @@ export function buildApp(): Hono<AppEnv> {
   app.use(withConfig()); // configuration validated once; broken config is a 500, not a crash
   app.use(cors()); // preflights answered here, unauthenticated, never forwarded
   app.route(`${RESERVED_PREFIX}/admin`, adminRoutes()); // admin API: its own secret, no tenant quota
+  app.get(`${RESERVED_PREFIX}/limits`, authenticate(), limitsView()); // a caller's own limits: any credential, no quota
   app.all(`${RESERVED_PREFIX}/*`, notFound); // nothing else under the reserved prefix reaches a product
   app.all(
     "*",

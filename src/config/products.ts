@@ -20,7 +20,9 @@ const NAME = /^[a-z][a-z0-9]{0,31}$/;
 const PERMISSION = /^[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*)+$/;
 const LITERAL_SEGMENT = /^[A-Za-z0-9._~-]+$/;
 const PARAM_SEGMENT = /^:[A-Za-z_][A-Za-z0-9_]*$/;
-const ROUTE_FIELDS = new Set(["method", "path", "permission", "portal", "body", "allowMatrixParams"]);
+const ROUTE_FIELDS = new Set(["method", "path", "permission", "portal", "body", "allowMatrixParams", "cost"]);
+/** The most a route may cost: a cost above a policy's limit could never be admitted. */
+export const MAX_ROUTE_COST = 1000;
 
 /** `UPSTREAM_PSA` style names: the var that overrides a product's upstream at start-up. */
 export function upstreamVarName(product: string): string {
@@ -85,7 +87,9 @@ function parseRoute(value: unknown, field: string, productBody: BodyPolicy): Rou
   if (!PERMISSION.test(permission)) throw new ConfigError(`${field}.permission`, "must look like resource.action");
   const portal = optionalBoolean(r.portal, `${field}.portal`);
   const allowMatrixParams = optionalBoolean(r.allowMatrixParams, `${field}.allowMatrixParams`);
-  return { method, pattern, segments, permission, portal, body: parseBodyPolicy(r.body, `${field}.body`, productBody), allowMatrixParams };
+  // The permits one request takes of every policy (an export may cost 10); default 1.
+  const cost = r.cost === undefined ? 1 : expectInt(r.cost, `${field}.cost`, 1, MAX_ROUTE_COST);
+  return { method, pattern, segments, permission, portal, body: parseBodyPolicy(r.body, `${field}.body`, productBody), allowMatrixParams, cost };
 }
 
 /**

@@ -3,7 +3,8 @@ import type { LeaseSettings } from "../ratelimit/lease-holder";
 import { parsePolicyList, type Policy } from "../ratelimit/policy";
 import { ConfigError, expectInt } from "./validate";
 
-export type FailMode = "open" | "closed";
+/** While the limiter is unreachable: admit, refuse (503), or admit reads (GET/HEAD) and refuse writes. */
+export type FailMode = "open" | "closed" | "reads-open";
 
 export interface RateLimitConfig {
   defaults: Policy[];
@@ -21,7 +22,7 @@ export function parseRateLimitConfig(vars: Record<string, unknown>): RateLimitCo
   const defaults = parsePolicyList(text);
   if (typeof defaults === "string") throw new ConfigError("RATE_LIMIT_DEFAULT", defaults);
   const failMode = vars.RATE_LIMIT_FAIL_MODE ?? "open";
-  if (failMode !== "open" && failMode !== "closed") throw new ConfigError("RATE_LIMIT_FAIL_MODE", 'must be "open" or "closed"');
+  if (failMode !== "open" && failMode !== "closed" && failMode !== "reads-open") throw new ConfigError("RATE_LIMIT_FAIL_MODE", 'must be "open", "closed" or "reads-open"');
   const timeoutMs = expectInt(vars.RATE_LIMIT_TIMEOUT_MS ?? 1000, "RATE_LIMIT_TIMEOUT_MS", 10, 30_000);
   // The lease life bounds how long a revocation or a policy change takes to reach every isolate.
   const ttlMs = expectInt(vars.RATE_LIMIT_LEASE_MS ?? 1000, "RATE_LIMIT_LEASE_MS", 100, 10_000);

@@ -23,6 +23,8 @@ export interface RequestLogFields {
   totalMs?: number;
   rateLimitRemaining?: number;
   rateLimitFailOpen?: boolean;
+  /** Shadow policies that would have refused the lease this request was admitted from. */
+  shadowViolated?: string[];
   /** When the rate limiter admitted the request (ms since the epoch, the isolate's clock). */
   admittedAt?: number;
   /** The request waited for a lease exchange with the tenant's Durable Object (false: admitted from permits in hand). */

@@ -5,7 +5,7 @@
  *   RateLimit: "default";r=42;t=18
  */
 import { GatewayError } from "../errors";
-import { formatWindow } from "./policy";
+import { formatWindow, type Policy } from "./policy";
 import type { PolicyState } from "./sliding-window";
 
 /** Whole seconds from now to `atMs`, rounded up so a client that waits that long is never early. */
@@ -13,22 +13,32 @@ export function secondsUntil(atMs: number, nowMs: number): number {
   return Math.max(0, Math.ceil((atMs - nowMs) / 1000));
 }
 
-export function rateLimitHeaders(states: readonly PolicyState[], nowMs: number): Record<string, string> {
+/** A policy's name as a client sees it: a key's own policies are `key:<name>`, beside the tenant's. */
+export function policyLabel(policy: Policy): string {
+  return policy.scope === "key" ? `key:${policy.name}` : policy.name;
+}
+
+/** The fields for the enforced policies; a shadow policy adds nothing to what a client sees. */
+export function rateLimitHeaders(all: readonly PolicyState[], nowMs: number): Record<string, string> {
+  const states = all.filter((s) => s.policy.mode !== "shadow");
   if (states.length === 0) return {};
   return {
-    "RateLimit-Policy": states.map((s) => `"${s.policy.name}";q=${s.policy.limit};w=${s.policy.windowSec}`).join(", "),
+    "RateLimit-Policy": states.map((s) => `"${policyLabel(s.policy)}";q=${s.policy.limit};w=${s.policy.windowSec}`).join(", "),
     RateLimit: states
-      .map((s) => `"${s.policy.name}";r=${s.retryAtMs !== null ? 0 : s.remaining};t=${secondsUntil(s.retryAtMs ?? s.resetMs, nowMs)}`)
+      .map((s) => `"${policyLabel(s.policy)}";r=${s.retryAtMs !== null ? 0 : s.remaining};t=${secondsUntil(s.retryAtMs ?? s.resetMs, nowMs)}`)
       .join(", "),
   };
 }
 
-/** The seed's 429: `details: { limit, window, retryAfter }` and a `Retry-After` with the same seconds. */
+/**
+ * The seed's 429: `details: { limit, window, retryAfter }` and a `Retry-After` with the same seconds, plus
+ * the policy that decided and its scope (`tenant` or `key`).
+ */
 export function rateLimitExceeded(violated: PolicyState, states: readonly PolicyState[], nowMs: number): GatewayError {
   const retryAfter = Math.max(1, secondsUntil(violated.retryAtMs ?? nowMs, nowMs));
   return new GatewayError("RATE_LIMIT_EXCEEDED", {
-    details: { limit: violated.policy.limit, window: formatWindow(violated.policy.windowSec), retryAfter },
+    details: { limit: violated.policy.limit, window: formatWindow(violated.policy.windowSec), retryAfter, policy: violated.policy.name, scope: violated.policy.scope ?? "tenant" },
     headers: { ...rateLimitHeaders(states, nowMs), "Retry-After": String(retryAfter) },
-    logReason: `policy ${violated.policy.name} exhausted`,
+    logReason: `policy ${policyLabel(violated.policy)} exhausted`,
   });
 }

@@ -27,7 +27,16 @@ export interface LeaseSettings {
 }
 
 export type Outcome =
-  | { kind: "admitted"; states: PolicyState[]; limiterNowMs: number; waited: boolean; /** The isolate's clock at admission. */ atMs: number }
+  | {
+      kind: "admitted";
+      states: PolicyState[];
+      limiterNowMs: number;
+      waited: boolean;
+      /** The isolate's clock at admission. */
+      atMs: number;
+      /** Shadow policies that would have refused the lease this admission came from. */
+      shadowViolated: string[];
+    }
   | { kind: "refused"; violated: PolicyState; states: PolicyState[]; limiterNowMs: number; cached: boolean }
   | { kind: "revoked" }
   | { kind: "unavailable"; reason: string };
@@ -44,11 +53,12 @@ interface Held {
   ttlMs: number;
   lastUseOffsetMs: number;
   states: PolicyState[];
+  shadowViolated: string[];
   /** The object's clock minus ours, measured when the answer came. */
   skewMs: number;
 }
 
-export type Exchange = (req: Omit<LeaseRequest, "defaults" | "holderId">) => Promise<LeaseAnswer>;
+export type Exchange = (req: Omit<LeaseRequest, "defaults" | "holderId" | "keyId">) => Promise<LeaseAnswer>;
 
 const MAX_WANT = 10_000;
 /** What a cold holder asks for beyond its waiting requests. */
@@ -66,8 +76,8 @@ export class LeaseHolder {
   private waiting = 0;
   private inflight = 0;
   private latest: Promise<ExchangeResult> | null = null;
-  /** Permits in the last grant: one means the tenant is near its limit and exchanges stop being shared. */
-  private lastGrant = Infinity;
+  /** The last grant was the fewest worth granting: the tenant is near its limit and exchanges stop being shared. */
+  private nearLimit = false;
   private denial: { untilMs: number; violated: PolicyState; states: PolicyState[]; skewMs: number } | null = null;
   private cursor = 0;
   /** Permits used per ms of the last retired lease: the demand estimate for the next want. */
@@ -91,22 +101,22 @@ export class LeaseHolder {
    * a new one for this request; `background` receives a new exchange and the caller hands it to `waitUntil`.
    * A renewal ahead of need is started the same way.
    */
-  acquire(keyId: string | null, settings: LeaseSettings, exchange: Exchange, background: (p: Promise<unknown>) => void): Outcome | Promise<ExchangeResult> {
+  acquire(keyId: string | null, cost: number, settings: LeaseSettings, exchange: Exchange, background: (p: Promise<unknown>) => void): Outcome | Promise<ExchangeResult> {
     if (keyId !== null && isKnownRevoked(this.tenantId, keyId)) return { kind: "revoked" };
     const nowMs = this.now();
-    const held = this.usable(nowMs);
+    const held = this.usable(nowMs, cost);
     if (held !== null) {
-      const outcome = this.take(held, nowMs);
-      if (this.inflight === 0 && this.shouldRenew(nowMs, settings)) background(this.start(settings, exchange, false));
+      const outcome = this.take(held, nowMs, cost);
+      if (this.inflight === 0 && this.shouldRenew(nowMs, settings)) background(this.start(settings, exchange, false, 1));
       return outcome;
     }
     const denial = this.denial;
     if (denial !== null && nowMs < denial.untilMs) {
       return { kind: "refused", violated: denial.violated, states: denial.states, limiterNowMs: nowMs + denial.skewMs, cached: true };
     }
-    const parallel = this.lastGrant <= 1 ? MAX_PARALLEL : 1;
+    const parallel = this.nearLimit ? MAX_PARALLEL : 1;
     if (this.inflight < parallel || this.latest === null) {
-      const p = this.start(settings, exchange, parallel > 1);
+      const p = this.start(settings, exchange, parallel > 1, cost);
       background(p);
       return p;
     }
@@ -119,21 +129,21 @@ export class LeaseHolder {
     return p.finally(() => this.waiting--);
   }
 
-  /** The usable lease that ends first, if any. */
-  private usable(nowMs: number): Held | null {
-    for (const held of this.held) if (held.left > 0 && nowMs < held.usableUntilMs) return held;
+  /** The usable lease with room for `cost` that ends first, if any. */
+  private usable(nowMs: number, cost: number): Held | null {
+    for (const held of this.held) if (held.left >= cost && nowMs < held.usableUntilMs) return held;
     return null;
   }
 
-  private take(held: Held, nowMs: number): Outcome {
-    held.left -= 1;
+  private take(held: Held, nowMs: number, cost: number): Outcome {
+    held.left -= cost;
     held.lastUseOffsetMs = nowMs - held.sentAtMs;
     // Remaining as the object last stated it, plus the permits still in hand: never more than the object
     // granted minus what this isolate admitted since.
     const newest = this.held[this.held.length - 1] ?? held;
     const inHand = this.held.reduce((n, h) => n + (nowMs < h.usableUntilMs ? h.left : 0), 0);
     const states = newest.states.map((s) => ({ ...s, remaining: Math.min(s.policy.limit, s.remaining + inHand) }));
-    return { kind: "admitted", states, limiterNowMs: nowMs + newest.skewMs, waited: false, atMs: nowMs };
+    return { kind: "admitted", states, limiterNowMs: nowMs + newest.skewMs, waited: false, atMs: nowMs, shadowViolated: held.shadowViolated };
   }
 
   /**
@@ -142,7 +152,7 @@ export class LeaseHolder {
    */
   private shouldRenew(nowMs: number, settings: LeaseSettings): boolean {
     const newest = this.held[this.held.length - 1];
-    if (newest === undefined || newest.permits <= 1) return false;
+    if (newest === undefined || this.nearLimit) return false;
     return newest.left * 2 <= newest.permits || nowMs - newest.sentAtMs >= settings.ttlMs / 2;
   }
 
@@ -168,9 +178,9 @@ export class LeaseHolder {
    * (a promise made by the waiting request itself and settled from another would resume it in the other's).
    * `single`: near the limit, the request asks for one permit, for itself.
    */
-  private start(settings: LeaseSettings, exchange: Exchange, single: boolean): Promise<ExchangeResult> {
+  private start(settings: LeaseSettings, exchange: Exchange, single: boolean, cost: number): Promise<ExchangeResult> {
     this.inflight++;
-    const p = this.exchangeOnce(settings, exchange, single).finally(() => {
+    const p = this.exchangeOnce(settings, exchange, single, cost).finally(() => {
       this.inflight--;
       if (this.latest === p) this.latest = null;
     });
@@ -178,16 +188,16 @@ export class LeaseHolder {
     return p;
   }
 
-  private async exchangeOnce(settings: LeaseSettings, exchange: Exchange, single: boolean): Promise<ExchangeResult> {
+  private async exchangeOnce(settings: LeaseSettings, exchange: Exchange, single: boolean, cost: number): Promise<ExchangeResult> {
     const sentAtMs = this.now();
     // Leases that can no longer be used are reported now, so their unused permits are released with this exchange.
     for (const held of this.held.filter((h) => h.left === 0 || sentAtMs >= h.usableUntilMs)) this.retire(held, sentAtMs);
     const reports = this.finished;
     this.finished = [];
-    const want = single ? 1 : this.want(settings.ttlMs);
+    const want = single ? cost : Math.max(cost, this.want(settings.ttlMs));
     let answer: LeaseAnswer;
     try {
-      answer = await withTimeout(exchange({ want, ttlMs: settings.ttlMs, reports, revocationCursor: this.cursor }), settings.timeoutMs);
+      answer = await withTimeout(exchange({ want, min: cost, ttlMs: settings.ttlMs, reports, revocationCursor: this.cursor }), settings.timeoutMs);
     } catch (err) {
       this.finished.push(...reports); // a report is idempotent: sending it again is safe
       return { failed: true, reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
@@ -209,9 +219,9 @@ export class LeaseHolder {
     }
     this.denial = null;
     const { id, permits, ttlMs } = answer.lease;
-    this.lastGrant = permits;
+    this.nearLimit = permits <= cost;
     const usableUntilMs = sentAtMs + ttlMs - settings.marginMs;
-    const held: Held = { id, permits, left: permits, sentAtMs, usableUntilMs, ttlMs, lastUseOffsetMs: 0, states: answer.states, skewMs };
+    const held: Held = { id, permits, left: permits, sentAtMs, usableUntilMs, ttlMs, lastUseOffsetMs: 0, states: answer.states, shadowViolated: answer.shadowViolated, skewMs };
     this.held.push(held);
     const oldest = this.held[0];
     if (this.held.length > MAX_HELD && oldest !== undefined) this.retire(oldest, nowMs);
@@ -230,9 +240,16 @@ const MAX_ATTEMPTS = 64;
  * Admits, refuses or reports the limiter unavailable for one request: from what the isolate holds, or after
  * waiting for an exchange (then it looks again, since the requests ahead of it may have taken the permits).
  */
-export async function admit(holder: LeaseHolder, keyId: string | null, settings: LeaseSettings, exchange: Exchange, background: (p: Promise<unknown>) => void): Promise<Outcome> {
+export async function admit(
+  holder: LeaseHolder,
+  keyId: string | null,
+  cost: number,
+  settings: LeaseSettings,
+  exchange: Exchange,
+  background: (p: Promise<unknown>) => void,
+): Promise<Outcome> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const got = holder.acquire(keyId, settings, exchange, background);
+    const got = holder.acquire(keyId, cost, settings, exchange, background);
     if (!(got instanceof Promise)) {
       if (attempt === 0) return got;
       // This request waited for an exchange: what it got came from the object just now.
@@ -248,19 +265,24 @@ const MAX_HOLDERS = 10_000;
 const holders = new Map<string, LeaseHolder>();
 let clock: () => number = () => Date.now();
 
-/** The isolate's holder for a tenant (created on first use; the oldest is dropped past 10,000 tenants, which only under-admits). */
-export function holderFor(tenantId: string): LeaseHolder {
-  let holder = holders.get(tenantId);
+/**
+ * The isolate's holder for a tenant's leases (`keyId`: an integration key's, which its own policies apply
+ * to besides the tenant's; null for the tenant's other principals). Created on first use; the oldest is
+ * dropped past 10,000, which only under-admits.
+ */
+export function holderFor(tenantId: string, keyId: string | null): LeaseHolder {
+  const name = `${tenantId}\n${keyId ?? ""}`;
+  let holder = holders.get(name);
   if (holder === undefined) {
     if (holders.size >= MAX_HOLDERS) holders.delete(holders.keys().next().value as string);
-    holders.set(tenantId, (holder = new LeaseHolder(tenantId, () => clock())));
+    holders.set(name, (holder = new LeaseHolder(tenantId, () => clock())));
   }
   return holder;
 }
 
-/** After an admin change made through this isolate: its next request for the tenant asks the object. */
+/** After an admin change made through this isolate: its next request for the tenant (any key) asks the object. */
 export function forgetLease(tenantId: string): void {
-  holders.get(tenantId)?.forget();
+  for (const [name, holder] of holders) if (name.startsWith(`${tenantId}\n`)) holder.forget();
 }
 
 /** Replaces the isolate clock the holders read (tests move time with it; null restores the real clock). */

@@ -13,9 +13,12 @@
  * - A report from the isolate can only move facts closer to the truth: unused permits were never used and
  *   are released; used ones move to the bucket of g + (last use - s), still a bound on their last use. A
  *   report for a lease the ledger no longer knows (forgotten, or sent twice) changes nothing.
+ *
+ * Policies of several scopes (the tenant's, a key's) are leased together: a permit is granted only where
+ * every enforced policy has room, and is recorded in the counter of every policy, shadow ones included.
  */
 import type { Policy } from "./policy";
-import { addToBucket, bucketOf, decide, oldestLiveBucket, type BucketCounts, type Decision, type TouchedBucket } from "./sliding-window";
+import { addToBucket, bucketOf, decide, oldestLiveBucket, type Counter, type Decision, type PolicyState, type TouchedBucket } from "./sliding-window";
 
 /** A lease as the authority remembers it, until its report arrives or it is too old to matter. */
 export interface LeaseRecord {
@@ -23,8 +26,8 @@ export interface LeaseRecord {
   grantMs: number;
   ttlMs: number;
   permits: number;
-  /** The bucket each window's permits were recorded in. */
-  recorded: Array<{ windowSec: number; bucket: number }>;
+  /** The bucket each counter's permits were recorded in. */
+  recorded: Array<{ store: string; bucket: number }>;
 }
 
 /** What an isolate says of a lease it will use no more. */
@@ -36,9 +39,9 @@ export interface LeaseReport {
   lastUseOffsetMs: number;
 }
 
-/** The ledger's state: bucket counts per window size, the leases whose report may still come, the isolates drawing on it. */
+/** The ledger's state: counters by store key, the leases whose report may still come, the isolates drawing on it. */
 export interface Ledger {
-  windows: Map<number, BucketCounts>;
+  counters: Map<string, Counter>;
   leases: Map<string, LeaseRecord>;
   /** Holder id -> when it last asked, oldest first. */
   holders: Map<string, number>;
@@ -52,14 +55,30 @@ export const HOLDER_IDLE_MS = 5_000;
 export const REPORT_GRACE_MS = 60_000;
 
 export function newLedger(): Ledger {
-  return { windows: new Map(), leases: new Map(), holders: new Map(), nextLease: 0 };
+  return { counters: new Map(), leases: new Map(), holders: new Map(), nextLease: 0 };
 }
 
-/** The bucket map of one window size, created on first use. */
-export function countsOf(ledger: Ledger, windowSec: number): BucketCounts {
-  let counts = ledger.windows.get(windowSec);
-  if (counts === undefined) ledger.windows.set(windowSec, (counts = new Map()));
-  return counts;
+/** The counter key of a scope and window: `tenant#60`, `key:key_0123456789abcdef#3600`. */
+export function storeKey(scope: string, windowSec: number): string {
+  return `${scope}#${windowSec}`;
+}
+
+/** The window of a counter key. */
+export function windowOfStore(store: string): number {
+  return Number(store.slice(store.lastIndexOf("#") + 1));
+}
+
+/** The counter behind a store key, created on first use. */
+export function counterOf(ledger: Ledger, store: string): Counter {
+  let counter = ledger.counters.get(store);
+  if (counter === undefined) ledger.counters.set(store, (counter = { store, windowSec: windowOfStore(store), counts: new Map() }));
+  return counter;
+}
+
+/** The counter a policy draws on: its scope's (`keyId` for key policies) and its window's. */
+export function policyCounter(ledger: Ledger, policy: Policy, keyId: string | null): Counter {
+  const scope = policy.scope === "key" && keyId !== null ? `key:${keyId}` : "tenant";
+  return counterOf(ledger, storeKey(scope, policy.windowSec));
 }
 
 /**
@@ -73,46 +92,15 @@ export function applyReport(ledger: Ledger, report: LeaseReport, nowMs: number):
   const used = Math.min(lease.permits, Math.max(0, Math.floor(report.used)));
   const offset = Math.min(lease.ttlMs, Math.max(0, report.lastUseOffsetMs));
   const touched: TouchedBucket[] = [];
-  for (const { windowSec, bucket } of lease.recorded) {
-    const counts = countsOf(ledger, windowSec);
-    const oldest = oldestLiveBucket(windowSec, nowMs);
+  for (const { store, bucket } of lease.recorded) {
+    const counter = counterOf(ledger, store);
+    const oldest = oldestLiveBucket(counter.windowSec, nowMs);
     if (bucket < oldest) continue; // nothing of this lease is counted in this window any more
-    touched.push(addToBucket(counts, windowSec, bucket, -lease.permits));
-    const usedBucket = bucketOf(windowSec, lease.grantMs + offset);
-    if (used > 0 && usedBucket >= oldest) touched.push(addToBucket(counts, windowSec, usedBucket, used));
+    touched.push(addToBucket(counter, bucket, -lease.permits));
+    const usedBucket = bucketOf(counter.windowSec, lease.grantMs + offset);
+    if (used > 0 && usedBucket >= oldest) touched.push(addToBucket(counter, usedBucket, used));
   }
   return touched;
-}
-
-/**
- * Grants up to `want` permits for `ttlMs`, sized by `share` of the smallest headroom across policies (so a
- * tenant near its limit gets one permit at a time: today's per-request decision), or refuses with the
- * policy that decided. The permits are recorded at the end of the lease's life.
- */
-export function grantLease(
-  ledger: Ledger,
-  policies: readonly Policy[],
-  req: { id: string; want: number; ttlMs: number; share: number },
-  nowMs: number,
-): Decision & { granted: number; touched: TouchedBucket[] } {
-  const want = Math.max(1, Math.floor(req.want));
-  const decision = decide(policies, (w) => countsOf(ledger, w), nowMs, {
-    size: (headroom) => Math.min(want, Math.floor(headroom * req.share)),
-    recordAtMs: nowMs + req.ttlMs,
-  });
-  if (decision.allowed) {
-    const recorded = decision.touched.map(({ windowSec, bucket }) => ({ windowSec, bucket }));
-    ledger.leases.set(req.id, { id: req.id, grantMs: nowMs, ttlMs: req.ttlMs, permits: decision.granted, recorded });
-  }
-  return decision;
-}
-
-/** Forgets lease records whose report can no longer arrive in time to matter (oldest first: the map keeps grant order). */
-export function forgetOldLeases(ledger: Ledger, nowMs: number): void {
-  for (const [id, lease] of ledger.leases) {
-    if (lease.grantMs + lease.ttlMs + REPORT_GRACE_MS > nowMs) break;
-    ledger.leases.delete(id);
-  }
 }
 
 /** How many isolates share the headroom: those that asked within the last few seconds, this one included. */
@@ -126,22 +114,46 @@ function activeHolders(ledger: Ledger, holderId: string, nowMs: number): number 
   return ledger.holders.size;
 }
 
+export interface ExchangeDecision extends Decision {
+  lease: { id: string; permits: number; ttlMs: number } | null;
+  touched: TouchedBucket[];
+  /** Shadow policies that would have refused this grant. */
+  shadowViolated: PolicyState[];
+}
+
 /**
  * One lease exchange, decided: applies the isolate's reports, then grants a lease or refuses. The grant is
  * sized to the isolate's demand but to at most half the headroom divided among the isolates drawing on it,
- * so leases shrink to one permit as the tenant nears its limit.
+ * so leases shrink to the asking request's cost as the tenant nears its limit. `keyId`: the key whose own
+ * policies (scope `key`) apply besides the tenant's.
  */
 export function settleExchange(
   ledger: Ledger,
   policies: readonly Policy[],
-  req: { holderId: string; want: number; ttlMs: number; reports: readonly LeaseReport[] },
+  req: { holderId: string; keyId?: string | null; want: number; min?: number; ttlMs: number; reports: readonly LeaseReport[] },
   nowMs: number,
-): Decision & { lease: { id: string; permits: number; ttlMs: number } | null; touched: TouchedBucket[] } {
+): ExchangeDecision {
   const touched: TouchedBucket[] = [];
   for (const report of req.reports) touched.push(...applyReport(ledger, report, nowMs));
-  const share = 1 / (2 * activeHolders(ledger, req.holderId, nowMs));
+  const share = 1 / (2 * activeHolders(ledger, `${req.holderId}/${req.keyId ?? ""}`, nowMs));
   const id = `${nowMs.toString(36)}.${(ledger.nextLease++).toString(36)}`;
-  const decision = grantLease(ledger, policies, { id, want: req.want, ttlMs: req.ttlMs, share }, nowMs);
+  const want = Math.max(1, Math.floor(req.want));
+  const decision = decide(policies, (p) => policyCounter(ledger, p, req.keyId ?? null), nowMs, {
+    size: (headroom) => Math.min(want, Math.floor(headroom * share)),
+    min: req.min ?? 1,
+    recordAtMs: nowMs + req.ttlMs,
+  });
   touched.push(...decision.touched);
-  return { ...decision, lease: decision.allowed ? { id, permits: decision.granted, ttlMs: req.ttlMs } : null, touched };
+  if (!decision.allowed) return { ...decision, lease: null, touched };
+  const recorded = decision.touched.map(({ store, bucket }) => ({ store, bucket }));
+  ledger.leases.set(id, { id, grantMs: nowMs, ttlMs: req.ttlMs, permits: decision.granted, recorded });
+  return { ...decision, lease: { id, permits: decision.granted, ttlMs: req.ttlMs }, touched };
+}
+
+/** Forgets lease records whose report can no longer arrive in time to matter (oldest first: the map keeps grant order). */
+export function forgetOldLeases(ledger: Ledger, nowMs: number): void {
+  for (const [id, lease] of ledger.leases) {
+    if (lease.grantMs + lease.ttlMs + REPORT_GRACE_MS > nowMs) break;
+    ledger.leases.delete(id);
+  }
 }

@@ -2,7 +2,7 @@
  * Admission for authenticated requests, from the tenant's permits leased to this isolate (lease-holder.ts):
  * no Durable Object call while a usable permit is held. A request waits for the object only when none is,
  * and then the fail policy covers an object that cannot answer in time (README: "Fail policy"): permits
- * already leased stay usable until their lease ends either way.
+ * already leased stay usable until their lease ends either way. A route's `cost` is the permits it takes.
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
@@ -11,6 +11,9 @@ import { rateLimitExceeded, rateLimitHeaders } from "./headers";
 import { admit, holderFor, type Exchange } from "./lease-holder";
 
 let holderId: string | null = null;
+
+/** Reads, for the `reads-open` fail policy: they are admitted while the limiter is unreachable, writes are not. */
+const isRead = (method: string) => method === "GET" || method === "HEAD";
 
 /** This isolate's id in the tenant objects' view (random values cannot be made at start-up in a Worker). */
 function isolateId(): string {
@@ -25,10 +28,11 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     const log = c.get("log");
     const tenantId = principal.tenantId;
     const settings = config.rateLimit.lease;
-    const exchange: Exchange = (req) =>
-      c.env.TENANT_LIMITER.getByName(tenantId).exchange({ ...req, holderId: isolateId(), defaults: config.rateLimit.defaults });
     const keyId = principal.type === "key" ? principal.keyId : null;
-    const outcome = await admit(holderFor(tenantId), keyId, settings, exchange, (p) => c.executionCtx.waitUntil(p));
+    const exchange: Exchange = (req) =>
+      c.env.TENANT_LIMITER.getByName(tenantId).exchange({ ...req, keyId, holderId: isolateId(), defaults: config.rateLimit.defaults });
+    const cost = c.get("resolved").route.cost;
+    const outcome = await admit(holderFor(tenantId, keyId), keyId, cost, settings, exchange, (p) => c.executionCtx.waitUntil(p));
     switch (outcome.kind) {
       case "revoked":
         throw new GatewayError("UNAUTHORIZED", { logReason: "integration key revoked" });
@@ -36,14 +40,21 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
         log.set({ rateLimitRemaining: 0, ...(outcome.cached ? { reason: "deny cache" } : {}) });
         throw rateLimitExceeded(outcome.violated, outcome.states, outcome.limiterNowMs);
       case "unavailable":
-        if (config.rateLimit.failMode === "closed") {
+        if (config.rateLimit.failMode === "closed" || (config.rateLimit.failMode === "reads-open" && !isRead(c.req.method))) {
           throw new GatewayError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, logReason: `rate limiter unavailable (fail closed): ${outcome.reason}` });
         }
         log.set({ decision: "admitted", rateLimitFailOpen: true, reason: `rate limiter unavailable (fail open): ${outcome.reason}` });
         await next();
         return;
       case "admitted": {
-        log.set({ decision: "admitted", admittedAt: outcome.atMs, rateLimitRemaining: Math.min(...outcome.states.map((s) => s.remaining)), leaseWait: outcome.waited });
+        const enforced = outcome.states.filter((s) => s.policy.mode !== "shadow");
+        log.set({
+          decision: "admitted",
+          admittedAt: outcome.atMs,
+          rateLimitRemaining: Math.min(...enforced.map((s) => s.remaining)),
+          leaseWait: outcome.waited,
+          ...(outcome.shadowViolated.length > 0 ? { shadowViolated: outcome.shadowViolated } : {}),
+        });
         await next();
         for (const [name, value] of Object.entries(rateLimitHeaders(outcome.states, outcome.limiterNowMs))) c.res.headers.set(name, value);
       }

@@ -1,6 +1,6 @@
 /**
  * Rate-limit policies: `100/1m`, or several at once `100/1m,2000/1h` (a request is admitted only if every
- * policy admits it). Windows from 1 second to 1 day.
+ * enforced policy admits it; a `shadow` policy is recorded but never refuses). Windows from 1 second to 1 day.
  */
 import { validationError } from "../errors";
 
@@ -8,6 +8,10 @@ export interface Policy {
   name: string;
   limit: number;
   windowSec: number;
+  /** `shadow`: evaluated and recorded, never refuses (default `enforce`). */
+  mode?: "enforce" | "shadow";
+  /** Whose budget it is, set where tenant and key policies are combined (the Durable Object). */
+  scope?: "tenant" | "key";
 }
 
 export const MIN_WINDOW_SEC = 1;
@@ -55,6 +59,7 @@ export function policyProblems(value: unknown, field = "policies"): Record<strin
       // Named after the field clients send (`window: "1m"`); `windowSec` is only the parsed form.
       problems[`${at}.window`] = "Must be a duration from 1s to 1d, like 30s, 1m, 2h";
     }
+    if (policy.mode !== undefined && policy.mode !== "enforce" && policy.mode !== "shadow") problems[`${at}.mode`] = 'Must be "enforce" or "shadow"';
   });
   return problems;
 }
@@ -79,5 +84,5 @@ export function parsePolicyList(text: string): Policy[] | string {
 export function toPolicies(value: unknown): Policy[] {
   const problems = policyProblems(value);
   if (Object.keys(problems).length > 0) throw validationError(problems, "invalid rate-limit policies");
-  return (value as Policy[]).map((p) => ({ name: p.name, limit: p.limit, windowSec: p.windowSec }));
+  return (value as Policy[]).map((p) => ({ name: p.name, limit: p.limit, windowSec: p.windowSec, ...(p.mode === "shadow" ? { mode: "shadow" as const } : {}) }));
 }

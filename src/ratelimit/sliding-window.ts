@@ -55,8 +55,9 @@ export function bucketStartMs(windowSec: number, k: number): number {
  * One policy's state at `nowMs`, without recording anything. Every bucket from k-B on is counted, later
  * ones included: a leased permit is recorded in the bucket of the latest moment it can be used, which may
  * still be ahead (lease-ledger.ts), and it must count against every decision until W after that moment.
+ * `units`: what the decision needs (a route's cost); the retry time is when that many are free.
  */
-export function evaluate(policy: Policy, counts: BucketCounts, nowMs: number): PolicyState {
+export function evaluate(policy: Policy, counts: BucketCounts, nowMs: number, units = 1): PolicyState {
   const first = bucketOf(policy.windowSec, nowMs) - BUCKETS_PER_WINDOW;
   let used = 0;
   const live: Array<[number, number]> = [];
@@ -72,11 +73,13 @@ export function evaluate(policy: Policy, counts: BucketCounts, nowMs: number): P
   const oldest = live[0];
   const resetMs = oldest === undefined ? 0 : leaves(oldest[0]);
   let retryAtMs: number | null = null;
-  if (used >= policy.limit) {
+  if (used > policy.limit - units) {
+    // A cost above the limit can never be admitted: it is refused a whole window at a time.
+    retryAtMs = nowMs + policy.windowSec * 1000;
     let drop = used;
     for (const [i, n] of live) {
       drop -= n;
-      if (drop < policy.limit) {
+      if (drop <= policy.limit - units) {
         retryAtMs = leaves(i);
         break;
       }
@@ -87,54 +90,69 @@ export function evaluate(policy: Policy, counts: BucketCounts, nowMs: number): P
 
 /** A bucket whose count changed, for write-through to storage. */
 export interface TouchedBucket {
+  /** The counter it belongs to (see `Counter`). */
+  store: string;
   windowSec: number;
   bucket: number;
   count: number;
 }
 
+/** The bucket counts one policy draws on: policies of one scope and window share them. */
+export interface Counter {
+  store: string;
+  windowSec: number;
+  counts: BucketCounts;
+}
+
 export interface Grant {
-  /** How many permits to record, given the smallest headroom across policies (at least 1). */
+  /** How many permits to record, given the smallest enforced headroom (at least `min`). */
   size?: (headroom: number) => number;
+  /** The fewest permits worth granting: the cost of the request that asks (default 1). */
+  min?: number;
   /** Where the permits are recorded: the latest moment they can be used (default: now). */
   recordAtMs?: number;
 }
 
+const enforced = (p: Policy) => p.mode !== "shadow";
+
 /**
- * Decides a grant of permits against every policy and, if all admit at least one, records them. A single
- * request is a grant of one permit used now; a lease is a grant of `size(headroom)` permits recorded at
- * the end of the lease's life. `store` returns the bucket map for a window (shared by policies of the same
- * window). Returns the decision, how many permits were granted, and which buckets changed.
+ * Decides a grant of permits against every policy and, if every enforced policy has room for `min`,
+ * records them in every policy's counter, shadow ones included. A single request is a grant of its cost
+ * used now; a lease is a grant of `size(headroom)` permits recorded at the end of the lease's life. A shadow
+ * policy never refuses: `shadowViolated` lists those that would have. Returns the decision, how many
+ * permits were granted, and which buckets changed.
  */
 export function decide(
   policies: readonly Policy[],
-  store: (windowSec: number) => BucketCounts,
+  store: (policy: Policy) => Counter,
   nowMs: number,
   grant: Grant = {},
-): Decision & { granted: number; touched: TouchedBucket[] } {
-  const probes = policies.map((p) => evaluate(p, store(p.windowSec), nowMs));
-  const refused = probes.filter((s) => s.retryAtMs !== null);
+): Decision & { granted: number; touched: TouchedBucket[]; shadowViolated: PolicyState[] } {
+  const min = Math.max(1, Math.floor(grant.min ?? 1));
+  const probes = policies.map((p) => evaluate(p, store(p).counts, nowMs, min));
+  const shadowViolated = probes.filter((s) => !enforced(s.policy) && s.retryAtMs !== null);
+  const refused = probes.filter((s) => enforced(s.policy) && s.retryAtMs !== null);
   if (refused.length > 0) {
     // The latest retry time, so a client that waits that long finds every policy willing.
     const violated = refused.reduce((a, b) => ((b.retryAtMs ?? 0) > (a.retryAtMs ?? 0) ? b : a));
-    return { allowed: false, states: probes, violated, granted: 0, touched: [] };
+    return { allowed: false, states: probes, violated, granted: 0, touched: [], shadowViolated };
   }
-  const headroom = Math.min(...probes.map((s) => s.remaining));
-  const granted = Math.max(1, Math.min(headroom, Math.floor(grant.size?.(headroom) ?? 1)));
+  const headroom = Math.min(Infinity, ...probes.filter((s) => enforced(s.policy)).map((s) => s.remaining));
+  const granted = Math.max(min, Math.min(headroom, Math.floor(grant.size?.(headroom) ?? min)));
   const at = grant.recordAtMs ?? nowMs;
   const touched: TouchedBucket[] = [];
-  for (const windowSec of new Set(policies.map((p) => p.windowSec))) {
-    touched.push(addToBucket(store(windowSec), windowSec, bucketOf(windowSec, at), granted));
-  }
-  const states = policies.map((p) => evaluate(p, store(p.windowSec), nowMs));
-  return { allowed: true, states, violated: null, granted, touched };
+  const counters = new Map(policies.map((p) => [store(p).store, store(p)]));
+  for (const c of counters.values()) touched.push(addToBucket(c, bucketOf(c.windowSec, at), granted));
+  const states = policies.map((p) => evaluate(p, store(p).counts, nowMs));
+  return { allowed: true, states, violated: null, granted, touched, shadowViolated };
 }
 
 /** Adds `delta` (negative to release) to one bucket, never below zero; an emptied bucket is deleted. */
-export function addToBucket(counts: BucketCounts, windowSec: number, bucket: number, delta: number): TouchedBucket {
-  const count = Math.max(0, (counts.get(bucket) ?? 0) + delta);
-  if (count === 0) counts.delete(bucket);
-  else counts.set(bucket, count);
-  return { windowSec, bucket, count };
+export function addToBucket(counter: Counter, bucket: number, delta: number): TouchedBucket {
+  const count = Math.max(0, (counter.counts.get(bucket) ?? 0) + delta);
+  if (count === 0) counter.counts.delete(bucket);
+  else counter.counts.set(bucket, count);
+  return { store: counter.store, windowSec: counter.windowSec, bucket, count };
 }
 
 /** The oldest bucket index still counted at `nowMs`; everything before it can be dropped. */

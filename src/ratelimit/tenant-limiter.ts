@@ -2,12 +2,13 @@
  * One Durable Object per tenant: the single authority for that tenant's admissions, so every isolate in
  * every location draws on one count. Isolates do not ask it per request: they lease permits
  * (lease-ledger.ts) and come back when a lease runs out or ends, which is also how they learn of revoked
- * keys and changed policies. Bucket counts are written through to the object's SQLite storage, so an
- * evicted or restarted object never forgets an admission; lease records live in memory only, since losing
- * one only means its unused permits stay counted (under-admission, never over-admission).
+ * keys and changed policies. It holds the tenant's policies and those of its keys that have their own.
+ * Bucket counts are written through to the object's SQLite storage, so an evicted or restarted object never
+ * forgets an admission; lease records live in memory only, since losing one only means its unused permits
+ * stay counted (under-admission, never over-admission).
  */
 import { DurableObject } from "cloudflare:workers";
-import { countsOf, forgetOldLeases, newLedger, settleExchange, type LeaseReport } from "./lease-ledger";
+import { counterOf, forgetOldLeases, newLedger, policyCounter, settleExchange, type LeaseReport } from "./lease-ledger";
 import type { Policy } from "./policy";
 import { evaluate, oldestLiveBucket, prune, type PolicyState, type TouchedBucket } from "./sliding-window";
 
@@ -15,7 +16,11 @@ import { evaluate, oldestLiveBucket, prune, type PolicyState, type TouchedBucket
 export interface LeaseRequest {
   /** A random id of the asking isolate: the object shares its headroom among the isolates it sees. */
   holderId: string;
+  /** The integration key the lease is for (its own policies apply too); null for the tenant's other principals. */
+  keyId: string | null;
   want: number;
+  /** The fewest permits worth granting: the cost of the request that asks. */
+  min: number;
   ttlMs: number;
   /** The gateway's default policies, used unless the tenant has an override. */
   defaults: Policy[];
@@ -27,11 +32,13 @@ export interface LeaseRequest {
 export interface LeaseAnswer {
   /** The object's clock at the decision, so the isolate can state times in its frame. */
   nowMs: number;
-  /** The lease, or null when a policy refused. */
+  /** The lease, or null when an enforced policy refused. */
   lease: { id: string; permits: number; ttlMs: number } | null;
-  /** Every policy's state after the decision (the leased permits counted as used). */
+  /** Every policy's state after the decision (the leased permits counted as used), each with its scope and mode. */
   states: PolicyState[];
   violated: PolicyState | null;
+  /** Shadow policies that would have refused this grant. */
+  shadowViolated: string[];
   /** Key ids revoked after the isolate's cursor, and the new cursor. */
   revoked: string[];
   revocationCursor: number;
@@ -41,13 +48,17 @@ export interface LimiterStatus {
   /** The limiter's clock, so reset times are stated in its frame. */
   nowMs: number;
   overridden: boolean;
+  /** The policies that apply (the tenant's, then the key's when asked for one), with their scope. */
   policies: Policy[];
   states: PolicyState[];
+  /** Keys of the tenant that have their own policies. */
+  keysWithPolicies: string[];
 }
 
 /** On an isolate's first exchange: revocations of the last day (older ones are in every KV replica and key cache). */
 const FIRST_CONTACT_REVOCATIONS_MS = 86_400_000;
 const MAX_REVOCATIONS_SENT = 5_000;
+const KEY_SETTING = "key:";
 
 export class TenantLimiter extends DurableObject<Env> {
   /** The clock; tests replace it through runInDurableObject to move time exactly. */
@@ -57,44 +68,58 @@ export class TenantLimiter extends DurableObject<Env> {
   private readonly revoked = new Map<string, { seq: number; atMs: number }>();
   private lastRevocation = 0;
   private override: Policy[] | null = null;
+  private readonly keyPolicies = new Map<string, Policy[]>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const sql = ctx.storage.sql;
-    sql.exec(`CREATE TABLE IF NOT EXISTS buckets (window_sec INTEGER, bucket INTEGER, count INTEGER, PRIMARY KEY (window_sec, bucket)) WITHOUT ROWID;
+    sql.exec(`CREATE TABLE IF NOT EXISTS counts (store TEXT, bucket INTEGER, count INTEGER, PRIMARY KEY (store, bucket)) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS revoked_keys (key_id TEXT PRIMARY KEY, revoked_at INTEGER);
       CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT);`);
-    for (const row of sql.exec<{ window_sec: number; bucket: number; count: number }>("SELECT window_sec, bucket, count FROM buckets")) {
-      countsOf(this.ledger, row.window_sec).set(row.bucket, row.count);
+    // Objects written before per-key policies kept one table of tenant buckets per window.
+    if (sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'buckets'").toArray().length > 0) {
+      sql.exec("INSERT OR IGNORE INTO counts SELECT 'tenant#' || window_sec, bucket, count FROM buckets; DROP TABLE buckets;");
+    }
+    for (const row of sql.exec<{ store: string; bucket: number; count: number }>("SELECT store, bucket, count FROM counts")) {
+      counterOf(this.ledger, row.store).counts.set(row.bucket, row.count);
     }
     for (const row of sql.exec<{ seq: number; key_id: string; revoked_at: number }>("SELECT rowid AS seq, key_id, revoked_at FROM revoked_keys ORDER BY rowid")) {
       this.revoked.set(row.key_id, { seq: row.seq, atMs: row.revoked_at });
       this.lastRevocation = Math.max(this.lastRevocation, row.seq);
     }
-    const saved = sql.exec<{ value: string }>("SELECT value FROM settings WHERE name = 'policies'").toArray()[0];
-    this.override = saved === undefined ? null : (JSON.parse(saved.value) as Policy[]);
+    for (const row of sql.exec<{ name: string; value: string }>("SELECT name, value FROM settings")) {
+      if (row.name === "policies") this.override = JSON.parse(row.value) as Policy[];
+      else if (row.name.startsWith(KEY_SETTING)) this.keyPolicies.set(row.name.slice(KEY_SETTING.length), JSON.parse(row.value) as Policy[]);
+    }
+  }
+
+  /** The tenant's policies, then the key's own, each marked with its scope. */
+  private policiesFor(defaults: Policy[], keyId: string | null): Policy[] {
+    const tenant = (this.override ?? defaults).map((p) => ({ ...p, scope: "tenant" as const }));
+    const own = keyId === null ? undefined : this.keyPolicies.get(keyId);
+    return own === undefined ? tenant : [...tenant, ...own.map((p) => ({ ...p, scope: "key" as const }))];
   }
 
   /** Writes changed buckets through to storage (an emptied bucket is deleted). */
   private persist(touched: TouchedBucket[]): void {
     const sql = this.ctx.storage.sql;
     for (const t of touched) {
-      if (t.count === 0) sql.exec("DELETE FROM buckets WHERE window_sec = ? AND bucket = ?", t.windowSec, t.bucket);
-      else sql.exec("INSERT INTO buckets VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET count = excluded.count", t.windowSec, t.bucket, t.count);
+      if (t.count === 0) sql.exec("DELETE FROM counts WHERE store = ? AND bucket = ?", t.store, t.bucket);
+      else sql.exec("INSERT INTO counts VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET count = excluded.count", t.store, t.bucket, t.count);
     }
   }
 
   /**
-   * Drops every bucket that can no longer be counted, in memory and in storage, so each window keeps at
-   * most B+1 past buckets (plus the few a lease records ahead); windows a policy change left behind empty
+   * Drops every bucket that can no longer be counted, in memory and in storage, so each counter keeps at
+   * most B+1 past buckets (plus the few a lease records ahead); counters a policy change left behind empty
    * out and are forgotten.
    */
   private pruneAll(nowMs: number): void {
-    for (const [windowSec, counts] of this.ledger.windows) {
-      if (prune(counts, windowSec, nowMs).length > 0) {
-        this.ctx.storage.sql.exec("DELETE FROM buckets WHERE window_sec = ? AND bucket < ?", windowSec, oldestLiveBucket(windowSec, nowMs));
+    for (const [store, counter] of this.ledger.counters) {
+      if (prune(counter.counts, counter.windowSec, nowMs).length > 0) {
+        this.ctx.storage.sql.exec("DELETE FROM counts WHERE store = ? AND bucket < ?", store, oldestLiveBucket(counter.windowSec, nowMs));
       }
-      if (counts.size === 0) this.ledger.windows.delete(windowSec);
+      if (counter.counts.size === 0) this.ledger.counters.delete(store);
     }
     forgetOldLeases(this.ledger, nowMs);
   }
@@ -112,7 +137,7 @@ export class TenantLimiter extends DurableObject<Env> {
   /** One lease exchange (lease-ledger.ts decides it), written through, with the revocations the isolate has not seen. */
   async exchange(req: LeaseRequest): Promise<LeaseAnswer> {
     const nowMs = this.clock();
-    const decision = settleExchange(this.ledger, this.override ?? req.defaults, req, nowMs);
+    const decision = settleExchange(this.ledger, this.policiesFor(req.defaults, req.keyId), req, nowMs);
     this.persist(decision.touched);
     if (decision.lease !== null) this.pruneAll(nowMs);
     return {
@@ -120,6 +145,7 @@ export class TenantLimiter extends DurableObject<Env> {
       lease: decision.lease,
       states: decision.states,
       violated: decision.violated,
+      shadowViolated: decision.shadowViolated.map((s) => s.policy.name),
       revoked: this.revocationsAfter(req.revocationCursor, nowMs),
       revocationCursor: this.lastRevocation,
     };
@@ -137,14 +163,35 @@ export class TenantLimiter extends DurableObject<Env> {
   /** Sets the tenant's policies (null: back to the gateway default). Every lease granted from now on uses them. */
   async setPolicies(policies: Policy[] | null): Promise<void> {
     this.override = policies;
-    if (policies === null) this.ctx.storage.sql.exec("DELETE FROM settings WHERE name = 'policies'");
-    else this.ctx.storage.sql.exec("INSERT INTO settings VALUES ('policies', ?) ON CONFLICT DO UPDATE SET value = excluded.value", JSON.stringify(policies));
+    this.saveSetting("policies", policies);
   }
 
-  /** The effective policies and current usage (leased permits counted as used), without counting anything. */
-  async status(defaults: Policy[]): Promise<LimiterStatus> {
+  /** Sets a key's own policies, applied besides the tenant's (null: none). Every lease granted from now on uses them. */
+  async setKeyPolicies(keyId: string, policies: Policy[] | null): Promise<void> {
+    if (policies === null) this.keyPolicies.delete(keyId);
+    else this.keyPolicies.set(keyId, policies);
+    this.saveSetting(`${KEY_SETTING}${keyId}`, policies);
+  }
+
+  private saveSetting(name: string, value: unknown): void {
+    if (value === null) this.ctx.storage.sql.exec("DELETE FROM settings WHERE name = ?", name);
+    else this.ctx.storage.sql.exec("INSERT INTO settings VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value", name, JSON.stringify(value));
+  }
+
+  /**
+   * The policies that apply (the tenant's, and with `keyId` the key's own) and their usage, leased permits
+   * counted as used, without counting anything. `scope: "key"` reads the key's own policies only.
+   */
+  async status(defaults: Policy[], keyId: string | null = null, scope: "all" | "key" = "all"): Promise<LimiterStatus> {
     const nowMs = this.clock();
-    const policies = this.override ?? defaults;
-    return { nowMs, overridden: this.override !== null, policies, states: policies.map((p) => evaluate(p, countsOf(this.ledger, p.windowSec), nowMs)) };
+    const all = this.policiesFor(defaults, keyId);
+    const policies = scope === "key" ? all.filter((p) => p.scope === "key") : all;
+    return {
+      nowMs,
+      overridden: scope === "key" ? keyId !== null && this.keyPolicies.has(keyId) : this.override !== null,
+      policies,
+      states: policies.map((p) => evaluate(p, policyCounter(this.ledger, p, keyId).counts, nowMs)),
+      keysWithPolicies: [...this.keyPolicies.keys()].sort(),
+    };
   }
 }

@@ -19,6 +19,8 @@ export interface Route {
   body: BodyPolicy;
   /** Whether `;` path parameters may reach the product on this route (default false). */
   allowMatrixParams: boolean;
+  /** Permits one request takes of every rate-limit policy (default 1). */
+  cost: number;
 }
 
 export type RouteMatch =

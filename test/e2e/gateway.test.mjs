@@ -56,7 +56,7 @@ describe("the seed client against npm run dev", () => {
     const refused = await fetch(`${stack.baseUrl}/psa/tickets`, { headers });
     expect(refused.status).toBe(429);
     const body = await refused.json();
-    expect(body).toEqual({ error: "Rate limit exceeded", code: "RATE_LIMIT_EXCEEDED", details: { limit: 2, window: "2s", retryAfter: Number(refused.headers.get("retry-after")) } });
+    expect(body).toEqual({ error: "Rate limit exceeded", code: "RATE_LIMIT_EXCEEDED", details: { limit: 2, window: "2s", retryAfter: Number(refused.headers.get("retry-after")), policy: "tiny", scope: "tenant" } });
     // The seed client sleeps Retry-After seconds and retries; the truthful Retry-After admits the retry.
     const started = Date.now();
     const list = await makeApiRequest(key, stack.baseUrl)("/psa/tickets");

@@ -28,7 +28,7 @@ function limiterFor(label: string) {
     },
     /** One request decided as a one-permit lease used at once (ttl 0): the object's per-request decision. */
     admit: async (policies = defaults): Promise<LeaseAnswer & { allowed: boolean }> => {
-      const answer = await withClock((o) => o.exchange({ holderId: "h1", want: 1, ttlMs: 0, defaults: policies, reports: [], revocationCursor: 0 }));
+      const answer = await withClock((o) => o.exchange({ holderId: "h1", keyId: null, want: 1, min: 1, ttlMs: 0, defaults: policies, reports: [], revocationCursor: 0 }));
       return { ...answer, allowed: answer.lease !== null };
     },
     withClock,
@@ -42,7 +42,10 @@ async function admitN(l: ReturnType<typeof limiterFor>, n: number, policies = de
 }
 
 function bucketRows(state: DurableObjectState): Array<{ window_sec: number; n: number }> {
-  return state.storage.sql.exec<{ window_sec: number; n: number }>("SELECT window_sec, COUNT(*) AS n FROM buckets GROUP BY window_sec").toArray();
+  return state.storage.sql
+    .exec<{ store: string; n: number }>("SELECT store, COUNT(*) AS n FROM counts GROUP BY store")
+    .toArray()
+    .map((r) => ({ window_sec: Number(r.store.split("#")[1]), n: r.n }));
 }
 
 describe("TenantLimiter", () => {
@@ -51,7 +54,7 @@ describe("TenantLimiter", () => {
     expect(await admitN(l, 4)).toEqual([true, true, true, false]);
     const refused = await l.admit();
     expect(refused).toMatchObject({ allowed: false, lease: null, nowMs: T0 });
-    expect(refused.violated?.policy).toEqual(defaults[0]);
+    expect(refused.violated?.policy).toEqual({ ...defaults[0], scope: "tenant" });
     const retryAt = refused.violated?.retryAtMs ?? 0;
     l.set(retryAt - 1);
     expect((await l.admit()).allowed).toBe(false);
@@ -85,8 +88,8 @@ describe("TenantLimiter", () => {
     await l.withClock((o) => o.revokeKey("key_0123456789abcdef"));
     await admitN(l, 2);
     await evictDurableObject(l.stub());
-    expect((await l.admit()).violated?.policy).toEqual(override[0]);
-    expect(await l.withClock((o) => o.status(defaults))).toMatchObject({ overridden: true, policies: override });
+    expect((await l.admit()).violated?.policy).toEqual({ ...override[0], scope: "tenant" });
+    expect(await l.withClock((o) => o.status(defaults))).toMatchObject({ overridden: true, policies: override.map((p) => ({ ...p, scope: "tenant" })) });
     expect((await l.admit()).revoked).toEqual(["key_0123456789abcdef"]);
   });
 
@@ -97,9 +100,9 @@ describe("TenantLimiter", () => {
     const first = await l.admit();
     expect(first).toMatchObject({ allowed: true, revoked: ["key_aaaaaaaaaaaaaaaa"] });
     await l.withClock((o) => o.revokeKey("key_bbbbbbbbbbbbbbbb"));
-    const next = await l.withClock((o) => o.exchange({ holderId: "h1", want: 1, ttlMs: 0, defaults, reports: [], revocationCursor: first.revocationCursor }));
+    const next = await l.withClock((o) => o.exchange({ holderId: "h1", keyId: null, want: 1, min: 1, ttlMs: 0, defaults, reports: [], revocationCursor: first.revocationCursor }));
     expect(next.revoked).toEqual(["key_bbbbbbbbbbbbbbbb"]);
-    const again = await l.withClock((o) => o.exchange({ holderId: "h1", want: 1, ttlMs: 0, defaults, reports: [], revocationCursor: next.revocationCursor }));
+    const again = await l.withClock((o) => o.exchange({ holderId: "h1", keyId: null, want: 1, min: 1, ttlMs: 0, defaults, reports: [], revocationCursor: next.revocationCursor }));
     expect(again.revoked).toEqual([]);
   });
 
@@ -162,7 +165,7 @@ describe("TenantLimiter", () => {
 
 describe("TenantLimiter: leases", () => {
   const lease = (l: ReturnType<typeof limiterFor>, want: number, reports: Array<{ id: string; used: number; lastUseOffsetMs: number }> = [], holderId = "h1") =>
-    l.withClock((o) => o.exchange({ holderId, want, ttlMs: 1000, defaults: [{ name: "default", limit: 10, windowSec: 60 }], reports, revocationCursor: 0 }));
+    l.withClock((o) => o.exchange({ holderId, keyId: null, want, min: 1, ttlMs: 1000, defaults: [{ name: "default", limit: 10, windowSec: 60 }], reports, revocationCursor: 0 }));
 
   it("counts leased permits until W after the lease's end, and a report releases the unused ones", async () => {
     const l = limiterFor("do-lease");

@@ -121,7 +121,8 @@ describe("rate limiting: headers and the 429", () => {
     const body = await envelope(res);
     expect(Object.keys(body).sort()).toEqual(["code", "details", "error"]);
     expect(body.code).toBe("RATE_LIMIT_EXCEEDED");
-    expect(Object.keys(body.details ?? {}).sort()).toEqual(["limit", "retryAfter", "window"]);
+    expect(Object.keys(body.details ?? {}).sort()).toEqual(["limit", "policy", "retryAfter", "scope", "window"]);
+    expect(body.details).toMatchObject({ policy: "burst", scope: "tenant" });
     expect(body.details).toMatchObject({ limit: 2, window: "1m" });
     const retryAfter = body.details?.retryAfter as number;
     expect(Number.isInteger(retryAfter)).toBe(true);
@@ -187,7 +188,7 @@ describe("rate limiting: per-tenant policies through the admin API", () => {
 
     const read = (await (await adminLimit(t)).json()) as { overridden: boolean; policies: PolicyInput[]; usage: Array<{ name: string; used: number; remaining: number }> };
     expect(read.overridden).toBe(true);
-    expect(read.policies).toEqual(policies);
+    expect(read.policies).toEqual(policies.map((p) => ({ ...p, mode: "enforce" })));
     // Usage counts the permits leased to isolates: the one request's, and those still in hand.
     const usage = read.usage.map((u) => ({ name: u.name, used: u.used, remaining: u.remaining }));
     expect(usage.map((u) => u.name)).toEqual(["burst", "daily"]);

@@ -5,7 +5,7 @@ import { GatewayError } from "../../src/errors";
 import type { Route } from "../../src/routing/route-table";
 
 function route(method: string, permission: string, portal = false): Route {
-  return { method, pattern: "/x", segments: ["x"], permission, portal, body: "json", allowMatrixParams: false };
+  return { method, pattern: "/x", segments: ["x"], permission, portal, body: "json", allowMatrixParams: false, cost: 1 };
 }
 
 const key = (access: Record<string, "read" | "write">): Principal => ({ type: "key", tenantId: "t1", keyId: "key_0000000000000000", access });

@@ -78,7 +78,7 @@ async function simulate(world: World, random: () => number): Promise<{ uses: num
           const objectNow = now + authorityOffset;
           const reports = random() < world.reportLossRate ? [] : req.reports; // a lost return: the permits stay counted
           const d = settleExchange(ledger, world.policies, { ...req, reports, holderId: `h${i}` }, objectNow);
-          const answer: LeaseAnswer = { nowMs: objectNow, lease: d.lease, states: d.states, violated: d.violated, revoked: [], revocationCursor: 0 };
+          const answer: LeaseAnswer = { nowMs: objectNow, lease: d.lease, states: d.states, violated: d.violated, shadowViolated: [], revoked: [], revocationCursor: 0 };
           if (random() < world.lossRate) return at(now + world.settings.timeoutMs, lost); // the answer never arrives
           at(now + Math.floor(random() * world.maxDelayMs), () => resolve(answer));
         });
@@ -100,7 +100,7 @@ async function simulate(world: World, random: () => number): Promise<{ uses: num
       at(now + t + (world.bursty ? Math.floor(random() * 3) : 0), () => {
         const h = holders[i];
         if (h === undefined) return;
-        void admit(h.holder, null, world.settings, h.exchange, () => {}).then(record);
+        void admit(h.holder, null, 1, world.settings, h.exchange, () => {}).then(record);
       });
     }
   }
@@ -113,7 +113,7 @@ async function simulate(world: World, random: () => number): Promise<{ uses: num
       const last = held.usableUntilMs - 1 - h.offset;
       for (let b = 0; b < held.left; b++) {
         at(last, () => {
-          void admit(h.holder, null, world.settings, h.exchange, () => {}).then(record);
+          void admit(h.holder, null, 1, world.settings, h.exchange, () => {}).then(record);
         });
       }
     }

@@ -19,8 +19,8 @@ function rig(policies: Policy[], objectOffsetMs = 0, tenantId = `t-${crypto.rand
   let now = 1_800_000_000_000;
   const ledger = newLedger();
   let current = policies;
-  const pending: Array<{ req: Omit<LeaseRequest, "defaults" | "holderId">; resolve: (a: LeaseAnswer) => void; reject: (e: Error) => void }> = [];
-  const sent: Array<Omit<LeaseRequest, "defaults" | "holderId">> = [];
+  const pending: Array<{ req: Omit<LeaseRequest, "defaults" | "holderId" | "keyId">; resolve: (a: LeaseAnswer) => void; reject: (e: Error) => void }> = [];
+  const sent: Array<Omit<LeaseRequest, "defaults" | "holderId" | "keyId">> = [];
   const revoked: string[] = [];
   const grants: number[] = [];
   const exchange: Exchange = (req) =>
@@ -39,15 +39,15 @@ function rig(policies: Policy[], objectOffsetMs = 0, tenantId = `t-${crypto.rand
     revoke: (keyId: string) => revoked.push(keyId),
     advance: (ms: number) => (now += ms),
     now: () => now,
-    acquire: (keyId: string | null = null) => holder.acquire(keyId, settings, exchange, (p) => background.push(p)),
-    admit: (keyId: string | null = null) => admit(holder, keyId, settings, exchange, (p) => background.push(p)),
+    acquire: (keyId: string | null = null) => holder.acquire(keyId, 1, settings, exchange, (p) => background.push(p)),
+    admit: (keyId: string | null = null) => admit(holder, keyId, 1, settings, exchange, (p) => background.push(p)),
     /** Delivers the oldest pending exchange to the object now and its answer back now. */
     async answer() {
       const p = pending.shift();
       if (p === undefined) throw new Error("no exchange pending");
       const d = settleExchange(ledger, current, { ...p.req, holderId: "h1" }, now + objectOffsetMs);
       if (d.lease !== null) grants.push(d.lease.permits);
-      p.resolve({ nowMs: now + objectOffsetMs, lease: d.lease, states: d.states, violated: d.violated, revoked: revoked.splice(0), revocationCursor: 0 });
+      p.resolve({ nowMs: now + objectOffsetMs, lease: d.lease, states: d.states, violated: d.violated, shadowViolated: [], revoked: revoked.splice(0), revocationCursor: 0 });
       await flush();
     },
     async fail() {

@@ -41,7 +41,8 @@ describe("the 429", () => {
     const err = rateLimitExceeded(violated, [violated, state(hourly, 10, now + 60_000)], now);
     expect(err.status).toBe(429);
     expect(err.code).toBe("RATE_LIMIT_EXCEEDED");
-    expect(err.details).toEqual({ limit: 10, window: "1m", retryAfter: 23 });
+    // The seed's fields, then the policy that decided and its scope.
+    expect(err.details).toEqual({ limit: 10, window: "1m", retryAfter: 23, policy: "burst", scope: "tenant" });
     expect(err.headers["Retry-After"]).toBe("23");
     expect(err.headers["RateLimit-Policy"]).toBe('"burst";q=10;w=60, "hourly";q=500;w=3600');
     expect(err.headers.RateLimit).toBe('"burst";r=0;t=23, "hourly";r=490;t=60');

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { Policy } from "../../src/ratelimit/policy";
-import { BUCKETS_PER_WINDOW, bucketOf, bucketStartMs, decide, evaluate, prune, type BucketCounts } from "../../src/ratelimit/sliding-window";
+import { BUCKETS_PER_WINDOW, bucketOf, bucketStartMs, decide, evaluate, prune, type BucketCounts, type Counter } from "../../src/ratelimit/sliding-window";
 
 const B = BUCKETS_PER_WINDOW;
 
 /** A limiter over the pure algorithm: bucket maps per window, like the Durable Object keeps them. */
 function limiter(policies: Policy[]) {
   const windows = new Map<number, BucketCounts>();
+  const counter = (p: Policy): Counter => ({ store: `tenant#${p.windowSec}`, windowSec: p.windowSec, counts: store(p.windowSec) });
   const store = (windowSec: number): BucketCounts => {
     let counts = windows.get(windowSec);
     if (counts === undefined) windows.set(windowSec, (counts = new Map()));
@@ -15,11 +16,11 @@ function limiter(policies: Policy[]) {
   return {
     windows,
     store,
-    at: (nowMs: number) => decide(policies, store, nowMs),
+    at: (nowMs: number) => decide(policies, counter, nowMs),
     /** Sends `n` requests at `nowMs`; returns how many were admitted. */
     burst(nowMs: number, n: number): number {
       let admitted = 0;
-      for (let i = 0; i < n; i++) if (decide(policies, store, nowMs).allowed) admitted++;
+      for (let i = 0; i < n; i++) if (decide(policies, counter, nowMs).allowed) admitted++;
       return admitted;
     },
   };
