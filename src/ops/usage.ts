@@ -5,7 +5,7 @@
  *
  *   index1  tenant ("-" when the request never authenticated)
  *   blob1   product      blob2 route       blob3 code ("" on success)   blob4 principal type
- *   blob5   decision     blob6 method
+ *   blob5   decision     blob6 method      blob7 shadow policies that would have refused (comma-separated, "" for none)
  *   double1 status       double2 total ms  double3 upstream ms (0 when no upstream call)
  *   double4 upstream status (0 when none) double5 rate-limit remaining (-1 when not limited)
  */
@@ -14,7 +14,7 @@ import type { RequestLogFields } from "./request-log";
 export function usageDataPoint(f: RequestLogFields): AnalyticsEngineDataPoint {
   return {
     indexes: [f.tenant ?? "-"],
-    blobs: [f.product ?? "", f.route ?? "", f.code ?? "", f.principalType ?? "", f.decision ?? "", f.method],
+    blobs: [f.product ?? "", f.route ?? "", f.code ?? "", f.principalType ?? "", f.decision ?? "", f.method, (f.shadowViolated ?? []).join(",")],
     doubles: [f.status ?? 0, f.totalMs ?? 0, f.upstreamMs ?? 0, f.upstreamStatus ?? 0, f.rateLimitRemaining ?? -1],
   };
 }

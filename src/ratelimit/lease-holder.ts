@@ -34,7 +34,7 @@ export type Outcome =
       waited: boolean;
       /** The isolate's clock at admission. */
       atMs: number;
-      /** Shadow policies that would have refused the lease this admission came from. */
+      /** Shadow policies that would have refused this admission. */
       shadowViolated: string[];
     }
   | { kind: "refused"; violated: PolicyState; states: PolicyState[]; limiterNowMs: number; cached: boolean }
@@ -53,7 +53,7 @@ interface Held {
   ttlMs: number;
   lastUseOffsetMs: number;
   states: PolicyState[];
-  shadowViolated: string[];
+  shadowRemaining: Array<{ name: string; remaining: number }>;
   /** The object's clock minus ours, measured when the answer came. */
   skewMs: number;
 }
@@ -78,7 +78,8 @@ export class LeaseHolder {
   private latest: Promise<ExchangeResult> | null = null;
   /** The last grant was the fewest worth granting: the tenant is near its limit and exchanges stop being shared. */
   private nearLimit = false;
-  private denial: { untilMs: number; violated: PolicyState; states: PolicyState[]; skewMs: number } | null = null;
+  /** The last refusal, for requests of at least its cost (a cheaper one may still fit). */
+  private denial: { untilMs: number; cost: number; violated: PolicyState; states: PolicyState[]; skewMs: number } | null = null;
   private cursor = 0;
   /** Permits used per ms of the last retired lease: the demand estimate for the next want. */
   private lastRate: number | null = null;
@@ -111,7 +112,7 @@ export class LeaseHolder {
       return outcome;
     }
     const denial = this.denial;
-    if (denial !== null && nowMs < denial.untilMs) {
+    if (denial !== null && nowMs < denial.untilMs && cost >= denial.cost) {
       return { kind: "refused", violated: denial.violated, states: denial.states, limiterNowMs: nowMs + denial.skewMs, cached: true };
     }
     const parallel = this.nearLimit ? MAX_PARALLEL : 1;
@@ -136,6 +137,9 @@ export class LeaseHolder {
   }
 
   private take(held: Held, nowMs: number, cost: number): Outcome {
+    // This request's permits are the lease's next ones: a shadow policy would have refused those past its remaining.
+    const first = held.permits - held.left;
+    const shadowViolated = held.shadowRemaining.filter((s) => first + cost > s.remaining).map((s) => s.name);
     held.left -= cost;
     held.lastUseOffsetMs = nowMs - held.sentAtMs;
     // Remaining as the object last stated it, plus the permits still in hand: never more than the object
@@ -143,7 +147,7 @@ export class LeaseHolder {
     const newest = this.held[this.held.length - 1] ?? held;
     const inHand = this.held.reduce((n, h) => n + (nowMs < h.usableUntilMs ? h.left : 0), 0);
     const states = newest.states.map((s) => ({ ...s, remaining: Math.min(s.policy.limit, s.remaining + inHand) }));
-    return { kind: "admitted", states, limiterNowMs: nowMs + newest.skewMs, waited: false, atMs: nowMs, shadowViolated: held.shadowViolated };
+    return { kind: "admitted", states, limiterNowMs: nowMs + newest.skewMs, waited: false, atMs: nowMs, shadowViolated };
   }
 
   /**
@@ -214,14 +218,14 @@ export class LeaseHolder {
       // frees (the object decides; ending a cached refusal early is always safe). Held at least until
       // now + 1 ms, so the requests waiting for this exchange all see it.
       const untilMs = Math.min(retryAtMs - (nowMs - sentAtMs) / 2, nowMs + settings.denyForMs);
-      this.denial = { untilMs: Math.max(nowMs + 1, untilMs), violated, states: answer.states, skewMs };
+      this.denial = { untilMs: Math.max(nowMs + 1, untilMs), cost, violated, states: answer.states, skewMs };
       return { failed: false };
     }
     this.denial = null;
     const { id, permits, ttlMs } = answer.lease;
     this.nearLimit = permits <= cost;
     const usableUntilMs = sentAtMs + ttlMs - settings.marginMs;
-    const held: Held = { id, permits, left: permits, sentAtMs, usableUntilMs, ttlMs, lastUseOffsetMs: 0, states: answer.states, shadowViolated: answer.shadowViolated, skewMs };
+    const held: Held = { id, permits, left: permits, sentAtMs, usableUntilMs, ttlMs, lastUseOffsetMs: 0, states: answer.states, shadowRemaining: answer.shadowRemaining, skewMs };
     this.held.push(held);
     const oldest = this.held[0];
     if (this.held.length > MAX_HELD && oldest !== undefined) this.retire(oldest, nowMs);

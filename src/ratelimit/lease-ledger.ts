@@ -117,8 +117,8 @@ function activeHolders(ledger: Ledger, holderId: string, nowMs: number): number 
 export interface ExchangeDecision extends Decision {
   lease: { id: string; permits: number; ttlMs: number } | null;
   touched: TouchedBucket[];
-  /** Shadow policies that would have refused this grant. */
-  shadowViolated: PolicyState[];
+  /** Each shadow policy's state before the grant: permits past its remaining are those it would have refused. */
+  shadow: PolicyState[];
 }
 
 /**

@@ -119,23 +119,24 @@ const enforced = (p: Policy) => p.mode !== "shadow";
  * Decides a grant of permits against every policy and, if every enforced policy has room for `min`,
  * records them in every policy's counter, shadow ones included. A single request is a grant of its cost
  * used now; a lease is a grant of `size(headroom)` permits recorded at the end of the lease's life. A shadow
- * policy never refuses: `shadowViolated` lists those that would have. Returns the decision, how many
- * permits were granted, and which buckets changed.
+ * policy never refuses: `shadow` gives each one's state before the grant, so the permits past its remaining
+ * are those it would have refused. Returns the decision, how many permits were granted, and which buckets
+ * changed.
  */
 export function decide(
   policies: readonly Policy[],
   store: (policy: Policy) => Counter,
   nowMs: number,
   grant: Grant = {},
-): Decision & { granted: number; touched: TouchedBucket[]; shadowViolated: PolicyState[] } {
+): Decision & { granted: number; touched: TouchedBucket[]; shadow: PolicyState[] } {
   const min = Math.max(1, Math.floor(grant.min ?? 1));
   const probes = policies.map((p) => evaluate(p, store(p).counts, nowMs, min));
-  const shadowViolated = probes.filter((s) => !enforced(s.policy) && s.retryAtMs !== null);
+  const shadow = probes.filter((s) => !enforced(s.policy));
   const refused = probes.filter((s) => enforced(s.policy) && s.retryAtMs !== null);
   if (refused.length > 0) {
     // The latest retry time, so a client that waits that long finds every policy willing.
     const violated = refused.reduce((a, b) => ((b.retryAtMs ?? 0) > (a.retryAtMs ?? 0) ? b : a));
-    return { allowed: false, states: probes, violated, granted: 0, touched: [], shadowViolated };
+    return { allowed: false, states: probes, violated, granted: 0, touched: [], shadow };
   }
   const headroom = Math.min(Infinity, ...probes.filter((s) => enforced(s.policy)).map((s) => s.remaining));
   const granted = Math.max(min, Math.min(headroom, Math.floor(grant.size?.(headroom) ?? min)));
@@ -144,7 +145,7 @@ export function decide(
   const counters = new Map(policies.map((p) => [store(p).store, store(p)]));
   for (const c of counters.values()) touched.push(addToBucket(c, bucketOf(c.windowSec, at), granted));
   const states = policies.map((p) => evaluate(p, store(p).counts, nowMs));
-  return { allowed: true, states, violated: null, granted, touched, shadowViolated };
+  return { allowed: true, states, violated: null, granted, touched, shadow };
 }
 
 /** Adds `delta` (negative to release) to one bucket, never below zero; an emptied bucket is deleted. */

@@ -37,8 +37,8 @@ export interface LeaseAnswer {
   /** Every policy's state after the decision (the leased permits counted as used), each with its scope and mode. */
   states: PolicyState[];
   violated: PolicyState | null;
-  /** Shadow policies that would have refused this grant. */
-  shadowViolated: string[];
+  /** Each shadow policy's remaining before the grant: the lease's permits past it are those it would have refused. */
+  shadowRemaining: Array<{ name: string; remaining: number }>;
   /** Key ids revoked after the isolate's cursor, and the new cursor. */
   revoked: string[];
   revocationCursor: number;
@@ -145,7 +145,7 @@ export class TenantLimiter extends DurableObject<Env> {
       lease: decision.lease,
       states: decision.states,
       violated: decision.violated,
-      shadowViolated: decision.shadowViolated.map((s) => s.policy.name),
+      shadowRemaining: decision.shadow.map((s) => ({ name: s.policy.name, remaining: s.remaining })),
       revoked: this.revocationsAfter(req.revocationCursor, nowMs),
       revocationCursor: this.lastRevocation,
     };

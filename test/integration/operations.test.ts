@@ -93,10 +93,10 @@ describe("usage metrics", () => {
     await callWith(custom, "/psa/tickets", { headers: { "x-integration-key": key } });
     await callWith(custom, "/psa/tickets", { method: "DELETE", headers: { "x-integration-key": key } });
     expect(points).toHaveLength(2);
-    expect(points[0]).toMatchObject({ indexes: [tenantId], blobs: ["psa", "GET /tickets", "", "key", "admitted", "GET"] });
+    expect(points[0]).toMatchObject({ indexes: [tenantId], blobs: ["psa", "GET /tickets", "", "key", "admitted", "GET", ""] });
     expect(points[0]?.doubles?.[0]).toBe(200);
     expect(points[0]?.doubles?.[3]).toBe(200);
-    expect(points[1]).toMatchObject({ indexes: ["-"], blobs: ["psa", "", "METHOD_NOT_ALLOWED", "", "refused", "DELETE"] });
+    expect(points[1]).toMatchObject({ indexes: ["-"], blobs: ["psa", "", "METHOD_NOT_ALLOWED", "", "refused", "DELETE", ""] });
   });
 
   it("never fails a request when the metrics write throws", async () => {

@@ -47,7 +47,7 @@ function rig(policies: Policy[], objectOffsetMs = 0, tenantId = `t-${crypto.rand
       if (p === undefined) throw new Error("no exchange pending");
       const d = settleExchange(ledger, current, { ...p.req, holderId: "h1" }, now + objectOffsetMs);
       if (d.lease !== null) grants.push(d.lease.permits);
-      p.resolve({ nowMs: now + objectOffsetMs, lease: d.lease, states: d.states, violated: d.violated, shadowViolated: [], revoked: revoked.splice(0), revocationCursor: 0 });
+      p.resolve({ nowMs: now + objectOffsetMs, lease: d.lease, states: d.states, violated: d.violated, shadowRemaining: [], revoked: revoked.splice(0), revocationCursor: 0 });
       await flush();
     },
     async fail() {
