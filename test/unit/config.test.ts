@@ -13,6 +13,12 @@ describe("configuration", () => {
     expect(config.productsByBase.get("/psa")?.routes.length).toBeGreaterThan(0);
   });
 
+  it("gives every route a cost: 1 unless configured (the PSA export costs 10)", () => {
+    const routes = parseConfig({}).productsByBase.get("/psa")?.routes ?? [];
+    expect(routes.find((r) => r.pattern === "/tickets" && r.method === "GET")?.cost).toBe(1);
+    expect(routes.find((r) => r.pattern === "/exports/tickets")?.cost).toBe(10);
+  });
+
   it("lets UPSTREAM_<PRODUCT> override an upstream at start-up", () => {
     const config = parseConfig({ UPSTREAM_PSA: "http://127.0.0.1:9000/api/" });
     expect(config.productsByBase.get("/psa")?.upstream).toEqual({ kind: "url", origin: "http://127.0.0.1:9000", basePath: "/api" });
@@ -35,6 +41,9 @@ describe("configuration", () => {
     [{ Bad: { basePath: "/b", upstream: "http://x", routes: [route] } }, "products.Bad"],
     [{ psa: { basePath: "/psa", upstream: "http://x", routes: [{ ...route, allowMatrixParams: "yes" }] } }, "products.psa.routes[0].allowMatrixParams"],
     [{ psa: { basePath: "/psa", upstream: "http://x", routes: [{ ...route, allowMatrixParam: true }] } }, "products.psa.routes[0].allowMatrixParam"],
+    [{ psa: { basePath: "/psa", upstream: "http://x", routes: [{ ...route, cost: 0 }] } }, "products.psa.routes[0].cost"],
+    [{ psa: { basePath: "/psa", upstream: "http://x", routes: [{ ...route, cost: 1001 }] } }, "products.psa.routes[0].cost"],
+    [{ psa: { basePath: "/psa", upstream: "http://x", routes: [{ ...route, cost: 2.5 }] } }, "products.psa.routes[0].cost"],
     [{ constructor: { basePath: "/c", upstream: "http://x", routes: [route] } }, "products.constructor"],
     [{ prototype: { basePath: "/p", upstream: "http://x", routes: [route] } }, "products.prototype"],
   ])("refuses an invalid products document, naming the field (%#)", (doc, field) => {
