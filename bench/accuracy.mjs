@@ -3,7 +3,7 @@
  * demand far above them, over several windows. For each policy (limit L, window W):
  *
  *   max in any rolling W   the most admissions in any closed interval of length W, seen three ways: the
- *                          limiter's own clock (each admission's `nowMs`, read inside the Durable Object by
+ *                          limiter's own clock (each admission's time in the isolate that admitted it from a leased permit, read by
  *                          lib/limiter-probe.mjs), the upstream's arrival times, the client's 2xx completions.
  *                          The limiter's view must be <= L: that is the guarantee (README, "Rate limiting").
  *   closest approach       min over i of (t[i+L] - t[i]) - W: how near L+1 admissions came to one window
@@ -164,7 +164,7 @@ function markdown(results, meta) {
     );
   }
   lines.push(
-    "limiter: each admission's `nowMs` inside the Durable Object (Date.now(), whole ms), the time the algorithm decided with;",
+    "limiter: each admission's time in the isolate that admitted it from a leased permit (Date.now(), whole ms), the time the guarantee is about;",
     "this is the view the guarantee is about (must be <= L). upstream: when the admitted request reached the product",
     "(CLOCK_MONOTONIC); client: when its 2xx completed. Both come later than the admission by a varying delay, so a",
     "burst admitted just after a window's oldest admissions expired can look closer to them than it was: these two views",

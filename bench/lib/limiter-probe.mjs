@@ -4,12 +4,14 @@
  * tenant limiter Durable Object down and brings it back while the gateway is under load. The gateway's code
  * is untouched; the object's decisions are the real TenantLimiter's.
  *
- *   GET  /__bench/limiter-admissions        the `nowMs` of every admission since the last call (the clock
- *                                           the algorithm decided with), then forgets them
+ *   GET  /__bench/limiter-admissions        the time of every admission since the last call, then forgets
+ *                                           them: the isolate's clock when it admitted the request from a
+ *                                           leased permit (the request log line's `admittedAt`), the clock
+ *                                           the exactness guarantee is about
  *   POST /__bench/limiter-fault?mode=down   the object is reset (ctx.abort) and every new instance throws in
  *                                           its constructor: each RPC to it rejects, as with an object that
  *                                           cannot be reached or started
- *   POST /__bench/limiter-fault?mode=slow   admit() answers after SLOW_MS, far past RATE_LIMIT_TIMEOUT_MS
+ *   POST /__bench/limiter-fault?mode=slow   exchange() answers after SLOW_MS, far past RATE_LIMIT_TIMEOUT_MS
  *   POST /__bench/limiter-fault?mode=none   back to normal: the next call constructs the object again from
  *                                           its SQLite storage
  *
@@ -28,14 +30,27 @@ export class TenantLimiter extends Limiter {
     super(ctx, env);
   }
 
-  async admit(req) {
+  async exchange(req) {
     if (fault === "down") this.ctx.abort("bench: tenant limiter taken down");
     if (fault === "slow") await new Promise((resolve) => setTimeout(resolve, SLOW_MS));
-    const result = await super.admit(req);
-    if (result.allowed && admissions.length < MAX_RECORDED) admissions.push(result.nowMs);
-    return result;
+    return super.exchange(req);
   }
 }
+
+// The gateway writes one JSON line per request; an admitted one carries `admittedAt`. Read them on the way out.
+const writeLog = console.log.bind(console);
+console.log = (...args) => {
+  const line = args[0];
+  if (typeof line === "string" && line.includes('"admittedAt"') && admissions.length < MAX_RECORDED) {
+    try {
+      const at = JSON.parse(line).admittedAt;
+      if (typeof at === "number") admissions.push(at);
+    } catch {
+      // not a request line
+    }
+  }
+  writeLog(...args);
+};
 
 function bench(url) {
   if (url.pathname === "/__bench/limiter-admissions") {
