@@ -11,7 +11,7 @@ import { generateIntegrationKey, hashKey } from "./integration-key";
 import type { KeyDirectory, RollResult, StoredKey } from "./key-directory";
 import { legacyKey, legacyKeys, writeKeyToKv } from "./key-kv";
 import { listedRecord, newKeyId, SHARD_COUNT, shardForHash, shardForKeyId, type KeyRecord } from "./key-record";
-import { cacheKey, forgetKey, withDeadline } from "./key-store";
+import { forgetKey, withDeadline } from "./key-store";
 
 export type Step = "written" | "failed";
 export interface Propagation {
@@ -67,7 +67,6 @@ export async function createKey(env: Env, fields: Omit<KeyRecord, "keyId" | "cre
   const record: KeyRecord = { keyId: newKeyId(hash), ...fields, createdAt: new Date(nowMs).toISOString(), revokedAt: null };
   const created = await directoryCall(() => env.KEY_DIRECTORY.getByName(shardForHash(hash)).create(hash, record));
   const propagation: Propagation = { directory: "written", kv: await kvWrite(env, created) };
-  cacheKey(hash, record, nowMs);
   return { key, ...listedRecord(record, nowMs), propagation };
 }
 
@@ -103,8 +102,7 @@ export async function rollKey(env: Env, tenantId: string, keyId: string, graceSe
   }
   const propagation: Propagation = { directory: "written", kv: await kvWrite(env, result.next, result.old) };
   if (graceSec === 0) propagation.limiter = await propagateRevocation(env, tenantId, keyId);
-  cacheKey(result.next.hash, result.next.record, nowMs);
-  cacheKey(result.old.hash, result.old.record, nowMs);
+  forgetKey(result.old.hash); // this isolate's next request reads the old key's deadline
   return { key: result.key, ...listedRecord(result.next.record, nowMs), previous: listedRecord(result.old.record, nowMs), propagation };
 }
 

@@ -53,8 +53,7 @@ export function cachedKey(hash: string, nowMs: number): KeyRecord | null | undef
   return undefined;
 }
 
-/** Caches a record this isolate just wrote or read (the admin API's own writes are visible here at once). */
-export function cacheKey(hash: string, record: KeyRecord, nowMs: number): void {
+function cacheKey(hash: string, record: KeyRecord, nowMs: number): void {
   negative.delete(hash);
   remember(positive, MAX_POSITIVE, hash, { record, until: nowMs + POSITIVE_TTL_MS });
 }
