@@ -6,7 +6,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
-import { countUnknownKey, lookupAddress, refuseIfLimited } from "../security/lookup-limit";
+import { lookupAddress, unknownKeyLimit } from "../security/address-limit";
 import { extractCredential } from "./credentials";
 import { hashKey, isWellFormedKey } from "./integration-key";
 import { verifyToken } from "./jwt";
@@ -27,9 +27,9 @@ export async function authenticateKey(env: Env, key: string, headers: Headers): 
   let record = cachedKey(hash, nowMs);
   if (record === undefined) {
     const address = lookupAddress(headers);
-    refuseIfLimited(address, nowMs);
+    unknownKeyLimit.refuseIfLimited(address, nowMs);
     record = await lookUpKey({ kv: env.KEYS, directory: env.KEY_DIRECTORY }, hash, nowMs);
-    if (record === null) await countUnknownKey(env.AUTH_FAILURE_LIMITER, address, nowMs);
+    if (record === null) await unknownKeyLimit.countFailure(env.AUTH_FAILURE_LIMITER, address, nowMs);
   }
   if (record === null) throw new GatewayError("UNAUTHORIZED", { logReason: "integration key unknown" });
   if (!isUsable(record, keyNow()) || isKnownRevoked(record.tenantId, record.keyId)) throw new GatewayError("UNAUTHORIZED", { logReason: `integration key ${record.keyId} revoked, expired or past its grace period` });

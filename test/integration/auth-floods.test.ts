@@ -9,7 +9,10 @@ import { generateIntegrationKey } from "../../src/auth/integration-key";
 import { createKey, envelope, rid, tenant } from "../support/gateway";
 import { countingDirectory, freshAddress, wrappedKv } from "../support/key-stores";
 import { callWith, envWith } from "../support/worker";
-import { FAILURE_LIMIT, FAILURE_PERIOD_SEC } from "../../src/security/lookup-limit";
+import { unknownKeyLimit } from "../../src/security/address-limit";
+
+const FAILURE_LIMIT = unknownKeyLimit.limit;
+const FAILURE_PERIOD_SEC = unknownKeyLimit.periodSec;
 
 /** An AUTH_FAILURE_LIMITER over the real binding that counts calls. */
 function countingLimiter() {

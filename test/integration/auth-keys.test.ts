@@ -9,27 +9,10 @@ import { generateIntegrationKey } from "../../src/auth/integration-key";
 import { setKeyClock } from "../../src/auth/key-store";
 import worker from "../../src/index";
 import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
-import { freshAddress } from "../support/key-stores";
+import { freshAddress, wrappedKv } from "../support/key-stores";
 
 /** A KV binding that counts the reads the Worker makes through it, and can serve chosen stale values. */
-function countingKv(stale: Map<string, unknown> = new Map()) {
-  const counts = { get: 0 };
-  const kv = new Proxy(env.KEYS, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop, target);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        if (prop === "get") {
-          counts.get += 1;
-          const name = args[0] as string;
-          if (stale.has(name)) return Promise.resolve(args[1] === "json" ? stale.get(name) : JSON.stringify(stale.get(name)));
-        }
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { kv, counts };
-}
+const countingKv = (stale: Map<string, unknown> = new Map()) => wrappedKv({ stale });
 
 /** Sends a request through the Worker entry with a custom env (its own configuration and bindings). */
 async function callWith(customEnv: Env, path: string, headers: Record<string, string>): Promise<Response> {

@@ -8,6 +8,8 @@ import { env } from "cloudflare:workers";
 export interface KvOptions {
   /** Names this replica does not show yet (answered as misses). */
   hidden?: (name: string) => boolean;
+  /** Values this replica still serves from before a write (name -> the old JSON value). */
+  stale?: Map<string, unknown>;
   /** Makes every put fail, as a KV outage would. */
   failPuts?: boolean;
 }
@@ -22,7 +24,9 @@ export function wrappedKv(options: KvOptions = {}) {
       return (...args: unknown[]) => {
         if (prop === "get") {
           counts.get += 1;
-          if (options.hidden?.(args[0] as string) === true) return Promise.resolve(null);
+          const name = args[0] as string;
+          if (options.hidden?.(name) === true) return Promise.resolve(null);
+          if (options.stale?.has(name) === true) return Promise.resolve(args[1] === "json" ? options.stale.get(name) : JSON.stringify(options.stale.get(name)));
         }
         if (prop === "put") {
           counts.put += 1;
