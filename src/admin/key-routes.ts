@@ -25,7 +25,8 @@ export function keyRoutes(): Hono<AppEnv> {
     const tenantId = tenantParam(c);
     const keyId = keyIdParam(c);
     // The body is optional: without one (no Content-Type, no bytes) the old key stops at once.
-    const body = c.req.header("content-type") === undefined && c.req.raw.body === null ? {} : await jsonBody(c);
+    const empty = c.req.raw.body === null || c.req.header("content-length") === "0";
+    const body = c.req.header("content-type") === undefined && empty ? {} : await jsonBody(c);
     const { graceSec } = rollInput(body);
     return c.json(await rollKey(c.env, tenantId, keyId, graceSec, keyNow()), 201, NO_STORE);
   });

@@ -114,6 +114,14 @@ describe("key roll", () => {
     expect((await list(t)).map((k) => k.state)).toEqual(["active"]);
   });
 
+  it("reads an empty body with Content-Length: 0 and no Content-Type as no grace period", async () => {
+    const t = tenant("roll-empty");
+    const old = await createKey(t, { psa: "read" });
+    const res = await call(`/__gateway/admin/tenants/${t}/keys/${old.keyId}/roll`, { method: "POST", headers: { ...ADMIN, "content-length": "0" }, body: "" });
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { previous: Listed }).previous.state).toBe("revoked");
+  });
+
   it("accepts the longest grace period, 7 days", async () => {
     const t = tenant("roll-7d");
     const old = await createKey(t, { psa: "read" });
