@@ -117,7 +117,7 @@ describe("key roll", () => {
   it("reads an empty body with Content-Length: 0 and no Content-Type as no grace period", async () => {
     const t = tenant("roll-empty");
     const old = await createKey(t, { psa: "read" });
-    const res = await call(`/__gateway/admin/tenants/${t}/keys/${old.keyId}/roll`, { method: "POST", headers: { ...ADMIN, "content-length": "0" }, body: "" });
+    const res = await call(`/__gateway/admin/tenants/${t}/keys/${old.keyId}/roll`, { method: "POST", headers: { ...ADMIN, "content-length": "0" }, body: new Uint8Array(0) });
     expect(res.status).toBe(201);
     expect(((await res.json()) as { previous: Listed }).previous.state).toBe("revoked");
   });
