@@ -11,6 +11,10 @@
  *   utilization                      saturating runs: W / mean(t[i+L] - t[i]), admitted per W over L
  *   p50Ms, p99Ms                     latency of admitted requests (from when each was due: open loop)
  *
+ * Then, on the first profile's stack with D = 0, the integration-key figures (lib/edge-keys.mjs: a new
+ * key's first request through another isolate, the revocation bound, lookups per 1,000 made-up keys), with
+ * the bench KV's propagation delay (lib/edge-stack.mjs, KV_PROPAGATION_MS) in effect throughout.
+ *
  * Fails (exit code 1) when a run admitted more than L in some interval of length W, or when a run did not
  * measure the gateway: nothing admitted, a response other than 200/429 or no response, a request that
  * reached the upstream twice, a 2xx that never reached it, a refused request that did. The issue's other
@@ -23,6 +27,7 @@ import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { keysMarkdown, measureKeys } from "./lib/edge-keys.mjs";
 import { pacedLoad } from "./lib/edge-load.mjs";
 import { markdown, maxInWindow, quantile, targets, utilization } from "./lib/edge-report.mjs";
 import { startEdgeGateways, startEdgeRefs } from "./lib/edge-stack.mjs";
@@ -209,6 +214,7 @@ export async function run({ quick, configPath, bundleDir, tmp, storage }) {
     const bundle = await gatewayBundle(configPath, tmp, bundleDir);
     const runs = [];
     let runtime;
+    let keys = null;
     for (const profile of PROFILES) {
       const dir = `edge-${profile.demand}`;
       const vars = { RATE_LIMIT_DEFAULT: profile.policy };
@@ -221,6 +227,12 @@ export async function run({ quick, configPath, bundleDir, tmp, storage }) {
           console.log(`${r.admitted} admitted, ${r.limiterCalls} limiter calls, max ${r.maxAdmittedInWindow} in W, p50 ${r.p50Ms?.toFixed(2)} ms${r.failures.length ? ` (${r.failures.join("; ")})` : ""}`);
           runs.push(r);
         }
+        if (keys === null) {
+          process.stdout.write(`edge: integration keys, ${ISOLATES} isolates, D=0 ms ... `);
+          await limiter(edge, "delay?ms=0");
+          keys = await measureKeys(edge, tag);
+          console.log(`first request ${keys.keys.newKeyFirstRequestStatus}, revocation ${keys.keys.revocationMaxMs} ms, flood ${keys.keys.floodLookupsPer1000} lookups/1000${keys.keys.failures.length ? ` (${keys.keys.failures.join("; ")})` : ""}`);
+        }
       } finally {
         await edge.stop();
       }
@@ -229,7 +241,7 @@ export async function run({ quick, configPath, bundleDir, tmp, storage }) {
     const refPass = await measureRefPass({ runtime, tmp, upstream, quick });
     console.log(`p50 ${refPass.p50Ms?.toFixed(2)} ms`);
 
-    const checks = targets(runs);
+    const checks = [...targets(runs), ...keys.checks];
     const meta = {
       mode: quick ? "quick" : "full",
       date: new Date().toISOString(),
@@ -240,10 +252,10 @@ export async function run({ quick, configPath, bundleDir, tmp, storage }) {
       clocks: { maxAdmittedInWindow: "the isolates' admission times (the gateways' log field admittedAt; one machine, one clock)", maxReceivedInWindow: "client receive time of each 2xx (CLOCK_MONOTONIC)", maxArrivedInWindow: "upstream arrival time (CLOCK_MONOTONIC)" },
       ...Object.fromEntries(PROFILES.map((p) => [p.demand, { policy: p.policy, seconds: quick ? p.quickSeconds : p.seconds }])),
     };
-    const md = markdown({ meta, runs, refPass, checks });
-    writeResult("edge", { runs, refPass, checks, meta }, md);
+    const md = `${markdown({ meta, runs, refPass, checks })}\n${keysMarkdown(keys.keys)}`;
+    writeResult("edge", { runs, refPass, keys: keys.keys, checks, meta }, md);
     console.log("\n" + md);
-    const failed = runs.some((r) => r.failures.length) || refPass.failures.length > 0 || checks.some((c) => c.judged && !c.met);
+    const failed = runs.some((r) => r.failures.length) || refPass.failures.length > 0 || keys.keys.failures.length > 0 || checks.some((c) => c.judged && !c.met);
     return { passed: !failed };
   } finally {
     await stopPid(upstream.pid);

@@ -1,6 +1,7 @@
-/** The Worker entry: the app's fetch handler and the Durable Object class. */
+/** The Worker entry: the app's fetch handler and the Durable Object classes. */
 import { buildApp } from "./app";
 
+export { KeyDirectory } from "./auth/key-directory";
 export { TenantLimiter } from "./ratelimit/tenant-limiter";
 
 const app = buildApp();

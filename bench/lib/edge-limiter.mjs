@@ -14,19 +14,23 @@
  * those internal calls too. Runtime handlers (alarm, WebSocket events) are forwarded without delay: no
  * gateway sends them. Calls on RPC targets an answer may carry are not seen here.
  *
+ * The key directory (KeyDirectory) gets the same facade, the same delay (it is an object somewhere else
+ * too) and counts of its own, so the limiter's figures stay the limiter's.
+ *
  * This service's own socket (module state: the object's instances run in this isolate):
- *   GET  /__edge/calls          {"admit": n, ...} since the last reset
- *   POST /__edge/reset          counts back to zero
+ *   GET  /__edge/calls            {"exchange": n, ...}: TenantLimiter calls since the last reset
+ *   GET  /__edge/directory-calls  {"lookup": n, ...}: KeyDirectory calls since the last reset
+ *   POST /__edge/reset            both counts back to zero
  *   POST /__edge/delay?ms=D     the one-way delay from now on (0 to 10,000 ms)
  */
 import { DurableObject } from "cloudflare:workers";
-import { TenantLimiter as Real } from "./index.js";
+import { KeyDirectory as RealDirectory, TenantLimiter as Real } from "./index.js";
 
-export * from "./index.js"; // any other class the bundle exports stays available; TenantLimiter is ours
+export * from "./index.js"; // any other class the bundle exports stays available; TenantLimiter and KeyDirectory are ours
 
 const RUNTIME_HANDLERS = new Set(["alarm", "webSocketMessage", "webSocketClose", "webSocketError"]);
 let delayMs = 0;
-let calls = new Map(); // method name -> calls since the last reset
+const counts = { limiter: new Map(), directory: new Map() }; // method name -> calls since the last reset
 const reals = new WeakMap(); // facade -> the real object
 const travel = () => (delayMs > 0 ? new Promise((resolve) => setTimeout(resolve, delayMs)) : Promise.resolve());
 
@@ -41,36 +45,43 @@ function methodNames(proto) {
   return names;
 }
 
-export class TenantLimiter extends DurableObject {
-  constructor(ctx, env) {
-    super(ctx, env);
-    reals.set(this, new Real(ctx, env));
+/** A facade class over `RealClass` that delays and counts (in `calls`) every method a caller can invoke. */
+function facade(RealClass, calls) {
+  class Facade extends DurableObject {
+    constructor(ctx, env) {
+      super(ctx, env);
+      reals.set(this, new RealClass(ctx, env));
+    }
   }
+  for (const name of methodNames(RealClass.prototype)) {
+    const forward = RUNTIME_HANDLERS.has(name)
+      ? function (...args) {
+          return reals.get(this)[name](...args);
+        }
+      : async function (...args) {
+          calls.set(name, (calls.get(name) ?? 0) + 1);
+          await travel();
+          try {
+            return await reals.get(this)[name](...args);
+          } finally {
+            await travel();
+          }
+        };
+    Object.defineProperty(Facade.prototype, name, { value: forward, writable: true, configurable: true });
+  }
+  return Facade;
 }
 
-for (const name of methodNames(Real.prototype)) {
-  const forward = RUNTIME_HANDLERS.has(name)
-    ? function (...args) {
-        return reals.get(this)[name](...args);
-      }
-    : async function (...args) {
-        calls.set(name, (calls.get(name) ?? 0) + 1);
-        await travel();
-        try {
-          return await reals.get(this)[name](...args);
-        } finally {
-          await travel();
-        }
-      };
-  Object.defineProperty(TenantLimiter.prototype, name, { value: forward, writable: true, configurable: true });
-}
+export const TenantLimiter = facade(Real, counts.limiter);
+export const KeyDirectory = facade(RealDirectory, counts.directory);
 
 export default {
   async fetch(request) {
     const url = new URL(request.url);
-    if (url.pathname === "/__edge/calls") return Response.json(Object.fromEntries(calls));
+    if (url.pathname === "/__edge/calls") return Response.json(Object.fromEntries(counts.limiter));
+    if (url.pathname === "/__edge/directory-calls") return Response.json(Object.fromEntries(counts.directory));
     if (url.pathname === "/__edge/reset" && request.method === "POST") {
-      calls = new Map();
+      for (const c of Object.values(counts)) c.clear();
       return Response.json({ ok: true });
     }
     if (url.pathname === "/__edge/delay" && request.method === "POST") {

@@ -2,12 +2,15 @@
  * The edge section's servers: ONE `workerd serve` process (pinned to the server core) hosting K Worker
  * services, each its own isolate on its own HTTP socket on 127.0.0.1, as K edge locations would:
  *
- *   gateways   K copies of the production bundle. Their TENANT_LIMITER binding points at the class of
- *              another service: durableObjectNamespace = (className = "TenantLimiter", serviceName =
- *              "limiter"). Their KV bindings share one in-memory KV service, so a key provisioned through
- *              one gateway's admin API is seen by all.
- *   limiter    defines the Durable Object class (SQLite, on tmpfs): lib/edge-limiter.mjs in front of the
- *              bundle, which delays every call into the object by D each way and counts calls per method.
+ *   gateways   K copies of the production bundle. Their Durable Object bindings (TENANT_LIMITER,
+ *              KEY_DIRECTORY) point at the classes of another service: durableObjectNamespace = (className
+ *              = "TenantLimiter", serviceName = "limiter"). Their KV bindings share one in-memory KV
+ *              service with a propagation delay (KV_PROPAGATION_MS): a write made through one gateway is
+ *              visible to that gateway at once and to the others KV_PROPAGATION_MS later, as KV's
+ *              replicas behave; each binding names its isolate in its props.
+ *   limiter    defines the Durable Object classes (SQLite, on tmpfs): lib/edge-limiter.mjs in front of the
+ *              bundle, which delays every call into an object by D each way and counts calls per method.
+ *              Its own bindings reach the same classes and KV (the directory's alarm writes both).
  *   refs       K copies of reference/pass.mjs (the floor), in a process of their own.
  */
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
@@ -20,6 +23,8 @@ import { binding, moduleEntry, ratelimitParts, serveConfig, str } from "./worker
 
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const LIMITER = "limiter";
+/** How long a KV write takes to reach the other isolates (Cloudflare documents up to 60 s). */
+export const KV_PROPAGATION_MS = 30_000;
 
 /** A worker service entry of the config; `modules` are file names already copied next to the config. */
 function workerService(name, { modules, compatibilityDate, compatibilityFlags = [], bindings = [], extra = "" }) {
@@ -66,14 +71,13 @@ export async function startEdgeGateways({ isolates, configPath, bundleDir, dir, 
   const bundleFiles = target.modules.map((m) => m.path);
   const bundleNames = target.modules.map((m) => m.name);
   const runtime = { compatibilityDate: target.compatibilityDate, compatibilityFlags: target.compatibilityFlags };
-  const common = [
-    ...Object.entries(target.vars).map(([n, v]) => binding(n, v)),
-    ...target.kv.map((b) => `(name = ${str(b)}, kvNamespace = ${str(`kv:${b}`)})`),
-  ];
+  const common = Object.entries(target.vars).map(([n, v]) => binding(n, v));
+  const kvFor = (isolate) => target.kv.map((b) => `(name = ${str(b)}, kvNamespace = (name = ${str(`kv:${b}`)}, props = (json = ${str(JSON.stringify({ isolate }))})))`);
   const classes = [...new Set(target.durableObjects.map((d) => d.className))];
   const rl = ratelimitParts(target);
-  const gatewayBindings = [
+  const gatewayBindings = (isolate) => [
     ...common,
+    ...kvFor(isolate),
     ...rl.bindings,
     ...target.durableObjects.map((d) => `(name = ${str(d.binding)}, durableObjectNamespace = (className = ${str(d.className)}, serviceName = ${str(LIMITER)}))`),
   ];
@@ -83,19 +87,19 @@ export async function startEdgeGateways({ isolates, configPath, bundleDir, dir, 
   mkdirSync(storageDir, { recursive: true });
   const gateways = Array.from({ length: isolates }, (_, i) => `gw${i}`);
   const services = [
-    ...gateways.map((name) => workerService(name, { ...runtime, modules: bundleNames, bindings: gatewayBindings })),
+    ...gateways.map((name) => workerService(name, { ...runtime, modules: bundleNames, bindings: gatewayBindings(name) })),
     workerService(LIMITER, {
       ...runtime,
       modules: [basename(limiterModule), ...bundleNames],
-      bindings: common,
+      bindings: [...common, ...kvFor(LIMITER), ...target.durableObjects.map((d) => `(name = ${str(d.binding)}, durableObjectNamespace = (className = ${str(d.className)}))`)],
       extra: `durableObjectNamespaces = [${namespaces.join(", ")}],\n      durableObjectStorage = (localDisk = "do-disk"),`,
     }),
-    ...target.kv.map((b) => `(name = ${str(`kv:${b}`)}, worker = (modules = [${moduleEntry("kv-service.mjs")}], compatibilityDate = "2025-01-01"))`),
+    ...target.kv.map((b) => `(name = ${str(`kv:${b}`)}, worker = (modules = [${moduleEntry("kv-service.mjs")}], compatibilityDate = "2025-01-01", bindings = [${binding("PROPAGATION_MS", String(KV_PROPAGATION_MS))}]))`),
     ...rl.services,
     `(name = "do-disk", disk = (path = ${str(storageDir)}, writable = true))`,
   ];
   const sockets = [...gateways, LIMITER, ...target.kv.map((b) => `kv:${b}`)].map((name) => ({ name, service: name }));
-  if (!classes.includes("TenantLimiter")) throw new Error("wrangler config binds no TenantLimiter Durable Object: nothing to put in another region");
+  for (const c of ["TenantLimiter", "KeyDirectory"]) if (!classes.includes(c)) throw new Error(`wrangler config binds no ${c} Durable Object: nothing to put in another region`);
   writeMultiConfig(dir, [...bundleFiles, limiterModule, join(benchDir, "lib/kv-service.mjs"), join(benchDir, "lib/ratelimit-service.mjs")], services, sockets);
   const w = await serve(dir, "edge gateways", sockets);
   return {

@@ -135,3 +135,20 @@ export function policiesInput(body: Record<string, unknown>): unknown {
     return { ...rest, windowSec: typeof window === "string" ? (parseWindow(window) ?? window) : undefined };
   });
 }
+
+/** The longest grace period a roll may give the old key: 7 days. */
+export const MAX_GRACE_SEC = 7 * 86_400;
+
+/**
+ * Validates a roll body: `gracePeriod`, optional, either a duration in the rate-limit window grammar
+ * (`30s`, `15m`, `1h`, `7d`) or whole seconds, from 0 (the old key stops now; the default) to 7 days.
+ */
+export function rollInput(body: Record<string, unknown>): { graceSec: number } {
+  const value = body.gracePeriod;
+  if (value === undefined || value === null) return { graceSec: 0 };
+  const seconds = typeof value === "string" ? parseWindow(value) : Number.isSafeInteger(value) ? (value as number) : null;
+  if (seconds === null || seconds < 0 || seconds > MAX_GRACE_SEC) {
+    throw validationError({ gracePeriod: `Must be a duration such as "30s", "15m", "1h", "7d", or whole seconds, from 0 to ${MAX_GRACE_SEC} (7 days)` }, "invalid roll input");
+  }
+  return { graceSec: seconds };
+}

@@ -1,15 +1,12 @@
-/** Admin API: a tenant's integration keys (create, list, revoke). */
+/** Admin API: a tenant's integration keys (create, list, revoke, roll). The operations are in auth/key-admin.ts. */
 import { Hono } from "hono";
-import { generateIntegrationKey, hashKey } from "../auth/integration-key";
-import { listKeys, putKey, revokeKeyRecord, type KeyRecord } from "../auth/key-store";
-import { rememberRevoked } from "../auth/revoked-keys";
+import { createKey, listKeys, revokeKey, rollKey } from "../auth/key-admin";
+import { keyNow } from "../auth/key-store";
 import type { AppEnv } from "../env";
-import { GatewayError } from "../errors";
-import { jsonBody, keyIdParam, newKeyInput, tenantParam } from "./input";
+import { jsonBody, keyIdParam, newKeyInput, rollInput, tenantParam } from "./input";
 
-function newKeyId(): string {
-  return `key_${[...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
+// The plaintext of a key leaves the gateway exactly once, in the answer that made it: never cached.
+const NO_STORE = { "Cache-Control": "no-store" };
 
 export function keyRoutes(): Hono<AppEnv> {
   const keys = new Hono<AppEnv>();
@@ -17,24 +14,21 @@ export function keyRoutes(): Hono<AppEnv> {
   keys.post("/tenants/:tenantId/keys", async (c) => {
     const tenantId = tenantParam(c);
     const input = newKeyInput(await jsonBody(c), c.get("config").products.map((p) => p.name));
-    const key = generateIntegrationKey();
-    const record: KeyRecord = { keyId: newKeyId(), tenantId, ...input, createdAt: new Date().toISOString(), revokedAt: null };
-    await putKey(c.env.KEYS, await hashKey(key), record);
-    // The plaintext leaves the gateway exactly once, here.
-    return c.json({ key, ...record }, 201, { "Cache-Control": "no-store" });
+    return c.json(await createKey(c.env, { tenantId, ...input }, keyNow()), 201, NO_STORE);
   });
 
-  keys.get("/tenants/:tenantId/keys", async (c) => c.json({ data: await listKeys(c.env.KEYS, tenantParam(c)) }));
+  keys.get("/tenants/:tenantId/keys", async (c) => c.json({ data: await listKeys(c.env, tenantParam(c), keyNow()) }));
 
-  keys.delete("/tenants/:tenantId/keys/:keyId", async (c) => {
+  keys.delete("/tenants/:tenantId/keys/:keyId", async (c) => c.json(await revokeKey(c.env, tenantParam(c), keyIdParam(c), keyNow())));
+
+  keys.post("/tenants/:tenantId/keys/:keyId/roll", async (c) => {
     const tenantId = tenantParam(c);
     const keyId = keyIdParam(c);
-    const revoked = await revokeKeyRecord(c.env.KEYS, tenantId, keyId);
-    if (revoked === null) throw new GatewayError("NOT_FOUND", { details: { resourceType: "integrationKey", resourceId: keyId } });
-    // The tenant's object tells every isolate at its next lease exchange (within one lease life); this one knows now.
-    await c.env.TENANT_LIMITER.getByName(tenantId).revokeKey(keyId);
-    rememberRevoked(tenantId, [keyId]);
-    return c.json(revoked);
+    // The body is optional: without one (no Content-Type, no bytes) the old key stops at once.
+    const empty = c.req.raw.body === null || c.req.header("content-length") === "0";
+    const body = c.req.header("content-type") === undefined && empty ? {} : await jsonBody(c);
+    const { graceSec } = rollInput(body);
+    return c.json(await rollKey(c.env, tenantId, keyId, graceSec, keyNow()), 201, NO_STORE);
   });
 
   return keys;

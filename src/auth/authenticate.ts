@@ -6,19 +6,33 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
+import { lookupAddress, unknownKeyLimit } from "../security/address-limit";
 import { extractCredential } from "./credentials";
 import { hashKey, isWellFormedKey } from "./integration-key";
 import { verifyToken } from "./jwt";
-import { findKey, isUsable } from "./key-store";
+import { isUsable } from "./key-record";
+import { cachedKey, keyNow, lookUpKey } from "./key-store";
 import { principalId, type Principal } from "./principal";
 import { isKnownRevoked } from "./revoked-keys";
 
-/** The principal for an integration key. A key failing its checksum is refused without a storage lookup. */
-export async function authenticateKey(kv: KVNamespace, key: string): Promise<Principal> {
+/**
+ * The principal for an integration key. A key failing its checksum is refused without a storage lookup; a
+ * key this isolate has cached costs no I/O; any other key is looked up (KV, then the directory) unless its
+ * client address is over its budget of unknown keys, and an unknown key is counted against that budget.
+ */
+export async function authenticateKey(env: Env, key: string, headers: Headers): Promise<Principal> {
   if (!isWellFormedKey(key)) throw new GatewayError("UNAUTHORIZED", { logReason: "integration key malformed or checksum mismatch" });
-  const record = await findKey(kv, await hashKey(key));
+  const hash = await hashKey(key);
+  const nowMs = keyNow();
+  let record = cachedKey(hash, nowMs);
+  if (record === undefined) {
+    const address = lookupAddress(headers);
+    unknownKeyLimit.refuseIfLimited(address, nowMs);
+    record = await lookUpKey({ kv: env.KEYS, directory: env.KEY_DIRECTORY }, hash, nowMs);
+    if (record === null) await unknownKeyLimit.countFailure(env.AUTH_FAILURE_LIMITER, address, nowMs);
+  }
   if (record === null) throw new GatewayError("UNAUTHORIZED", { logReason: "integration key unknown" });
-  if (!isUsable(record) || isKnownRevoked(record.tenantId, record.keyId)) throw new GatewayError("UNAUTHORIZED", { logReason: `integration key ${record.keyId} revoked or expired` });
+  if (!isUsable(record, keyNow()) || isKnownRevoked(record.tenantId, record.keyId)) throw new GatewayError("UNAUTHORIZED", { logReason: `integration key ${record.keyId} revoked, expired or past its grace period` });
   return { type: "key", tenantId: record.tenantId, keyId: record.keyId, access: record.access };
 }
 
@@ -28,7 +42,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     const log = c.get("log");
     const credential = extractCredential(c.req.raw.headers, c.get("url").searchParams, config.auth.sessionCookie);
     if (credential.kind === "none") throw new GatewayError("UNAUTHORIZED", { logReason: "no credential" });
-    const principal = credential.kind === "key" ? await authenticateKey(c.env.KEYS, credential.key) : await verifyToken(credential.token, config.auth);
+    const principal = credential.kind === "key" ? await authenticateKey(c.env, credential.key, c.req.raw.headers) : await verifyToken(credential.token, config.auth);
     c.set("principal", principal);
     log.set({ tenant: principal.tenantId, principalType: principal.type, principalId: principalId(principal) });
     await next();

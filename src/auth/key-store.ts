@@ -1,76 +1,97 @@
 /**
- * Integration key records in KV, addressed by the key's SHA-256 (the plaintext is never stored), plus a
- * per-tenant index for listing and revoking by key id. Lookups are cached in the isolate, negative results
- * too but briefly, so a burst of requests costs one KV read. Revocation does not wait for this cache: the
- * tenant's Durable Object holds the revoked key ids and is consulted on every admitted request.
+ * Integration key lookups in an isolate: two bounded caches in front of KV, and the key directory behind it.
+ * Found records are cached for 30 s, refusals not: each request checks the record's expiry, grace deadline
+ * and revocation against the clock, and revocations arrive through the tenant's lease exchange
+ * (revoked-keys.ts). A KV miss is confirmed with the directory before it becomes a miss, so a key created a
+ * moment ago elsewhere works here on its first request; a confirmed miss goes to a cache of its own, so no
+ * number of made-up keys can evict a real key's record.
  */
-import type { AccessLevel } from "./principal";
+import { GatewayError } from "../errors";
+import type { KeyDirectory } from "./key-directory";
+import { readKeyFromKv } from "./key-kv";
+import { shardForHash, type KeyRecord } from "./key-record";
 
-export interface KeyRecord {
-  keyId: string;
-  tenantId: string;
-  name: string;
-  access: Record<string, AccessLevel>;
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-}
-
-/** How long a found record / a miss is trusted in an isolate. README: "Key cache and revocation". */
+/** How long a found record / a confirmed miss is trusted in an isolate. README: "Integration keys: where they live". */
 export const POSITIVE_TTL_MS = 30_000;
 export const NEGATIVE_TTL_MS = 5_000;
-const MAX_CACHED = 10_000;
+const MAX_POSITIVE = 10_000;
+const MAX_NEGATIVE = 10_000;
+/** The longest a request waits for the directory on a KV miss. */
+export const DIRECTORY_TIMEOUT_MS = 1_000;
 
-const cache = new Map<string, { record: KeyRecord | null; until: number }>();
-
-const recordKey = (hash: string) => `key:${hash}`;
-const indexPrefix = (tenantId: string) => `tenant:${tenantId}:key:`;
-
-/** The record for a key hash, from the isolate cache or KV; null when unknown. */
-export async function findKey(kv: KVNamespace, hash: string, now = Date.now()): Promise<KeyRecord | null> {
-  const hit = cache.get(hash);
-  if (hit !== undefined && hit.until > now) return hit.record;
-  const record = await kv.get<KeyRecord>(recordKey(hash), "json");
-  if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value as string);
-  cache.set(hash, { record, until: now + (record === null ? NEGATIVE_TTL_MS : POSITIVE_TTL_MS) });
-  return record;
+export interface KeyStores {
+  kv: KVNamespace;
+  directory: DurableObjectNamespace<KeyDirectory>;
 }
 
-/** True when the record may authenticate at `now`: not revoked, not expired. */
-export function isUsable(record: KeyRecord, now = Date.now()): boolean {
-  return record.revokedAt === null && (record.expiresAt === null || Date.parse(record.expiresAt) > now);
+const positive = new Map<string, { record: KeyRecord; until: number }>();
+const negative = new Map<string, number>();
+let clock: () => number = () => Date.now();
+
+/** Replaces the clock of key checks and caches (tests move time exactly); null restores the real one. */
+export function setKeyClock(now: (() => number) | null): void {
+  clock = now ?? (() => Date.now());
 }
 
-/** Stores a new key: the record under its hash and the tenant index entry (which also keeps the hash). */
-export async function putKey(kv: KVNamespace, hash: string, record: KeyRecord): Promise<void> {
-  await kv.put(recordKey(hash), JSON.stringify(record));
-  await kv.put(`${indexPrefix(record.tenantId)}${record.keyId}`, JSON.stringify({ ...record, hash }));
+/** The clock key checks use. */
+export function keyNow(): number {
+  return clock();
 }
 
-/** A tenant's keys (never their hashes), oldest first. */
-export async function listKeys(kv: KVNamespace, tenantId: string): Promise<KeyRecord[]> {
-  const out: KeyRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await kv.list({ prefix: indexPrefix(tenantId), ...(cursor !== undefined ? { cursor } : {}) });
-    const values = await Promise.all(page.keys.map((k) => kv.get<KeyRecord & { hash: string }>(k.name, "json")));
-    for (const v of values) {
-      if (v === null) continue;
-      const { hash: _hash, ...record } = v; // the hash never leaves the store
-      out.push(record);
+function remember<V>(map: Map<string, V>, max: number, hash: string, value: V): void {
+  map.delete(hash);
+  if (map.size >= max) map.delete(map.keys().next().value as string);
+  map.set(hash, value);
+}
+
+/** What this isolate knows of a key hash without any I/O: its record, null (a confirmed miss), or undefined. */
+export function cachedKey(hash: string, nowMs: number): KeyRecord | null | undefined {
+  const hit = positive.get(hash);
+  if (hit !== undefined && hit.until > nowMs) return hit.record;
+  const missUntil = negative.get(hash);
+  if (missUntil !== undefined && missUntil > nowMs) return null;
+  return undefined;
+}
+
+function cacheKey(hash: string, record: KeyRecord, nowMs: number): void {
+  negative.delete(hash);
+  remember(positive, MAX_POSITIVE, hash, { record, until: nowMs + POSITIVE_TTL_MS });
+}
+
+/** Drops a hash from both caches (after a revocation: the next request reads the record again). */
+export function forgetKey(hash: string): void {
+  positive.delete(hash);
+  negative.delete(hash);
+}
+
+/** `promise`, or a rejection when it has not settled within `ms`. */
+export async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
+/**
+ * The record for a key hash from KV, else from the directory; null when neither knows it. The result is
+ * cached. A directory that fails or does not answer in time is 503 (a refusal would tell a valid new key
+ * it is unknown), never cached.
+ */
+export async function lookUpKey(stores: KeyStores, hash: string, nowMs: number): Promise<KeyRecord | null> {
+  let record = await readKeyFromKv(stores.kv, hash);
+  if (record === null) {
+    try {
+      record = await withDeadline(stores.directory.getByName(shardForHash(hash)).lookup(hash), DIRECTORY_TIMEOUT_MS);
+    } catch (err) {
+      throw new GatewayError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, logReason: `key directory unavailable: ${String(err)}` });
     }
-    cursor = page.list_complete ? undefined : page.cursor;
-  } while (cursor !== undefined);
-  return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-}
-
-/** Marks a key revoked in KV (index and record). Returns the updated record, or null for an unknown key id. */
-export async function revokeKeyRecord(kv: KVNamespace, tenantId: string, keyId: string, now = new Date()): Promise<KeyRecord | null> {
-  const entry = await kv.get<KeyRecord & { hash: string }>(`${indexPrefix(tenantId)}${keyId}`, "json");
-  if (entry === null) return null;
-  const { hash, ...record } = entry;
-  const revoked: KeyRecord = { ...record, revokedAt: record.revokedAt ?? now.toISOString() };
-  await putKey(kv, hash, revoked);
-  cache.delete(hash);
-  return revoked;
+  }
+  if (record === null) remember(negative, MAX_NEGATIVE, hash, nowMs + NEGATIVE_TTL_MS);
+  else cacheKey(hash, record, nowMs);
+  return record;
 }

@@ -102,7 +102,7 @@ describe("admin API: keys", () => {
     const { key, keyId } = await createKey(t, { psa: "read" });
     const { text, data } = await listKeys(t);
     expect(data.map((k) => k.keyId)).toEqual([keyId]);
-    expect(Object.keys(data[0] ?? {}).sort()).toEqual(["access", "createdAt", "expiresAt", "keyId", "name", "revokedAt", "tenantId"]);
+    expect(Object.keys(data[0] ?? {}).sort()).toEqual(["access", "createdAt", "expiresAt", "graceUntil", "keyId", "name", "revokedAt", "rolledFrom", "rolledTo", "state", "tenantId"]);
     expect(text).not.toContain(key.slice(4));
     expect(text).not.toMatch(/[0-9a-f]{64}/);
   });

@@ -6,28 +6,13 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { generateIntegrationKey } from "../../src/auth/integration-key";
+import { setKeyClock } from "../../src/auth/key-store";
 import worker from "../../src/index";
 import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
+import { freshAddress, wrappedKv } from "../support/key-stores";
 
 /** A KV binding that counts the reads the Worker makes through it, and can serve chosen stale values. */
-function countingKv(stale: Map<string, unknown> = new Map()) {
-  const counts = { get: 0 };
-  const kv = new Proxy(env.KEYS, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop, target);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        if (prop === "get") {
-          counts.get += 1;
-          const name = args[0] as string;
-          if (stale.has(name)) return Promise.resolve(args[1] === "json" ? stale.get(name) : JSON.stringify(stale.get(name)));
-        }
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { kv, counts };
-}
+const countingKv = (stale: Map<string, unknown> = new Map()) => wrappedKv({ stale });
 
 /** Sends a request through the Worker entry with a custom env (its own configuration and bindings). */
 async function callWith(customEnv: Env, path: string, headers: Record<string, string>): Promise<Response> {
@@ -45,7 +30,8 @@ async function sha256Hex(text: string): Promise<string> {
 /** A request with a key on a read route; returns the response, its body text and what PSA received. */
 async function useKey(key: string) {
   const id = rid("key");
-  const res = await call("/psa/tickets", { headers: { "x-integration-key": key, "x-request-id": id } });
+  // Each request from its own address: unknown keys count against their address's budget (auth-floods.test.ts).
+  const res = await call("/psa/tickets", { headers: { "x-integration-key": key, "x-request-id": id, "cf-connecting-ip": freshAddress() } });
   const body = await res.text();
   return { res, body, forwarded: await recorded("psa", id) };
 }
@@ -59,6 +45,7 @@ async function unknownKeyBody(): Promise<string> {
 
 afterEach(() => {
   vi.useRealTimers();
+  setKeyClock(null);
 });
 
 describe("integration key: format gate", () => {
@@ -83,7 +70,7 @@ describe("integration key: format gate", () => {
 
   it("does look up a well-formed key it has not seen, which is what the checksum saves", async () => {
     const { kv, counts } = countingKv();
-    const res = await callWith({ ...env, KEYS: kv }, "/psa/tickets", { "x-integration-key": generateIntegrationKey() });
+    const res = await callWith({ ...env, KEYS: kv }, "/psa/tickets", { "x-integration-key": generateIntegrationKey(), "cf-connecting-ip": freshAddress() });
     expect(res.status).toBe(401);
     expect(counts.get).toBe(1);
   });
@@ -134,6 +121,18 @@ describe("integration key: one answer for every bad key", () => {
     expect(after.res.status).toBe(401);
     expect(after.forwarded).toEqual([]);
     expect(after.body).toBe(await unknownKeyBody());
+  });
+
+  it("admits a cached key until the millisecond before its expiry and refuses it from its expiry on", async () => {
+    const t = tenant();
+    const expiry = Math.ceil(Date.now() / 1000) * 1000 + 60_000;
+    const { key } = await createKey(t, { psa: "read" }, { expiresAt: new Date(expiry).toISOString() });
+    setKeyClock(() => expiry - 1);
+    expect((await useKey(key)).res.status).toBe(200);
+    setKeyClock(() => expiry);
+    const after = await useKey(key);
+    expect(after.res.status).toBe(401);
+    expect(after.forwarded).toEqual([]);
   });
 
   it("refuses a revoked key on the very next request with the same bytes as an unknown key", async () => {

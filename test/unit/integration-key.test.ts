@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { generateIntegrationKey, hashKey, isWellFormedKey, KEY_PREFIX } from "../../src/auth/integration-key";
-import { isUsable, type KeyRecord } from "../../src/auth/key-store";
+import { isUsable, type KeyRecord } from "../../src/auth/key-record";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 

@@ -1,0 +1,112 @@
+/**
+ * Unauthenticated floods of made-up keys with valid checksums: each address may cost the gateway a few
+ * lookups (KV + directory) per period, then is refused with 429 before any lookup; real keys stay cached
+ * throughout; valid keys, cached or not, never touch the limiter binding; no tenant pays for any of it.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { generateIntegrationKey } from "../../src/auth/integration-key";
+import { createKey, envelope, rid, tenant } from "../support/gateway";
+import { countingDirectory, freshAddress, wrappedKv } from "../support/key-stores";
+import { callWith, envWith } from "../support/worker";
+import { unknownKeyLimit } from "../../src/security/address-limit";
+
+const FAILURE_LIMIT = unknownKeyLimit.limit;
+const FAILURE_PERIOD_SEC = unknownKeyLimit.periodSec;
+
+/** An AUTH_FAILURE_LIMITER over the real binding that counts calls. */
+function countingLimiter() {
+  let calls = 0;
+  const limiter = {
+    limit(options: RateLimitOptions) {
+      calls += 1;
+      return env.AUTH_FAILURE_LIMITER.limit(options);
+    },
+  };
+  return { limiter, calls: () => calls };
+}
+
+function stores() {
+  const kv = wrappedKv();
+  const dir = countingDirectory();
+  const limiter = countingLimiter();
+  return { kv, dir, limiter, env: envWith({ KEYS: kv.kv, KEY_DIRECTORY: dir.directory, AUTH_FAILURE_LIMITER: limiter.limiter }) };
+}
+
+const send = (e: Env, key: string, address: string) => callWith(e, "/psa/tickets", { headers: { "x-integration-key": key, "x-request-id": rid("flood"), "cf-connecting-ip": address } });
+
+describe("unauthenticated floods", () => {
+  it(`looks up ${FAILURE_LIMIT + 1} unknown keys from an address, then refuses it with 429 and Retry-After before any lookup`, async () => {
+    const s = stores();
+    const address = freshAddress();
+    const statuses: number[] = [];
+    let last: Response | null = null;
+    for (let i = 0; i < 40; i++) {
+      last = await send(s.env, generateIntegrationKey(), address);
+      statuses.push(last.status);
+    }
+    expect(statuses.slice(0, FAILURE_LIMIT)).toEqual(Array(FAILURE_LIMIT).fill(401));
+    expect(statuses.slice(FAILURE_LIMIT)).toEqual(Array(40 - FAILURE_LIMIT).fill(429));
+    // The refused one that tripped the limit was looked up; none after it.
+    expect([s.kv.counts.get, s.dir.lookups()]).toEqual([FAILURE_LIMIT + 1, FAILURE_LIMIT + 1]);
+    const e = await envelope(last!);
+    expect(e.code).toBe("RATE_LIMIT_EXCEEDED");
+    const retryAfter = Number(last!.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(FAILURE_PERIOD_SEC);
+    expect(e.details).toMatchObject({ limit: FAILURE_LIMIT, retryAfter });
+  });
+
+  it("counts per address: a limited address does not limit another", async () => {
+    const s = stores();
+    const flooder = freshAddress();
+    for (let i = 0; i <= FAILURE_LIMIT; i++) await send(s.env, generateIntegrationKey(), flooder);
+    expect((await send(s.env, generateIntegrationKey(), flooder)).status).toBe(429);
+    expect((await send(s.env, generateIntegrationKey(), freshAddress())).status).toBe(401);
+  });
+
+  it("keeps real keys cached through a flood from many addresses: no KV read and no directory lookup for them after it", async () => {
+    const t = tenant("flood");
+    const real = await Promise.all([1, 2, 3].map(() => createKey(t, { psa: "read" })));
+    const s = stores();
+    for (const k of real) expect((await send(s.env, k.key, freshAddress())).status).toBe(200);
+    for (let i = 0; i < 300; i++) await send(s.env, generateIntegrationKey(), freshAddress());
+    const before = [s.kv.counts.get, s.dir.lookups()];
+    for (const k of real) expect((await send(s.env, k.key, freshAddress())).status).toBe(200);
+    expect([s.kv.counts.get, s.dir.lookups()]).toEqual(before);
+  });
+
+  it("never calls the limiter binding for a valid key, cached or not, nor for a key failing its checksum", async () => {
+    const t = tenant("flood-valid");
+    const { key } = await createKey(t, { psa: "read" });
+    const s = stores();
+    const address = freshAddress();
+    for (let i = 0; i < 5; i++) expect((await send(s.env, key, address)).status).toBe(200);
+    const badChecksum = `${key.slice(0, -1)}${key.endsWith("A") ? "B" : "A"}`;
+    for (let i = 0; i < 20; i++) expect((await send(s.env, badChecksum, address)).status).toBe(401);
+    expect(s.limiter.calls()).toBe(0);
+    expect([s.kv.counts.get, s.dir.lookups()]).toEqual([1, 0]); // the valid key's one read; nothing for the others
+  });
+
+  it("answers the same unknown key again from the miss cache: no second lookup, no second count", async () => {
+    const s = stores();
+    const address = freshAddress();
+    const key = generateIntegrationKey();
+    for (let i = 0; i < 20; i++) expect((await send(s.env, key, address)).status).toBe(401);
+    expect([s.kv.counts.get, s.dir.lookups(), s.limiter.calls()]).toEqual([1, 1, 1]);
+  });
+
+  it("lets a valid key from a limited address through while its record is cached, and charges no tenant for the flood", async () => {
+    const t = tenant("flood-nat");
+    const { key } = await createKey(t, { psa: "read" });
+    const s = stores();
+    const address = freshAddress();
+    expect((await send(s.env, key, address)).status).toBe(200);
+    for (let i = 0; i <= FAILURE_LIMIT; i++) await send(s.env, generateIntegrationKey(), address);
+    expect((await send(s.env, generateIntegrationKey(), address)).status).toBe(429);
+    const ok = await send(s.env, key, address);
+    expect(ok.status).toBe(200);
+    // The tenant's budget (100/1m by default) saw two requests: the two with its key.
+    expect(ok.headers.get("ratelimit")).toMatch(/r=98;/);
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * The key directory as the authority: a key KV does not show yet works on its first request (the miss is
+ * confirmed with the directory), an unreachable directory is 503 rather than a false 401, and admin writes
+ * go to the directory first, then KV, with partial failures reported and repaired by the directory's alarm.
+ */
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { generateIntegrationKey, hashKey } from "../../src/auth/integration-key";
+import { newKeyId, shardForHash, shardForKeyId, type KeyRecord } from "../../src/auth/key-record";
+import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
+import { brokenDirectory, countingDirectory, freshAddress, wrappedKv } from "../support/key-stores";
+import { callWith, envWith } from "../support/worker";
+
+const JSON_ADMIN = { ...ADMIN, "content-type": "application/json" };
+
+/** A key written to the directory only, as an admin call in another location leaves it before KV has it here. */
+async function directoryOnlyKey(t: string, access: KeyRecord["access"] = { psa: "read" }) {
+  const key = generateIntegrationKey();
+  const hash = await hashKey(key);
+  const record: KeyRecord = { keyId: newKeyId(hash), tenantId: t, name: "fresh", access, createdAt: new Date().toISOString(), expiresAt: null, revokedAt: null };
+  await env.KEY_DIRECTORY.getByName(shardForHash(hash)).create(hash, record);
+  return { key, hash, record };
+}
+
+const headersFor = (key: string, id = rid("dir")) => ({ "x-integration-key": key, "x-request-id": id, "cf-connecting-ip": freshAddress() });
+
+/** The tenant's revoked key ids as its limiter tells an isolate on first contact. */
+async function limiterRevocations(t: string): Promise<string[]> {
+  const answer = await env.TENANT_LIMITER.getByName(t).exchange({ holderId: crypto.randomUUID(), keyId: null, want: 1, min: 1, ttlMs: 1000, defaults: [], reports: [], revocationCursor: 0 });
+  return answer.revoked;
+}
+
+describe("key directory: a new key on its first request", () => {
+  it("admits a key that KV does not show yet, after one directory lookup, and caches it", async () => {
+    const t = tenant("dir-first");
+    const { key, hash } = await directoryOnlyKey(t);
+    const { kv, counts } = wrappedKv({ hidden: (name) => name === `key:${hash}` });
+    const dir = countingDirectory();
+    const id = rid("first");
+    const first = await callWith(envWith({ KEYS: kv, KEY_DIRECTORY: dir.directory }), "/psa/tickets", { headers: headersFor(key, id) });
+    expect(first.status).toBe(200);
+    expect((await recorded("psa", id)).length).toBe(1);
+    expect([counts.get, dir.lookups()]).toEqual([1, 1]);
+    const second = await callWith(envWith({ KEYS: kv, KEY_DIRECTORY: dir.directory }), "/psa/tickets", { headers: headersFor(key) });
+    expect(second.status).toBe(200);
+    expect([counts.get, dir.lookups()]).toEqual([1, 1]);
+  });
+
+  it("reads a key that KV has from KV alone, with no directory lookup", async () => {
+    const t = tenant("dir-kvhit");
+    const { key } = await createKey(t, { psa: "read" });
+    const { kv, counts } = wrappedKv();
+    const dir = countingDirectory();
+    const res = await callWith(envWith({ KEYS: kv, KEY_DIRECTORY: dir.directory }), "/psa/tickets", { headers: headersFor(key) });
+    expect(res.status).toBe(200);
+    expect([counts.get, dir.lookups()]).toEqual([1, 0]);
+  });
+
+  it("answers 503 SERVICE_UNAVAILABLE with Retry-After, not 401, when KV misses and the directory fails", async () => {
+    const t = tenant("dir-down");
+    const { key, hash } = await directoryOnlyKey(t);
+    const { kv } = wrappedKv({ hidden: (name) => name === `key:${hash}` });
+    const id = rid("down");
+    const res = await callWith(envWith({ KEYS: kv, KEY_DIRECTORY: brokenDirectory() }), "/psa/tickets", { headers: headersFor(key, id) });
+    expect(res.status).toBe(503);
+    expect((await envelope(res)).code).toBe("SERVICE_UNAVAILABLE");
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(await recorded("psa", id)).toEqual([]);
+    // Nothing was cached: once the directory answers, the key works.
+    const after = await callWith(envWith({ KEYS: kv }), "/psa/tickets", { headers: headersFor(key) });
+    expect(after.status).toBe(200);
+  });
+});
+
+describe("key directory: admin writes, directory first", () => {
+  it("creates a key when KV fails: 201 with propagation.kv failed, the key works, and the alarm writes KV", async () => {
+    const t = tenant("dir-kvfail");
+    const { kv } = wrappedKv({ failPuts: true });
+    const res = await callWith(envWith({ KEYS: kv }), `/__gateway/admin/tenants/${t}/keys`, { method: "POST", headers: JSON_ADMIN, body: JSON.stringify({ name: "k", access: { psa: "read" } }) });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { key: string; keyId: string; propagation: unknown };
+    expect(body.propagation).toEqual({ directory: "written", kv: "failed" });
+    const hash = await hashKey(body.key);
+    expect(await env.KEYS.get(`key:${hash}`)).toBeNull();
+    expect((await callWith(envWith({}), "/psa/tickets", { headers: headersFor(body.key) })).status).toBe(200);
+    expect(await runDurableObjectAlarm(env.KEY_DIRECTORY.getByName(shardForHash(hash)))).toBe(true);
+    expect(await env.KEYS.get(`key:${hash}`, "json")).toMatchObject({ keyId: body.keyId, tenantId: t, revokedAt: null });
+  });
+
+  it("creates nothing when the directory fails: 503 with details.directory failed, and no KV write", async () => {
+    const t = tenant("dir-fail");
+    const { kv, counts } = wrappedKv();
+    const res = await callWith(envWith({ KEYS: kv, KEY_DIRECTORY: brokenDirectory() }), `/__gateway/admin/tenants/${t}/keys`, { method: "POST", headers: JSON_ADMIN, body: JSON.stringify({ name: "k", access: { psa: "read" } }) });
+    expect(res.status).toBe(503);
+    const e = await envelope(res);
+    expect([e.code, e.details]).toEqual(["SERVICE_UNAVAILABLE", { directory: "failed" }]);
+    expect(counts.put).toBe(0);
+    expect((await (await call(`/__gateway/admin/tenants/${t}/keys`, { headers: ADMIN })).json()) as unknown).toEqual({ data: [] });
+  });
+
+  it("revokes when KV fails: 503 naming the failed step, the key refused at once, KV repaired by the alarm, a retry answers 200", async () => {
+    const t = tenant("dir-revkv");
+    const { key, keyId } = await createKey(t, { psa: "read" });
+    const hash = await hashKey(key);
+    const { kv } = wrappedKv({ failPuts: true });
+    const res = await callWith(envWith({ KEYS: kv }), `/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect((await envelope(res)).details).toEqual({ keyId, directory: "written", limiter: "written", kv: "failed" });
+    expect((await callWith(envWith({}), "/psa/tickets", { headers: headersFor(key) })).status).toBe(401);
+    expect(await env.KEYS.get(`key:${hash}`, "json")).toMatchObject({ revokedAt: null }); // KV lags the directory ...
+    await runDurableObjectAlarm(env.KEY_DIRECTORY.getByName(shardForKeyId(keyId)));
+    const repaired = await env.KEYS.get<KeyRecord>(`key:${hash}`, "json"); // ... until the alarm
+    expect(repaired?.revokedAt).not.toBeNull();
+    const retry = await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
+    expect(retry.status).toBe(200);
+    expect(((await retry.json()) as KeyRecord).revokedAt).toBe(repaired?.revokedAt);
+  });
+
+  it("revokes when the limiter fails: 503 with details.limiter failed, and the alarm re-sends the revocation", async () => {
+    const t = tenant("dir-revlim");
+    const { keyId } = await createKey(t, { psa: "read" });
+    const limiter = { getByName: () => ({ revokeKey: () => Promise.reject(new Error("limiter unreachable")) }) };
+    const res = await callWith(envWith({ TENANT_LIMITER: limiter }), `/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
+    expect(res.status).toBe(503);
+    expect((await envelope(res)).details).toEqual({ keyId, directory: "written", limiter: "failed", kv: "written" });
+    expect(await limiterRevocations(t)).toEqual([]);
+    await runDurableObjectAlarm(env.KEY_DIRECTORY.getByName(shardForKeyId(keyId)));
+    expect(await limiterRevocations(t)).toEqual([keyId]);
+  });
+
+  it("adopts a key made before the directory (KV only) when it is revoked, and lists it once", async () => {
+    const t = tenant("dir-legacy");
+    const key = generateIntegrationKey();
+    const hash = await hashKey(key);
+    const keyId = "key_0123456789abcdef";
+    const record: KeyRecord = { keyId, tenantId: t, name: "old", access: { psa: "read" }, createdAt: new Date().toISOString(), expiresAt: null, revokedAt: null };
+    await env.KEYS.put(`key:${hash}`, JSON.stringify(record));
+    await env.KEYS.put(`tenant:${t}:key:${keyId}`, JSON.stringify({ ...record, hash }));
+    expect((await call("/psa/tickets", { headers: headersFor(key) })).status).toBe(200);
+    const revoke = await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
+    expect(revoke.status).toBe(200);
+    expect(await env.KEY_DIRECTORY.getByName(shardForHash(hash)).lookup(hash)).toMatchObject({ keyId, revokedAt: expect.any(String) });
+    expect((await call("/psa/tickets", { headers: headersFor(key) })).status).toBe(401);
+    const list = (await (await call(`/__gateway/admin/tenants/${t}/keys`, { headers: ADMIN })).json()) as { data: Array<{ keyId: string; state: string }> };
+    expect(list.data.map((k) => [k.keyId, k.state])).toEqual([[keyId, "revoked"]]);
+  });
+});
