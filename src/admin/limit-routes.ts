@@ -3,6 +3,7 @@
  * policies apply besides the tenant's: a request is admitted only if every enforced policy of both admits it.
  */
 import { Hono, type Context } from "hono";
+import { assertKeyExists } from "../auth/key-admin";
 import type { AppEnv } from "../env";
 import { secondsUntil } from "../ratelimit/headers";
 import { forgetLease } from "../ratelimit/lease-holder";
@@ -58,6 +59,7 @@ export function limitRoutes(): Hono<AppEnv> {
     const tenantId = tenantParam(c);
     const keyId = keyIdParam(c);
     const policies = toPolicies(policiesInput(await jsonBody(c)));
+    await assertKeyExists(c.env, tenantId, keyId);
     await limiter(c, tenantId).setKeyPolicies(keyId, policies);
     forgetLease(tenantId);
     return c.json(limitView(await limiter(c, tenantId).status(defaults(c), keyId, "key"), { tenantId, keyId }));

@@ -60,6 +60,13 @@ async function locate(env: Env, tenantId: string, keyId: string): Promise<Direct
   return home;
 }
 
+/** Refuses with 404 a key id the tenant does not have (in the directory, or from before it, in KV). */
+export async function assertKeyExists(env: Env, tenantId: string, keyId: string): Promise<void> {
+  const byId = env.KEY_DIRECTORY.getByName(shardForKeyId(keyId));
+  if ((await directoryCall(() => byId.find(tenantId, keyId))) !== null) return;
+  if ((await legacyKey(env.KEYS, tenantId, keyId)) === null) throw notFound(keyId);
+}
+
 /** Creates a key; the plaintext is in the answer only. */
 export async function createKey(env: Env, fields: Omit<KeyRecord, "keyId" | "createdAt" | "revokedAt">, nowMs: number) {
   const key = generateIntegrationKey();

@@ -86,6 +86,16 @@ describe("per-key policies", () => {
     expect(after.keysWithPolicies).toEqual([]);
   });
 
+  it("answers 404 NOT_FOUND for a key the tenant does not have, and sets nothing", async () => {
+    const { t } = await setup("lp-unknown-key", [{ name: "burst", limit: 10, window: "1m" }]);
+    const other = await createKey(tenant("lp-other"), { psa: "read" });
+    const res = await put(`/__gateway/admin/tenants/${t}/keys/${other.keyId}/rate-limit`, [{ name: "k", limit: 3, window: "1m" }]);
+    expect(res.status).toBe(404);
+    expect((await envelope(res)).details).toMatchObject({ resourceType: "integrationKey", resourceId: other.keyId });
+    const view = (await (await call(`/__gateway/admin/tenants/${t}/rate-limit`, { headers: ADMIN })).json()) as { keysWithPolicies: string[] };
+    expect(view.keysWithPolicies).toEqual([]);
+  });
+
   it.each([
     [[{ name: "k", limit: 3, window: "1m", mode: "dry-run" }], "policies[0].mode"],
     [[{ name: "k", limit: 0, window: "1m" }], "policies[0].limit"],
