@@ -7,6 +7,12 @@ import * as v from "valibot";
 import { TENANT_ID_PATTERN, TENANT_ID_RULE } from "../auth/tenant-id";
 import { MAX_LIMIT, MAX_POLICIES, MAX_WINDOW_SEC, MIN_WINDOW_SEC, parseWindow } from "../ratelimit/policy";
 
+/**
+ * How a schema whose shape valibot's converter cannot see (a custom check, a pipe that validates in
+ * stages) describes itself in JSON Schema: `v.metadata({ describe })`, read by src/admin/openapi.ts.
+ */
+export type DescribeFn = (toJson: (schema: v.GenericSchema) => Record<string, unknown>) => Record<string, unknown>;
+
 export const KEY_ID_PATTERN = /^key_[0-9a-f]{16}$/;
 const POLICY_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
@@ -67,6 +73,7 @@ const asObject = v.transform((p: unknown) => (typeof p === "object" && p !== nul
 function policyList<T extends v.GenericSchema<unknown, { name: string }>>(item: T) {
   return v.pipe(
     v.array(v.unknown(), POLICIES_RULE),
+    v.metadata({ describe: ((toJson) => ({ type: "array", minItems: 1, maxItems: MAX_POLICIES, items: toJson(item), description: "Policy names are unique" })) satisfies DescribeFn }),
     v.minLength(1, POLICIES_RULE),
     v.maxLength(MAX_POLICIES, POLICIES_RULE),
     v.array(v.pipe(v.unknown(), asObject, item)),
@@ -105,6 +112,7 @@ export function newKeyBody(products: readonly string[], nowMs: number, isSafeNam
     // where an operator must be told that they are not products.
     access: v.pipe(
       v.custom<Record<string, unknown>>((a) => typeof a === "object" && a !== null && !Array.isArray(a), accessRule),
+      v.metadata({ describe: () => ({ type: "object", propertyNames: { enum: [...products] }, additionalProperties: { enum: ["read", "write"] }, minProperties: 1, description: accessRule }) }),
       v.check((a) => Object.keys(a).length > 0, accessRule),
       v.rawCheck(({ dataset, addIssue }) => {
         if (!dataset.typed) return;
@@ -114,7 +122,6 @@ export function newKeyBody(products: readonly string[], nowMs: number, isSafeNam
         }
       }),
       v.transform((a) => a as Record<string, "read" | "write">),
-      v.metadata({ jsonSchema: { type: "object", propertyNames: { enum: [...products] }, additionalProperties: { enum: ["read", "write"] }, minProperties: 1, description: accessRule } }),
     ),
     expiresAt: v.optional(
       v.nullable(

@@ -1,0 +1,84 @@
+/**
+ * The admin API's one description: each operation's method, path, parameters, body and answers, as the
+ * valibot schemas requests are validated with (src/admin/schemas.ts) and the shapes responses have. The
+ * OpenAPI document (src/admin/openapi.ts) is generated from this list, and a test checks it against the
+ * routes the app registers, so the document cannot drift from the code.
+ *
+ * Operations marked `planned` are specified here for their owners (issue 11: key roll; issue 12: per-key
+ * limits) before their routes exist; the routes test says when a planned operation has landed.
+ */
+import * as v from "valibot";
+import { KeyIdSchema, KeyPoliciesBody, newKeyBody, RollBody, TenantIdSchema, TenantPoliciesBody, WindowSchema } from "./schemas";
+
+const Timestamp = v.pipe(v.string(), v.isoTimestamp());
+
+/** The error envelope (shared/spec/errors.md). */
+export const EnvelopeSchema = v.object({ error: v.string(), code: v.string(), details: v.nullable(v.record(v.string(), v.unknown())) });
+
+/** A key as listed and as revoked: never the plaintext, never its hash. */
+export const KeyRecordSchema = v.object({
+  keyId: KeyIdSchema,
+  tenantId: TenantIdSchema,
+  name: v.string(),
+  access: v.record(v.string(), v.picklist(["read", "write"])),
+  createdAt: Timestamp,
+  expiresAt: v.nullable(Timestamp),
+  revokedAt: v.nullable(Timestamp),
+  // Issue 11 adds the key's lifecycle state to the list.
+  state: v.optional(v.string()),
+});
+
+/** The create answer: the record plus the plaintext key, shown this once. */
+export const CreatedKeySchema = v.object({ ...KeyRecordSchema.entries, key: v.string() });
+export const KeyListSchema = v.object({ data: v.array(KeyRecordSchema) });
+
+const PolicyView = v.object({ name: v.string(), limit: v.number(), window: WindowSchema, mode: v.optional(v.picklist(["enforce", "shadow"])) });
+const UsageView = v.object({ name: v.string(), used: v.number(), remaining: v.number(), resetSeconds: v.number() });
+
+/** A tenant's (or, planned, a key's) effective policies and current usage. */
+export const LimitViewSchema = v.object({
+  tenantId: TenantIdSchema,
+  keyId: v.optional(KeyIdSchema),
+  overridden: v.boolean(),
+  policies: v.array(PolicyView),
+  usage: v.array(UsageView),
+});
+
+export type Method = "get" | "post" | "put" | "delete";
+
+export interface Operation {
+  method: Method;
+  /** Hono's form (`:tenantId`), relative to `/__gateway/admin`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  /** The JSON body; a function of the configured products where the schema names them. */
+  body?: v.GenericSchema | ((products: readonly string[]) => v.GenericSchema);
+  /** The success status and its body schema (undefined: a document that is not described by a schema). */
+  ok: { status: number; schema?: v.GenericSchema; description: string };
+  /** Refusals beyond the ones every admin operation has (401, 429). */
+  errors: number[];
+  planned?: string;
+}
+
+const tenantKeys = "/tenants/:tenantId/keys";
+const tenantLimit = "/tenants/:tenantId/rate-limit";
+const keyLimit = "/tenants/:tenantId/keys/:keyId/rate-limit";
+
+/** Every admin operation. */
+export const OPERATIONS: readonly Operation[] = [
+  { method: "get", path: "/openapi.json", operationId: "getOpenApi", summary: "This document", ok: { status: 200, description: "The OpenAPI 3.1 document" }, errors: [] },
+  { method: "post", path: tenantKeys, operationId: "createKey", summary: "Create an integration key (the plaintext is in this answer only)", body: (products) => newKeyBody(products, 0, () => true, () => null), ok: { status: 201, schema: CreatedKeySchema, description: "The key and its record" }, errors: [400, 413] },
+  { method: "get", path: tenantKeys, operationId: "listKeys", summary: "List a tenant's keys (never secrets)", ok: { status: 200, schema: KeyListSchema, description: "The tenant's keys" }, errors: [400] },
+  { method: "delete", path: `${tenantKeys}/:keyId`, operationId: "revokeKey", summary: "Revoke a key", ok: { status: 200, schema: KeyRecordSchema, description: "The revoked record" }, errors: [400, 404] },
+  { method: "post", path: `${tenantKeys}/:keyId/roll`, operationId: "rollKey", summary: "Replace a key with a new one; the old one works for gracePeriod", body: RollBody, ok: { status: 201, schema: CreatedKeySchema, description: "The new key and its record" }, errors: [400, 404, 413], planned: "issue 11" },
+  { method: "get", path: tenantLimit, operationId: "getTenantRateLimit", summary: "A tenant's effective policies and usage", ok: { status: 200, schema: LimitViewSchema, description: "Policies and usage" }, errors: [400] },
+  { method: "put", path: tenantLimit, operationId: "setTenantRateLimit", summary: "Override a tenant's policies", body: TenantPoliciesBody, ok: { status: 200, schema: LimitViewSchema, description: "The new policies and usage" }, errors: [400, 413] },
+  { method: "delete", path: tenantLimit, operationId: "resetTenantRateLimit", summary: "Reset a tenant to the default policies", ok: { status: 200, schema: LimitViewSchema, description: "The default policies and usage" }, errors: [400] },
+  { method: "get", path: keyLimit, operationId: "getKeyRateLimit", summary: "A key's own policies and usage", ok: { status: 200, schema: LimitViewSchema, description: "Policies and usage" }, errors: [400, 404], planned: "issue 12" },
+  { method: "put", path: keyLimit, operationId: "setKeyRateLimit", summary: "Set a key's own policies (mode: enforce or shadow)", body: KeyPoliciesBody, ok: { status: 200, schema: LimitViewSchema, description: "The new policies and usage" }, errors: [400, 404, 413], planned: "issue 12" },
+  { method: "delete", path: keyLimit, operationId: "resetKeyRateLimit", summary: "Remove a key's own policies", ok: { status: 200, schema: LimitViewSchema, description: "The tenant's policies and usage" }, errors: [400, 404], planned: "issue 12" },
+];
+
+/** Path parameters by name, for the document. */
+export const PATH_PARAMS: Record<string, v.GenericSchema> = { tenantId: TenantIdSchema, keyId: KeyIdSchema };
