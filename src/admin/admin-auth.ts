@@ -88,7 +88,7 @@ export function adminAuth(): MiddlewareHandler<AppEnv> {
       }
       throw new GatewayError("UNAUTHORIZED", { logReason: "admin secret missing or wrong" });
     }
-    c.get("log").set({ principalType: "admin" });
+    c.get("log").set({ principalType: "admin", principalId: "admin-secret" });
     await next();
   };
 }

@@ -8,7 +8,7 @@
  * limits) before their routes exist; the routes test says when a planned operation has landed.
  */
 import * as v from "valibot";
-import { KeyIdSchema, KeyPoliciesBody, newKeyBody, RollBody, TenantIdSchema, TenantPoliciesBody, WindowSchema } from "./schemas";
+import { AuditQuerySchema, KeyIdSchema, KeyPoliciesBody, newKeyBody, RollBody, TenantIdSchema, TenantPoliciesBody, WindowSchema } from "./schemas";
 
 const Timestamp = v.pipe(v.string(), v.isoTimestamp());
 
@@ -44,6 +44,19 @@ export const LimitViewSchema = v.object({
   usage: v.array(UsageView),
 });
 
+/** One audit entry: who, when, what, on which key, before and after (never a plaintext key). */
+export const AuditEntrySchema = v.object({
+  id: v.number(),
+  at: Timestamp,
+  actor: v.string(),
+  action: v.picklist(["key.created", "key.revoked", "key.rolled", "rate-limit.set", "rate-limit.reset", "key-rate-limit.set", "key-rate-limit.reset"]),
+  keyId: v.nullable(KeyIdSchema),
+  before: v.unknown(),
+  after: v.unknown(),
+  requestId: v.string(),
+});
+export const AuditPageSchema = v.object({ tenantId: TenantIdSchema, data: v.array(AuditEntrySchema), nextCursor: v.nullable(v.string()) });
+
 export type Method = "get" | "post" | "put" | "delete";
 
 export interface Operation {
@@ -54,6 +67,8 @@ export interface Operation {
   summary: string;
   /** The JSON body; a function of the configured products where the schema names them. */
   body?: v.GenericSchema | ((products: readonly string[]) => v.GenericSchema);
+  /** Query parameters, as an object schema of optional strings. */
+  query?: v.ObjectSchema<v.ObjectEntries, undefined>;
   /** The success status and its body schema (undefined: a document that is not described by a schema). */
   ok: { status: number; schema?: v.GenericSchema; description: string };
   /** Refusals beyond the ones every admin operation has (401, 429). */
@@ -78,6 +93,7 @@ export const OPERATIONS: readonly Operation[] = [
   { method: "get", path: keyLimit, operationId: "getKeyRateLimit", summary: "A key's own policies and usage", ok: { status: 200, schema: LimitViewSchema, description: "Policies and usage" }, errors: [400, 404], planned: "issue 12" },
   { method: "put", path: keyLimit, operationId: "setKeyRateLimit", summary: "Set a key's own policies (mode: enforce or shadow)", body: KeyPoliciesBody, ok: { status: 200, schema: LimitViewSchema, description: "The new policies and usage" }, errors: [400, 404, 413], planned: "issue 12" },
   { method: "delete", path: keyLimit, operationId: "resetKeyRateLimit", summary: "Remove a key's own policies", ok: { status: 200, schema: LimitViewSchema, description: "The tenant's policies and usage" }, errors: [400, 404], planned: "issue 12" },
+  { method: "get", path: "/tenants/:tenantId/audit", operationId: "listAudit", summary: "A tenant's admin changes, newest first", query: AuditQuerySchema, ok: { status: 200, schema: AuditPageSchema, description: "One page; pass nextCursor as cursor for the next" }, errors: [400] },
 ];
 
 /** Path parameters by name, for the document. */

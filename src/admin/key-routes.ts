@@ -5,6 +5,7 @@ import { listKeys, putKey, revokeKeyRecord, type KeyRecord } from "../auth/key-s
 import { rememberRevoked } from "../auth/revoked-keys";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
+import { audit } from "./audit";
 import { jsonBody, keyIdParam, newKeyInput, tenantParam } from "./input";
 
 function newKeyId(): string {
@@ -20,6 +21,7 @@ export function keyRoutes(): Hono<AppEnv> {
     const key = generateIntegrationKey();
     const record: KeyRecord = { keyId: newKeyId(), tenantId, ...input, createdAt: new Date().toISOString(), revokedAt: null };
     await putKey(c.env.KEYS, await hashKey(key), record);
+    await audit(c, tenantId, "key.created", { keyId: record.keyId, after: record });
     // The plaintext leaves the gateway exactly once, here.
     return c.json({ key, ...record }, 201, { "Cache-Control": "no-store" });
   });
@@ -34,6 +36,7 @@ export function keyRoutes(): Hono<AppEnv> {
     // The tenant's object tells every isolate at its next lease exchange (within one lease life); this one knows now.
     await c.env.TENANT_LIMITER.getByName(tenantId).revokeKey(keyId);
     rememberRevoked(tenantId, [keyId]);
+    await audit(c, tenantId, "key.revoked", { keyId, before: { ...revoked, revokedAt: null }, after: revoked });
     return c.json(revoked);
   });
 

@@ -5,6 +5,7 @@ import { secondsUntil } from "../ratelimit/headers";
 import { forgetLease } from "../ratelimit/lease-holder";
 import { formatWindow, toPolicies } from "../ratelimit/policy";
 import type { LimiterStatus } from "../ratelimit/tenant-limiter";
+import { auditedPolicyChange } from "./audit";
 import { jsonBody, policiesInput, tenantParam } from "./input";
 
 /** The admin view of a tenant's limits: policies in the admin input shape and current usage (permits leased to isolates count as used). */
@@ -31,7 +32,7 @@ export function limitRoutes(): Hono<AppEnv> {
     const tenantId = tenantParam(c);
     const policies = toPolicies(policiesInput(await jsonBody(c)));
     const stub = c.env.TENANT_LIMITER.getByName(tenantId);
-    await stub.setPolicies(policies);
+    await auditedPolicyChange(c, tenantId, "rate-limit.set", () => stub.setPolicies(policies));
     forgetLease(tenantId);
     return c.json(limitView(tenantId, await stub.status(c.get("config").rateLimit.defaults)));
   });
@@ -39,7 +40,7 @@ export function limitRoutes(): Hono<AppEnv> {
   limits.delete("/tenants/:tenantId/rate-limit", async (c) => {
     const tenantId = tenantParam(c);
     const stub = c.env.TENANT_LIMITER.getByName(tenantId);
-    await stub.setPolicies(null);
+    await auditedPolicyChange(c, tenantId, "rate-limit.reset", () => stub.setPolicies(null));
     forgetLease(tenantId);
     return c.json(limitView(tenantId, await stub.status(c.get("config").rateLimit.defaults)));
   });

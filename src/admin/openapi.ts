@@ -50,11 +50,15 @@ function operationObject(op: Operation, products: readonly string[]): Record<str
   };
   for (const status of [...op.errors, 401, 429].sort()) responses[String(status)] = { description: ERROR_DESCRIPTIONS[status] ?? "Error", ...error };
   const body = typeof op.body === "function" ? op.body(products) : op.body;
+  const parameters = [
+    ...names.map((name) => ({ name, in: "path", required: true, schema: jsonSchemaOf(PATH_PARAMS[name] ?? v.string()) })),
+    ...Object.entries(op.query?.entries ?? {}).map(([name, schema]) => ({ name, in: "query", required: false, schema: jsonSchemaOf(schema) })),
+  ];
   return {
     operationId: op.operationId,
     summary: op.summary,
     ...(op.planned !== undefined ? { description: `Specified for ${op.planned}.` } : {}),
-    ...(names.length > 0 ? { parameters: names.map((name) => ({ name, in: "path", required: true, schema: jsonSchemaOf(PATH_PARAMS[name] ?? v.string()) })) } : {}),
+    ...(parameters.length > 0 ? { parameters } : {}),
     ...(body !== undefined ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchemaOf(body) } } } } : {}),
     responses,
   };

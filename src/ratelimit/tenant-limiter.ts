@@ -7,6 +7,7 @@
  * one only means its unused permits stay counted (under-admission, never over-admission).
  */
 import { DurableObject } from "cloudflare:workers";
+import { appendAudit, listAudit, type AuditEntry, type AuditInput, type AuditPage, type AuditQuery } from "../admin/audit-log";
 import { countsOf, forgetOldLeases, newLedger, settleExchange, type LeaseReport } from "./lease-ledger";
 import type { Policy } from "./policy";
 import { evaluate, oldestLiveBucket, prune, type PolicyState, type TouchedBucket } from "./sliding-window";
@@ -146,5 +147,15 @@ export class TenantLimiter extends DurableObject<Env> {
     const nowMs = this.clock();
     const policies = this.override ?? defaults;
     return { nowMs, overridden: this.override !== null, policies, states: policies.map((p) => evaluate(p, countsOf(this.ledger, p.windowSec), nowMs)) };
+  }
+
+  /** Appends one admin change to this tenant's audit trail (storage and retention: src/admin/audit-log.ts). */
+  async recordAudit(entry: AuditInput): Promise<AuditEntry> {
+    return appendAudit(this.ctx.storage.sql, entry, this.clock());
+  }
+
+  /** A page of this tenant's audit trail, newest first. */
+  async listAudit(query: AuditQuery): Promise<AuditPage> {
+    return listAudit(this.ctx.storage.sql, query, this.clock());
   }
 }

@@ -89,6 +89,13 @@ describe("npm run admin against npm run dev", () => {
     const again = await cli(["apply", file, "--yes", "--json"]);
     expect(JSON.parse(again.stdout)).toMatchObject({ changes: [], applied: [], unchanged: 3 });
     expect((await cli(["plan", file])).stdout).toContain("no changes");
+    // the audit trail shows who changed what, before and after
+    const trail = JSON.parse((await cli(["audit", b, "--json"])).stdout);
+    expect(trail.data.map((e) => [e.action, e.actor, e.before, e.after])).toEqual([
+      ["rate-limit.set", "admin-secret", [{ name: "burst", limit: 5, window: "1m" }], [{ name: "burst", limit: 50, window: "1m" }]],
+      ["rate-limit.set", "admin-secret", null, [{ name: "burst", limit: 5, window: "1m" }]],
+    ]);
+    expect((await cli(["audit", b])).stdout).toMatch(/^AT\s+ACTOR\s+ACTION/);
     // a tenant not in the file keeps its override
     expect(JSON.parse((await cli(["limits", "get", untouched, "--json"])).stdout).overridden).toBe(true);
   });

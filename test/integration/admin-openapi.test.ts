@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import * as v from "valibot";
 import committed from "../../docs/admin-openapi.json";
-import { CreatedKeySchema, KeyListSchema, KeyRecordSchema, LimitViewSchema, OPERATIONS } from "../../src/admin/api-spec";
+import { AuditPageSchema, CreatedKeySchema, KeyListSchema, KeyRecordSchema, LimitViewSchema, OPERATIONS } from "../../src/admin/api-spec";
 import { ADMIN_BASE, openApiPath } from "../../src/admin/openapi";
 import { buildApp } from "../../src/app";
 import { ADMIN, call, envelope, tenant } from "../support/gateway";
@@ -79,5 +79,6 @@ describe("answers match their documented schemas", () => {
     const set = await call(path, { method: "PUT", headers: json, body: JSON.stringify({ policies: [{ name: "burst", limit: 5, window: "1m" }] }) });
     expect(v.parse(LimitViewSchema, await set.json()).overridden).toBe(true);
     expect(v.parse(LimitViewSchema, await (await call(path, { method: "DELETE", headers: ADMIN })).json()).overridden).toBe(false);
+    expect(v.parse(AuditPageSchema, await (await call(`${ADMIN_BASE}/tenants/${t}/audit`, { headers: ADMIN })).json()).data).toHaveLength(2);
   });
 });
