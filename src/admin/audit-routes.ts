@@ -12,7 +12,7 @@ export function auditRoutes(): Hono<AppEnv> {
     const tenantId = tenantParam(c);
     const { limit, cursor } = c.req.valid("query");
     // The RPC stub types `unknown` fields (before/after) as not serializable; they are JSON values by construction.
-    const page = (await c.env.TENANT_LIMITER.getByName(tenantId).listAudit({ limit, before: cursor ?? null })) as unknown as AuditPage;
+    const page = await (c.env.TENANT_LIMITER.getByName(tenantId).listAudit({ limit, before: cursor ?? null }) as unknown as Promise<AuditPage>);
     return c.json({ tenantId, ...page }, 200, { "Cache-Control": "no-store" });
   });
   return routes;
