@@ -44,8 +44,8 @@ async function send(gatewayEnv: object, path: string, headers: Record<string, st
   const ctx = createExecutionContext();
   const res = await worker.fetch(new Request(`https://gateway.test/__gateway/admin${path}`, { ...init, headers: { "cf-connecting-ip": freshAddress(), ...headers } }), gatewayEnv as Env, ctx);
   await waitOnExecutionContext(ctx);
-  const body = res.ok ? ((await res.json()) as Record<string, unknown>) : ((await res.json()) as { code: string });
-  return { status: res.status, body, code: (body as { code?: string }).code ?? null };
+  const body = (await res.json()) as Record<string, unknown>;
+  return { status: res.status, body, code: res.ok ? null : (body.code as string) };
 }
 
 describe("Cloudflare Access for admins", () => {
