@@ -1,25 +1,27 @@
-/** Reading and validating admin API input; every problem answers VALIDATION_ERROR with `details.fields`. */
+/**
+ * Reading and validating admin API input; every problem answers VALIDATION_ERROR with `details.fields`.
+ * The rules are the schemas in src/admin/schemas.ts (also the OpenAPI document's); this file reads the
+ * request and applies them.
+ */
 import type { Context } from "hono";
 import type { AccessLevel } from "../auth/principal";
-import { isTenantId, TENANT_ID_RULE } from "../auth/tenant-id";
 import { isRecord } from "../config/validate";
 import type { AppEnv } from "../env";
 import { GatewayError, validationError } from "../errors";
 import { isJsonMediaType } from "../proxy/body";
-import { parseWindow } from "../ratelimit/policy";
+import { parseWindow, type Policy } from "../ratelimit/policy";
+import { KEY_ID_PATTERN, newKeyBody, PoliciesBody, RollBody, TenantIdSchema } from "./schemas";
+import { parseInput } from "./validation-hook";
 
-const KEY_ID = /^key_[0-9a-f]{16}$/;
 const MAX_ADMIN_BODY = 16 * 1024;
 
 export function tenantParam(c: Context<AppEnv>): string {
-  const id = c.req.param("tenantId") ?? "";
-  if (!isTenantId(id)) throw validationError({ tenantId: TENANT_ID_RULE });
-  return id;
+  return parseInput(TenantIdSchema, c.req.param("tenantId") ?? "", "invalid tenant id", "tenantId");
 }
 
 export function keyIdParam(c: Context<AppEnv>): string {
   const id = c.req.param("keyId") ?? "";
-  if (!KEY_ID.test(id)) throw new GatewayError("NOT_FOUND", { details: { resourceType: "integrationKey", resourceId: id.slice(0, 64) } });
+  if (!KEY_ID_PATTERN.test(id)) throw new GatewayError("NOT_FOUND", { details: { resourceType: "integrationKey", resourceId: id.slice(0, 64) } });
   return id;
 }
 
@@ -102,38 +104,18 @@ export interface NewKeyInput {
 
 /** Validates a create-key body against the configured products. */
 export function newKeyInput(body: Record<string, unknown>, products: readonly string[], nowMs = Date.now()): NewKeyInput {
-  const fields: Record<string, string> = {};
-  const name = body.name;
-  if (!isDisplaySafe(name, 100)) fields.name = "Must be 1-100 characters, without control, format (bidi, zero-width) or unpaired surrogate characters";
-  const access: Record<string, AccessLevel> = {};
-  if (!isRecord(body.access) || Object.keys(body.access).length === 0) {
-    fields.access = `Must map at least one product (${products.join(", ")}) to "read" or "write"`;
-  } else {
-    for (const [product, level] of Object.entries(body.access)) {
-      if (!products.includes(product)) fields[`access.${product}`] = `Unknown product; one of ${products.join(", ")}`;
-      else if (level !== "read" && level !== "write") fields[`access.${product}`] = 'Must be "read" or "write"';
-      else access[product] = level;
-    }
-  }
-  let expiresAt: string | null = null;
-  if (body.expiresAt !== undefined && body.expiresAt !== null) {
-    const t = typeof body.expiresAt === "string" ? parseRfc3339(body.expiresAt) : null;
-    if (t === null || t <= nowMs) fields.expiresAt = "Must be an RFC 3339 date-time with a time zone (2030-01-31T00:00:00Z), in the future";
-    else expiresAt = new Date(t).toISOString();
-  }
-  if (Object.keys(fields).length > 0) throw validationError(fields, "invalid create-key input");
-  return { name: (name as string).trim(), access, expiresAt };
+  const schema = newKeyBody(products, nowMs, (name) => isDisplaySafe(name, 100), parseRfc3339);
+  const input = parseInput(schema, body, "invalid create-key input");
+  return { name: input.name, access: input.access as Record<string, AccessLevel>, expiresAt: input.expiresAt };
 }
 
-/** Policies from `{ policies: [{ name, limit, window: "1m" }] }`; `window` strings become `windowSec`. */
-export function policiesInput(body: Record<string, unknown>): unknown {
-  if (!Array.isArray(body.policies)) return body.policies;
-  return body.policies.map((p: unknown) => {
-    if (!isRecord(p)) return p;
-    // Only `window` is accepted; a `windowSec` sent directly is ignored, so it fails validation as missing.
-    const { window, windowSec: _ignored, ...rest } = p;
-    return { ...rest, windowSec: typeof window === "string" ? (parseWindow(window) ?? window) : undefined };
-  });
+/**
+ * Policies from `{ policies: [{ name, limit, window: "1m" }] }`, validated; `window` strings become
+ * `windowSec`. Only `window` is accepted: a `windowSec` sent directly is ignored, so it fails as missing.
+ */
+export function policiesInput(body: Record<string, unknown>): Policy[] {
+  const { policies } = parseInput(PoliciesBody, body, "invalid rate-limit policies");
+  return policies.map((p) => ({ name: p.name, limit: p.limit, windowSec: parseWindow(p.window) as number, ...(p.mode === "shadow" ? { mode: "shadow" as const } : {}) }));
 }
 
 /** The longest grace period a roll may give the old key: 7 days. */
@@ -144,10 +126,10 @@ export const MAX_GRACE_SEC = 7 * 86_400;
  * (`30s`, `15m`, `1h`, `7d`) or whole seconds, from 0 (the old key stops now; the default) to 7 days.
  */
 export function rollInput(body: Record<string, unknown>): { graceSec: number } {
-  const value = body.gracePeriod;
-  if (value === undefined || value === null) return { graceSec: 0 };
-  const seconds = typeof value === "string" ? parseWindow(value) : Number.isSafeInteger(value) ? (value as number) : null;
-  if (seconds === null || seconds < 0 || seconds > MAX_GRACE_SEC) {
+  const { gracePeriod } = parseInput(RollBody, body, "invalid roll input");
+  if (gracePeriod === undefined || gracePeriod === null) return { graceSec: 0 };
+  const seconds = typeof gracePeriod === "string" ? parseWindow(gracePeriod) : gracePeriod;
+  if (seconds === null || seconds > MAX_GRACE_SEC) {
     throw validationError({ gracePeriod: `Must be a duration such as "30s", "15m", "1h", "7d", or whole seconds, from 0 to ${MAX_GRACE_SEC} (7 days)` }, "invalid roll input");
   }
   return { graceSec: seconds };

@@ -3,6 +3,8 @@ import { Hono } from "hono";
 import { createKey, listKeys, revokeKey, rollKey } from "../auth/key-admin";
 import { keyNow } from "../auth/key-store";
 import type { AppEnv } from "../env";
+import { GatewayError } from "../errors";
+import { audit } from "./audit";
 import { jsonBody, keyIdParam, newKeyInput, rollInput, tenantParam } from "./input";
 
 // The plaintext of a key leaves the gateway exactly once, in the answer that made it: never cached.
@@ -14,12 +16,27 @@ export function keyRoutes(): Hono<AppEnv> {
   keys.post("/tenants/:tenantId/keys", async (c) => {
     const tenantId = tenantParam(c);
     const input = newKeyInput(await jsonBody(c), c.get("config").products.map((p) => p.name));
-    return c.json(await createKey(c.env, { tenantId, ...input }, keyNow()), 201, NO_STORE);
+    const created = await createKey(c.env, { tenantId, ...input }, keyNow());
+    const { key: _plaintext, ...record } = created;
+    await audit(c, tenantId, "key.created", { keyId: record.keyId, after: record });
+    return c.json(created, 201, NO_STORE);
   });
 
   keys.get("/tenants/:tenantId/keys", async (c) => c.json({ data: await listKeys(c.env, tenantParam(c), keyNow()) }));
 
-  keys.delete("/tenants/:tenantId/keys/:keyId", async (c) => c.json(await revokeKey(c.env, tenantParam(c), keyIdParam(c), keyNow())));
+  keys.delete("/tenants/:tenantId/keys/:keyId", async (c) => {
+    const tenantId = tenantParam(c);
+    const keyId = keyIdParam(c);
+    try {
+      const revoked = await revokeKey(c.env, tenantId, keyId, keyNow());
+      await audit(c, tenantId, "key.revoked", { keyId, before: { ...revoked, revokedAt: null }, after: revoked });
+      return c.json(revoked);
+    } catch (err) {
+      // Revoked in the directory with a later step failed (503): the change happened, so it is recorded too.
+      if (err instanceof GatewayError && err.code === "SERVICE_UNAVAILABLE") await audit(c, tenantId, "key.revoked", { keyId, after: err.details });
+      throw err;
+    }
+  });
 
   keys.post("/tenants/:tenantId/keys/:keyId/roll", async (c) => {
     const tenantId = tenantParam(c);
@@ -28,7 +45,10 @@ export function keyRoutes(): Hono<AppEnv> {
     const empty = c.req.raw.body === null || c.req.header("content-length") === "0";
     const body = c.req.header("content-type") === undefined && empty ? {} : await jsonBody(c);
     const { graceSec } = rollInput(body);
-    return c.json(await rollKey(c.env, tenantId, keyId, graceSec, keyNow()), 201, NO_STORE);
+    const rolled = await rollKey(c.env, tenantId, keyId, graceSec, keyNow());
+    const { key: _plaintext, ...record } = rolled;
+    await audit(c, tenantId, "key.rolled", { keyId, before: { keyId }, after: record });
+    return c.json(rolled, 201, NO_STORE);
   });
 
   return keys;

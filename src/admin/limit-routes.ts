@@ -9,6 +9,7 @@ import { secondsUntil } from "../ratelimit/headers";
 import { forgetLease } from "../ratelimit/lease-holder";
 import { formatWindow, toPolicies } from "../ratelimit/policy";
 import type { LimiterStatus } from "../ratelimit/tenant-limiter";
+import { audit, auditedPolicyChange } from "./audit";
 import { jsonBody, keyIdParam, policiesInput, tenantParam } from "./input";
 
 /** The admin view of limits: policies in the admin input shape and current usage (permits leased to isolates count as used). */
@@ -37,14 +38,14 @@ export function limitRoutes(): Hono<AppEnv> {
   limits.put("/tenants/:tenantId/rate-limit", async (c) => {
     const tenantId = tenantParam(c);
     const policies = toPolicies(policiesInput(await jsonBody(c)));
-    await limiter(c, tenantId).setPolicies(policies);
+    await auditedPolicyChange(c, tenantId, "rate-limit.set", () => limiter(c, tenantId).setPolicies(policies));
     forgetLease(tenantId);
     return c.json(limitView(await limiter(c, tenantId).status(defaults(c)), { tenantId }));
   });
 
   limits.delete("/tenants/:tenantId/rate-limit", async (c) => {
     const tenantId = tenantParam(c);
-    await limiter(c, tenantId).setPolicies(null);
+    await auditedPolicyChange(c, tenantId, "rate-limit.reset", () => limiter(c, tenantId).setPolicies(null));
     forgetLease(tenantId);
     return c.json(limitView(await limiter(c, tenantId).status(defaults(c)), { tenantId }));
   });
@@ -60,7 +61,9 @@ export function limitRoutes(): Hono<AppEnv> {
     const keyId = keyIdParam(c);
     const policies = toPolicies(policiesInput(await jsonBody(c)));
     await assertKeyExists(c.env, tenantId, keyId);
+    const before = await limiter(c, tenantId).status(defaults(c), keyId, "key");
     await limiter(c, tenantId).setKeyPolicies(keyId, policies);
+    await audit(c, tenantId, "key-rate-limit.set", { keyId, before: before.overridden ? before.policies : null, after: policies });
     forgetLease(tenantId);
     return c.json(limitView(await limiter(c, tenantId).status(defaults(c), keyId, "key"), { tenantId, keyId }));
   });
@@ -68,7 +71,9 @@ export function limitRoutes(): Hono<AppEnv> {
   limits.delete("/tenants/:tenantId/keys/:keyId/rate-limit", async (c) => {
     const tenantId = tenantParam(c);
     const keyId = keyIdParam(c);
+    const before = await limiter(c, tenantId).status(defaults(c), keyId, "key");
     await limiter(c, tenantId).setKeyPolicies(keyId, null);
+    await audit(c, tenantId, "key-rate-limit.reset", { keyId, before: before.overridden ? before.policies : null, after: null });
     forgetLease(tenantId);
     return c.json(limitView(await limiter(c, tenantId).status(defaults(c), keyId, "key"), { tenantId, keyId }));
   });

@@ -4,7 +4,8 @@
  * development signing key can never be trusted by a deployed gateway).
  */
 import type { JSONWebKeySet } from "jose";
-import { ConfigError, expectInt, expectString, isRecord } from "./validate";
+import * as v from "valibot";
+import { ConfigError, configValue, expectInt, expectString, isRecord } from "./validate";
 
 /**
  * A remote key set carries its fetch deadline and how long after its last successful load it may still
@@ -25,6 +26,17 @@ export interface AuthConfig {
   jwks: JwksSource;
   sessionCookie: string;
   adminSecret: string | null;
+  /** The next admin secret during a rotation: both are accepted until ADMIN_SECRET is replaced by it. */
+  adminSecretNext: string | null;
+  /** Cloudflare Access in front of the admin API (deployments); null when not configured. */
+  adminAccess: AdminAccess | null;
+}
+
+/** Cloudflare Access application: tokens from `issuer` (the team domain) for `audiences`, keys at `certsUrl`. */
+export interface AdminAccess {
+  issuer: string;
+  audiences: string[];
+  certs: Extract<JwksSource, { kind: "remote" }>;
 }
 
 /** Asymmetric algorithms only: a shared-secret HMAC would let anyone holding the public JWKS mint tokens. */
@@ -72,8 +84,8 @@ export function parseAuthConfig(vars: Record<string, unknown>, environment: stri
   for (const alg of algorithms) {
     if (!ASYMMETRIC_ALGORITHMS.includes(alg)) throw new ConfigError("JWT_ALGORITHMS", `${alg} is not an allowed asymmetric algorithm`);
   }
-  const adminSecret = typeof vars.ADMIN_SECRET === "string" && vars.ADMIN_SECRET !== "" ? vars.ADMIN_SECRET : null;
-  if (adminSecret !== null && adminSecret.length < 16) throw new ConfigError("ADMIN_SECRET", "must be at least 16 characters");
+  const adminSecret = configValue(ADMIN_SECRET, vars.ADMIN_SECRET, "ADMIN_SECRET");
+  const adminSecretNext = configValue(ADMIN_SECRET, vars.ADMIN_SECRET_NEXT, "ADMIN_SECRET_NEXT");
   return {
     issuer: optional(vars.JWT_ISSUER, "https://auth.onestack.example", "JWT_ISSUER"),
     sessionAudience: optional(vars.JWT_SESSION_AUDIENCE, "onestack-api", "JWT_SESSION_AUDIENCE"),
@@ -84,5 +96,43 @@ export function parseAuthConfig(vars: Record<string, unknown>, environment: stri
     jwks: parseJwks(vars, environment),
     sessionCookie: optional(vars.SESSION_COOKIE, "os_session", "SESSION_COOKIE"),
     adminSecret,
+    adminSecretNext,
+    adminAccess: parseAdminAccess(vars, environment),
   };
+}
+
+// Empty and absent mean "not set", as for every optional var.
+const ADMIN_SECRET = v.pipe(
+  v.optional(v.string("must be a string"), ""),
+  v.check((s) => s === "" || s.length >= 16, "must be at least 16 characters"),
+  v.transform((s) => (s === "" ? null : s)),
+);
+
+function httpsUrl(value: unknown, field: string, environment: string): string {
+  let url: URL;
+  try {
+    url = new URL(expectString(value, field));
+  } catch {
+    throw new ConfigError(field, "not a URL");
+  }
+  if (url.protocol !== "https:" && !(environment === "development" && url.protocol === "http:")) throw new ConfigError(field, "must be https outside development");
+  return url.href.replace(/\/$/, "");
+}
+
+/**
+ * ACCESS_TEAM_DOMAIN (`https://<team>.cloudflareaccess.com`, the tokens' `iss`) and ACCESS_AUD (the
+ * application's audience tag; several comma-separated) together, or neither. The signing keys are at
+ * `<team domain>/cdn-cgi/access/certs` unless ACCESS_CERTS_URL says otherwise.
+ */
+function parseAdminAccess(vars: Record<string, unknown>, environment: string): AdminAccess | null {
+  const team = vars.ACCESS_TEAM_DOMAIN ?? "";
+  const aud = vars.ACCESS_AUD ?? "";
+  if (team === "" && aud === "") return null;
+  if (team === "") throw new ConfigError("ACCESS_TEAM_DOMAIN", "required with ACCESS_AUD");
+  if (aud === "") throw new ConfigError("ACCESS_AUD", "required with ACCESS_TEAM_DOMAIN");
+  const issuer = httpsUrl(team, "ACCESS_TEAM_DOMAIN", environment);
+  const audiences = expectString(aud, "ACCESS_AUD").split(",").map((a) => a.trim()).filter((a) => a !== "");
+  const certsUrl = vars.ACCESS_CERTS_URL === undefined || vars.ACCESS_CERTS_URL === "" ? `${issuer}/cdn-cgi/access/certs` : httpsUrl(vars.ACCESS_CERTS_URL, "ACCESS_CERTS_URL", environment);
+  const timeoutMs = expectInt(vars.JWKS_TIMEOUT_MS ?? 3000, "JWKS_TIMEOUT_MS", 1, 60_000);
+  return { issuer, audiences, certs: { kind: "remote", url: certsUrl, timeoutMs, maxStaleMs: 3600_000 } };
 }

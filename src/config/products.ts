@@ -3,7 +3,8 @@
  * validated once with errors that name the bad field (`products.psa.routes[3].method: ...`).
  */
 import { derivePermission, type BodyPolicy, type Route } from "../routing/route-table";
-import { ConfigError, expectInt, expectObject, expectString, isReservedName, ownValue } from "./validate";
+import * as v from "valibot";
+import { ConfigError, configValue, expectInt, expectObject, expectString, isReservedName, ownValue } from "./validate";
 
 export type Upstream = { kind: "url"; origin: string; basePath: string } | { kind: "service"; binding: string };
 
@@ -15,7 +16,8 @@ export interface Product {
   routes: Route[];
 }
 
-const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+const METHOD = v.pipe(v.string("must be a non-empty string"), v.nonEmpty("must be a non-empty string"), v.picklist(METHODS, `must be one of ${METHODS.join(", ")}`));
 const NAME = /^[a-z][a-z0-9]{0,31}$/;
 const PERMISSION = /^[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*)+$/;
 const LITERAL_SEGMENT = /^[A-Za-z0-9._~-]+$/;
@@ -64,23 +66,22 @@ function parsePattern(value: unknown, field: string): string[] {
   return segments;
 }
 
+const BODY_POLICY = v.picklist(["json", "any"], 'must be "json" or "any"');
+const OPTIONAL_BOOLEAN = v.optional(v.boolean("must be a boolean"), false);
+
 function parseBodyPolicy(value: unknown, field: string, fallback: BodyPolicy): BodyPolicy {
-  if (value === undefined) return fallback;
-  if (value === "json" || value === "any") return value;
-  throw new ConfigError(field, 'must be "json" or "any"');
+  return value === undefined ? fallback : configValue(BODY_POLICY, value, field);
 }
 
 function optionalBoolean(value: unknown, field: string): boolean {
-  if (value !== undefined && typeof value !== "boolean") throw new ConfigError(field, "must be a boolean");
-  return value === true;
+  return configValue(OPTIONAL_BOOLEAN, value, field);
 }
 
 function parseRoute(value: unknown, field: string, productBody: BodyPolicy): Route {
   const r = expectObject(value, field);
   // A misspelt flag (`allowMatrixParam`) must not silently mean its default.
   for (const name of Object.keys(r)) if (!ROUTE_FIELDS.has(name)) throw new ConfigError(`${field}.${name}`, "unknown route field");
-  const method = expectString(r.method, `${field}.method`);
-  if (!METHODS.has(method)) throw new ConfigError(`${field}.method`, `must be one of ${[...METHODS].join(", ")}`);
+  const method = configValue(METHOD, r.method, `${field}.method`);
   const segments = parsePattern(r.path, `${field}.path`);
   const pattern = `/${segments.join("/")}`;
   const permission = r.permission === undefined ? derivePermission(method, pattern) : expectString(r.permission, `${field}.permission`);

@@ -1,4 +1,9 @@
-/** Small validators for configuration; each failure names the field it is about. */
+/**
+ * Small validators for configuration, over valibot schemas (the admin API's schema library); each failure
+ * is a ConfigError naming the field it is about (src/config/schema-issues.ts names nested fields).
+ */
+import * as v from "valibot";
+import { issueField } from "./schema-issues";
 
 export class ConfigError extends Error {
   constructor(
@@ -14,23 +19,39 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** The schema's output for a configuration value, or a ConfigError naming `field` (or the nested field at fault). */
+export function configValue<S extends v.GenericSchema>(schema: S, value: unknown, field: string): v.InferOutput<S> {
+  const result = v.safeParse(schema, value);
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  throw new ConfigError(issueField(issue, field), issue.message);
+}
+
+const OBJECT = v.custom<Record<string, unknown>>(isRecord, "must be an object");
+const NON_EMPTY_STRING = v.pipe(v.string("must be a non-empty string"), v.nonEmpty("must be a non-empty string"));
+
 export function expectObject(value: unknown, field: string): Record<string, unknown> {
-  if (!isRecord(value)) throw new ConfigError(field, "must be an object");
-  return value;
+  return configValue(OBJECT, value, field);
 }
 
 export function expectString(value: unknown, field: string): string {
-  if (typeof value !== "string" || value === "") throw new ConfigError(field, "must be a non-empty string");
-  return value;
+  return configValue(NON_EMPTY_STRING, value, field);
+}
+
+/** An integer within [min, max], given as a number or as a decimal string (vars arrive as strings). */
+export function intSchema(min: number, max: number) {
+  const rule = `must be an integer from ${min} to ${max}`;
+  return v.pipe(
+    v.union([v.number(rule), v.pipe(v.string(rule), v.regex(/^\d+$/, rule), v.transform(Number))], rule),
+    v.safeInteger(rule),
+    v.minValue(min, rule),
+    v.maxValue(max, rule),
+  );
 }
 
 /** Accepts a number or a decimal string (vars arrive as strings) within [min, max]. */
 export function expectInt(value: unknown, field: string, min: number, max: number): number {
-  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new ConfigError(field, `must be an integer from ${min} to ${max}`);
-  }
-  return n;
+  return configValue(intSchema(min, max), value, field);
 }
 
 /**

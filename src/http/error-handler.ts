@@ -1,11 +1,46 @@
 /**
  * `app.onError` and `app.notFound`: every failure, expected or not, leaves as the envelope. Unexpected
- * errors are logged whole with the request id and answered with a generic INTERNAL_ERROR.
+ * errors are logged whole with the request id and answered with a generic INTERNAL_ERROR. Hono's own
+ * `HTTPException` (thrown by Hono middleware: validators, body limits, auth helpers) is a client error
+ * with its status, not a crash.
  */
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../env";
-import { envelopeResponse, GatewayError, toGatewayError } from "../errors";
+import { envelopeResponse, ERROR_STATUS, GatewayError, toGatewayError, type ErrorCode } from "../errors";
 import { logException } from "../ops/request-log";
+
+/**
+ * Each status in the code table, to the first code listed for it: VALIDATION_ERROR for 400, UNAUTHORIZED
+ * (not TOKEN_EXPIRED) for 401, FORBIDDEN (not PRODUCT_ACCESS_DENIED) for 403.
+ */
+const CODE_BY_STATUS = new Map<number, ErrorCode>();
+for (const [code, status] of Object.entries(ERROR_STATUS) as Array<[ErrorCode, number]>) {
+  if (!CODE_BY_STATUS.has(status)) CODE_BY_STATUS.set(status, code);
+}
+
+/** Headers of an HTTPException's prepared response that the client needs to act on; nothing else is copied. */
+const KEPT_HEADERS = ["www-authenticate", "retry-after", "allow"];
+
+/**
+ * A Hono `HTTPException` as the gateway's error: a status in the code table keeps its status and takes
+ * that code; any other 4xx keeps its status as VALIDATION_ERROR; anything else is INTERNAL_ERROR. The
+ * exception's message goes to the log, never to the client.
+ */
+export function fromHttpException(err: HTTPException): GatewayError {
+  const status = err.status;
+  const reason = `HTTPException ${status}: ${err.message}`;
+  const headers: Record<string, string> = {};
+  for (const name of KEPT_HEADERS) {
+    const value = err.res?.headers.get(name);
+    if (value !== null && value !== undefined) headers[name] = value;
+  }
+  const code = CODE_BY_STATUS.get(status);
+  if (code !== undefined && status < 500) return new GatewayError(code, { headers, logReason: reason });
+  if (status >= 400 && status < 500) return new GatewayError("VALIDATION_ERROR", { status, headers, logReason: reason });
+  if (code !== undefined && code !== "INTERNAL_ERROR") return new GatewayError(code, { headers, logReason: reason });
+  return new GatewayError("INTERNAL_ERROR", { logReason: reason });
+}
 
 function respond(c: Context<AppEnv>, err: GatewayError): Response {
   c.get("log")?.set({ code: err.code, ...(err.logReason !== undefined ? { reason: err.logReason } : {}) });
@@ -13,6 +48,11 @@ function respond(c: Context<AppEnv>, err: GatewayError): Response {
 }
 
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
+  if (err instanceof HTTPException) {
+    const mapped = fromHttpException(err);
+    if (mapped.code === "INTERNAL_ERROR") logException(c.get("requestId") ?? "unknown", err);
+    return respond(c, mapped);
+  }
   if (!(err instanceof GatewayError)) logException(c.get("requestId") ?? "unknown", err);
   return respond(c, toGatewayError(err));
 };

@@ -8,6 +8,7 @@
  * stay counted (under-admission, never over-admission).
  */
 import { DurableObject } from "cloudflare:workers";
+import { appendAudit, listAudit, type AuditEntry, type AuditInput, type AuditPage, type AuditQuery } from "../admin/audit-log";
 import { counterOf, forgetOldLeases, newLedger, policyCounter, settleExchange, type LeaseReport } from "./lease-ledger";
 import type { Policy } from "./policy";
 import { evaluate, oldestLiveBucket, prune, type PolicyState, type TouchedBucket } from "./sliding-window";
@@ -193,5 +194,15 @@ export class TenantLimiter extends DurableObject<Env> {
       states: policies.map((p) => evaluate(p, policyCounter(this.ledger, p, keyId).counts, nowMs)),
       keysWithPolicies: [...this.keyPolicies.keys()].sort(),
     };
+  }
+
+  /** Appends one admin change to this tenant's audit trail (storage and retention: src/admin/audit-log.ts). */
+  async recordAudit(entry: AuditInput): Promise<AuditEntry> {
+    return appendAudit(this.ctx.storage.sql, entry, this.clock());
+  }
+
+  /** A page of this tenant's audit trail, newest first. */
+  async listAudit(query: AuditQuery): Promise<AuditPage> {
+    return listAudit(this.ctx.storage.sql, query, this.clock());
   }
 }

@@ -1,0 +1,107 @@
+/**
+ * The admin API's one description: each operation's method, path, parameters, body and answers, as the
+ * valibot schemas requests are validated with (src/admin/schemas.ts) and the shapes responses have. The
+ * OpenAPI document (src/admin/openapi.ts) is generated from this list, and a test checks it against the
+ * routes the app registers, so the document cannot drift from the code.
+ *
+ */
+import * as v from "valibot";
+import { AuditQuerySchema, KeyIdSchema, newKeyBody, PoliciesBody, RollBody, TenantIdSchema, WindowSchema } from "./schemas";
+
+const Timestamp = v.pipe(v.string(), v.isoTimestamp());
+
+/** The error envelope (shared/spec/errors.md). */
+export const EnvelopeSchema = v.object({ error: v.string(), code: v.string(), details: v.nullable(v.record(v.string(), v.unknown())) });
+
+/** A key as listed and as revoked: never the plaintext, never its hash. */
+export const KeyRecordSchema = v.object({
+  keyId: KeyIdSchema,
+  tenantId: TenantIdSchema,
+  name: v.string(),
+  access: v.record(v.string(), v.picklist(["read", "write"])),
+  createdAt: Timestamp,
+  expiresAt: v.nullable(Timestamp),
+  revokedAt: v.nullable(Timestamp),
+  state: v.picklist(["active", "rolling", "revoked", "expired"]),
+  rolledTo: v.nullable(KeyIdSchema),
+  rolledFrom: v.nullable(KeyIdSchema),
+  graceUntil: v.nullable(Timestamp),
+});
+
+/** Which writes reached which store: the directory (the authority) first, then the limiter and KV. */
+const PropagationSchema = v.object({ directory: v.literal("written"), kv: v.optional(v.picklist(["written", "failed"])), limiter: v.optional(v.picklist(["written", "failed"])) });
+
+/** The create answer: the record plus the plaintext key, shown this once. */
+export const CreatedKeySchema = v.object({ ...KeyRecordSchema.entries, key: v.string(), propagation: PropagationSchema });
+/** The roll answer: the new key (plaintext this once) and the old key's new state. */
+export const RolledKeySchema = v.object({ ...CreatedKeySchema.entries, previous: KeyRecordSchema });
+/** The revoke answer. */
+export const RevokedKeySchema = v.object({ ...KeyRecordSchema.entries, propagation: PropagationSchema });
+export const KeyListSchema = v.object({ data: v.array(KeyRecordSchema) });
+
+const PolicyView = v.object({ name: v.string(), limit: v.number(), window: WindowSchema, mode: v.optional(v.picklist(["enforce", "shadow"])) });
+const UsageView = v.object({ name: v.string(), used: v.number(), remaining: v.number(), resetSeconds: v.number() });
+
+/** A tenant's or a key's effective policies and current usage (permits leased to isolates count as used). */
+export const LimitViewSchema = v.object({
+  tenantId: TenantIdSchema,
+  keyId: v.optional(KeyIdSchema),
+  overridden: v.boolean(),
+  policies: v.array(PolicyView),
+  usage: v.array(UsageView),
+  keysWithPolicies: v.optional(v.array(KeyIdSchema)),
+});
+
+/** One audit entry: who, when, what, on which key, before and after (never a plaintext key). */
+export const AuditEntrySchema = v.object({
+  id: v.number(),
+  at: Timestamp,
+  actor: v.string(),
+  action: v.picklist(["key.created", "key.revoked", "key.rolled", "rate-limit.set", "rate-limit.reset", "key-rate-limit.set", "key-rate-limit.reset"]),
+  keyId: v.nullable(KeyIdSchema),
+  before: v.unknown(),
+  after: v.unknown(),
+  requestId: v.string(),
+});
+export const AuditPageSchema = v.object({ tenantId: TenantIdSchema, data: v.array(AuditEntrySchema), nextCursor: v.nullable(v.string()) });
+
+export type Method = "get" | "post" | "put" | "delete";
+
+export interface Operation {
+  method: Method;
+  /** Hono's form (`:tenantId`), relative to `/__gateway/admin`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  /** The JSON body; a function of the configured products where the schema names them. */
+  body?: v.GenericSchema | ((products: readonly string[]) => v.GenericSchema);
+  /** Query parameters, as an object schema of optional strings. */
+  query?: v.ObjectSchema<v.ObjectEntries, undefined>;
+  /** The success status and its body schema (undefined: a document that is not described by a schema). */
+  ok: { status: number; schema?: v.GenericSchema; description: string };
+  /** Refusals beyond the ones every admin operation has (401, 429). */
+  errors: number[];
+}
+
+const tenantKeys = "/tenants/:tenantId/keys";
+const tenantLimit = "/tenants/:tenantId/rate-limit";
+const keyLimit = "/tenants/:tenantId/keys/:keyId/rate-limit";
+
+/** Every admin operation. */
+export const OPERATIONS: readonly Operation[] = [
+  { method: "get", path: "/openapi.json", operationId: "getOpenApi", summary: "This document", ok: { status: 200, description: "The OpenAPI 3.1 document" }, errors: [] },
+  { method: "post", path: tenantKeys, operationId: "createKey", summary: "Create an integration key (the plaintext is in this answer only)", body: (products) => newKeyBody(products, 0, () => true, () => null), ok: { status: 201, schema: CreatedKeySchema, description: "The key and its record" }, errors: [400, 413] },
+  { method: "get", path: tenantKeys, operationId: "listKeys", summary: "List a tenant's keys (never secrets)", ok: { status: 200, schema: KeyListSchema, description: "The tenant's keys" }, errors: [400] },
+  { method: "delete", path: `${tenantKeys}/:keyId`, operationId: "revokeKey", summary: "Revoke a key", ok: { status: 200, schema: RevokedKeySchema, description: "The revoked record" }, errors: [400, 404, 503] },
+  { method: "post", path: `${tenantKeys}/:keyId/roll`, operationId: "rollKey", summary: "Replace a key with a new one; the old one works for gracePeriod", body: RollBody, ok: { status: 201, schema: RolledKeySchema, description: "The new key and its record, and the old key's" }, errors: [400, 404, 409, 413] },
+  { method: "get", path: tenantLimit, operationId: "getTenantRateLimit", summary: "A tenant's effective policies and usage", ok: { status: 200, schema: LimitViewSchema, description: "Policies and usage" }, errors: [400] },
+  { method: "put", path: tenantLimit, operationId: "setTenantRateLimit", summary: "Override a tenant's policies (mode: enforce or shadow)", body: PoliciesBody, ok: { status: 200, schema: LimitViewSchema, description: "The new policies and usage" }, errors: [400, 413] },
+  { method: "delete", path: tenantLimit, operationId: "resetTenantRateLimit", summary: "Reset a tenant to the default policies", ok: { status: 200, schema: LimitViewSchema, description: "The default policies and usage" }, errors: [400] },
+  { method: "get", path: keyLimit, operationId: "getKeyRateLimit", summary: "A key's own policies and usage", ok: { status: 200, schema: LimitViewSchema, description: "Policies and usage" }, errors: [400] },
+  { method: "put", path: keyLimit, operationId: "setKeyRateLimit", summary: "Set a key's own policies (mode: enforce or shadow)", body: PoliciesBody, ok: { status: 200, schema: LimitViewSchema, description: "The new policies and usage" }, errors: [400, 404, 413] },
+  { method: "delete", path: keyLimit, operationId: "resetKeyRateLimit", summary: "Remove a key's own policies", ok: { status: 200, schema: LimitViewSchema, description: "The key's own policies (none)" }, errors: [400] },
+  { method: "get", path: "/tenants/:tenantId/audit", operationId: "listAudit", summary: "A tenant's admin changes, newest first", query: AuditQuerySchema, ok: { status: 200, schema: AuditPageSchema, description: "One page; pass nextCursor as cursor for the next" }, errors: [400] },
+];
+
+/** Path parameters by name, for the document. */
+export const PATH_PARAMS: Record<string, v.GenericSchema> = { tenantId: TenantIdSchema, keyId: KeyIdSchema };

@@ -1,0 +1,63 @@
+/**
+ * Recording admin changes: one call per admin route (`audit`, or `auditedPolicyChange` around a policy
+ * change so its before and after are read from the tenant's object). Each change is written as a log line
+ * first — it survives even if the object cannot be reached — and then to the tenant's audit trail
+ * (src/admin/audit-log.ts). The change has already happened when it is recorded, so a failed recording
+ * is logged as an error and does not turn the answer into a failure the operator would retry.
+ */
+import type { Context } from "hono";
+import { isWellFormedKey } from "../auth/integration-key";
+import type { AppEnv } from "../env";
+import { formatWindow } from "../ratelimit/policy";
+import type { AuditAction, AuditInput } from "./audit-log";
+
+const AUDIT_TIMEOUT_MS = 2000;
+
+/** Any plaintext integration key removed: a `key` field, or a string that is one. */
+function redact(value: unknown): unknown {
+  if (typeof value === "string") return isWellFormedKey(value) ? "[redacted]" : value;
+  if (Array.isArray(value)) return value.map(redact);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(Object.entries(value).filter(([name]) => name !== "key").map(([name, v]) => [name, redact(v)]));
+}
+
+/** The admin identity src/admin/admin-auth.ts established for this request. */
+export function adminActor(c: Context<AppEnv>): string {
+  return c.get("log").fields.principalId ?? "admin";
+}
+
+async function withDeadline<T>(work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${AUDIT_TIMEOUT_MS} ms`)), AUDIT_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+  }
+}
+
+/** Records one admin change on `tenantId`: a log line, then an entry in the tenant's audit trail. */
+export async function audit(c: Context<AppEnv>, tenantId: string, action: AuditAction, change: { keyId?: string; before?: unknown; after?: unknown }): Promise<void> {
+  const entry: AuditInput = { actor: adminActor(c), action, keyId: change.keyId ?? null, before: redact(change.before ?? null), after: redact(change.after ?? null), requestId: c.get("requestId") };
+  console.log(JSON.stringify({ level: "info", msg: "admin change", tenant: tenantId, ...entry }));
+  try {
+    await withDeadline(c.env.TENANT_LIMITER.getByName(tenantId).recordAudit(entry));
+  } catch (err) {
+    console.log(JSON.stringify({ level: "error", msg: "admin change not stored in the audit trail", tenant: tenantId, requestId: entry.requestId, reason: err instanceof Error ? err.message : String(err) }));
+  }
+}
+
+/** The tenant's policies as the audit trail shows them: the override, or null for the default. */
+async function tenantPolicies(c: Context<AppEnv>, tenantId: string) {
+  const status = await c.env.TENANT_LIMITER.getByName(tenantId).status(c.get("config").rateLimit.defaults);
+  return status.overridden ? status.policies.map((p) => ({ name: p.name, limit: p.limit, window: formatWindow(p.windowSec) })) : null;
+}
+
+/** Runs a tenant policy change and records it with the policies before and after. */
+export async function auditedPolicyChange(c: Context<AppEnv>, tenantId: string, action: AuditAction, change: () => Promise<void>): Promise<void> {
+  const before = await tenantPolicies(c, tenantId);
+  await change();
+  await audit(c, tenantId, action, { before, after: await tenantPolicies(c, tenantId) });
+}

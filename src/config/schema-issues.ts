@@ -1,0 +1,37 @@
+/**
+ * The one mapping from schema issues (valibot's, which follow Standard Schema's `{ message, path }`) to the
+ * gateway's field names: `access.psa`, `policies[0].window`, `products.psa.routes[3].method`. Admin input
+ * turns these into VALIDATION_ERROR `details.fields`; configuration into a ConfigError naming the field.
+ * A shared leaf: it imports nothing from the modules it serves.
+ */
+
+/** One path segment as Standard Schema reports it: a key, or an object holding the key. */
+type PathSegment = PropertyKey | { readonly key: unknown };
+
+/** The minimal issue shape read here (valibot's BaseIssue and Standard Schema's Issue both have it). */
+export interface SchemaIssue {
+  readonly message: string;
+  readonly path?: ReadonlyArray<PathSegment> | undefined;
+}
+
+/** `root`, then `.key` for object keys and `[i]` for array indexes. */
+export function issueField(issue: SchemaIssue, root = ""): string {
+  let field = root;
+  for (const segment of issue.path ?? []) {
+    const key = typeof segment === "object" ? segment.key : segment;
+    if (typeof key === "number") field += `[${key}]`;
+    else if (typeof key === "symbol" || (typeof key === "object" && key !== null)) field += ".?";
+    else field += field === "" ? String(key) : `.${String(key)}`;
+  }
+  return field === "" ? "body" : field;
+}
+
+/** Field name to message; the first issue for a field wins, as the schemas list the most basic check first. */
+export function issuesToFields(issues: ReadonlyArray<SchemaIssue>, root = ""): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const issue of issues) {
+    const field = issueField(issue, root);
+    if (!Object.hasOwn(fields, field)) fields[field] = issue.message;
+  }
+  return fields;
+}
