@@ -71,7 +71,7 @@ describe("npm run admin against npm run dev", () => {
     expect(plan.code).toBe(0);
     const { changes } = JSON.parse(plan.stdout);
     expect(changes.map((x) => [x.tenantId, x.action])).toEqual([[a, "set"], [b, "change"], [c, "reset"]]);
-    expect(changes[1].before).toEqual([{ name: "burst", limit: 5, window: "1m" }]);
+    expect(changes[1].before).toEqual([{ name: "burst", limit: 5, window: "1m", mode: "enforce" }]);
     const planText = await cli(["plan", file]);
     expect(planText.stdout).toContain(`+ set    tenant ${a}: default -> burst 10/1m`);
     expect(planText.stdout).toContain(`~ change tenant ${b}: burst 5/1m -> burst 50/60s`);
