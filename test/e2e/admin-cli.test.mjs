@@ -83,7 +83,7 @@ describe("npm run admin against npm run dev", () => {
     const applied = await cli(["apply", file, "--yes", "--json"]);
     expect(applied.code).toBe(0);
     expect(JSON.parse(applied.stdout).applied).toHaveLength(3);
-    expect(JSON.parse((await cli(["limits", "get", b, "--json"])).stdout).policies).toEqual([{ name: "burst", limit: 50, window: "1m" }]);
+    expect(JSON.parse((await cli(["limits", "get", b, "--json"])).stdout).policies).toEqual([{ name: "burst", limit: 50, window: "1m", mode: "enforce" }]);
     expect(JSON.parse((await cli(["limits", "get", c, "--json"])).stdout).overridden).toBe(false);
 
     const again = await cli(["apply", file, "--yes", "--json"]);
