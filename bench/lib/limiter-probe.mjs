@@ -19,6 +19,9 @@
  */
 import gateway, { TenantLimiter as Limiter } from "./index.js";
 
+// Every other Durable Object class of the bundle, as the gateway exports it.
+export { KeyDirectory } from "./index.js";
+
 const SLOW_MS = 2000;
 const MAX_RECORDED = 200_000; // bounds memory if nobody collects
 let fault = "none";
