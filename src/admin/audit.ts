@@ -8,6 +8,7 @@
 import type { Context } from "hono";
 import { isWellFormedKey } from "../auth/integration-key";
 import type { AppEnv } from "../env";
+import { withDeadline } from "../http/with-deadline";
 import { formatWindow } from "../ratelimit/policy";
 import type { AuditAction, AuditInput } from "./audit-log";
 
@@ -26,24 +27,13 @@ export function adminActor(c: Context<AppEnv>): string {
   return c.get("log").fields.principalId ?? "admin";
 }
 
-async function withDeadline<T>(work: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${AUDIT_TIMEOUT_MS} ms`)), AUDIT_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    if (timer !== null) clearTimeout(timer);
-  }
-}
 
 /** Records one admin change on `tenantId`: a log line, then an entry in the tenant's audit trail. */
 export async function audit(c: Context<AppEnv>, tenantId: string, action: AuditAction, change: { keyId?: string; before?: unknown; after?: unknown }): Promise<void> {
   const entry: AuditInput = { actor: adminActor(c), action, keyId: change.keyId ?? null, before: redact(change.before ?? null), after: redact(change.after ?? null), requestId: c.get("requestId") };
   console.log(JSON.stringify({ level: "info", msg: "admin change", tenant: tenantId, ...entry }));
   try {
-    await withDeadline(c.env.TENANT_LIMITER.getByName(tenantId).recordAudit(entry));
+    await withDeadline(c.env.TENANT_LIMITER.getByName(tenantId).recordAudit(entry), AUDIT_TIMEOUT_MS);
   } catch (err) {
     console.log(JSON.stringify({ level: "error", msg: "admin change not stored in the audit trail", tenant: tenantId, requestId: entry.requestId, reason: err instanceof Error ? err.message : String(err) }));
   }

@@ -11,7 +11,8 @@ import { generateIntegrationKey, hashKey } from "./integration-key";
 import type { KeyDirectory, RollResult, StoredKey } from "./key-directory";
 import { legacyKey, legacyKeys, writeKeyToKv } from "./key-kv";
 import { listedRecord, newKeyId, SHARD_COUNT, shardForHash, shardForKeyId, type KeyRecord } from "./key-record";
-import { forgetKey, withDeadline } from "./key-store";
+import { withDeadline } from "../http/with-deadline";
+import { forgetKey } from "./key-store";
 
 export type Step = "written" | "failed";
 export interface Propagation {

@@ -10,6 +10,7 @@ import { GatewayError } from "../errors";
 import type { KeyDirectory } from "./key-directory";
 import { readKeyFromKv } from "./key-kv";
 import { shardForHash, type KeyRecord } from "./key-record";
+import { withDeadline } from "../http/with-deadline";
 
 /** How long a found record / a confirmed miss is trusted in an isolate. README: "Integration keys: where they live". */
 export const POSITIVE_TTL_MS = 30_000;
@@ -62,19 +63,6 @@ function cacheKey(hash: string, record: KeyRecord, nowMs: number): void {
 export function forgetKey(hash: string): void {
   positive.delete(hash);
   negative.delete(hash);
-}
-
-/** `promise`, or a rejection when it has not settled within `ms`. */
-export async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-  }
 }
 
 /**

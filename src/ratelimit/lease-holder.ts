@@ -10,6 +10,7 @@
  * The clock and the exchange are parameters, so the lease rules are tested with exact times.
  */
 import { isKnownRevoked, rememberRevoked } from "../auth/revoked-keys";
+import { withDeadline } from "../http/with-deadline";
 import type { LeaseReport } from "./lease-ledger";
 import type { PolicyState } from "./sliding-window";
 import type { LeaseAnswer, LeaseRequest } from "./tenant-limiter";
@@ -201,7 +202,8 @@ export class LeaseHolder {
     const want = single ? cost : Math.max(cost, this.want(settings.ttlMs));
     let answer: LeaseAnswer;
     try {
-      answer = await withTimeout(exchange({ want, min: cost, ttlMs: settings.ttlMs, reports, revocationCursor: this.cursor }), settings.timeoutMs);
+      const late = () => new LimiterTimeout(`limiter did not answer within ${settings.timeoutMs} ms`);
+      answer = await withDeadline(exchange({ want, min: cost, ttlMs: settings.ttlMs, reports, revocationCursor: this.cursor }), settings.timeoutMs, late);
     } catch (err) {
       this.finished.push(...reports); // a report is idempotent: sending it again is safe
       return { failed: true, reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
@@ -296,21 +298,4 @@ export function setLeaseClock(now: (() => number) | null): void {
 
 class LimiterTimeout extends Error {
   override name = "LimiterTimeout";
-}
-
-/**
- * Rejects if `promise` has not settled within `ms`. The timer is cleared as soon as the answer comes:
- * AbortSignal.timeout would need no clearing, but its timers stay pending until they fire, and at a
- * thousand requests a second that pile grew the isolate's memory and CPU per request (bench).
- */
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LimiterTimeout(`limiter did not answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    if (timer !== null) clearTimeout(timer);
-  }
 }

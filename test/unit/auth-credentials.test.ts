@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { extractCredential } from "../../src/auth/credentials";
-import { GatewayError } from "../../src/errors";
+import { refusal } from "../support/refusal";
 
 const KEY = "osk_AAAAAAAAAAAAAAAAAAAAAAAA000000";
 const JWT = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
@@ -9,16 +9,6 @@ function extract(headers: HeadersInit, query = "") {
   return extractCredential(new Headers(headers), new URLSearchParams(query), "os_session");
 }
 
-/** The GatewayError a call throws, or a failure when it throws nothing. */
-function refusal(fn: () => unknown): GatewayError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof GatewayError) return err;
-    throw err;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("extractCredential", () => {
   it("finds nothing on a request without credentials", () => {

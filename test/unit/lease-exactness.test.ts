@@ -9,18 +9,8 @@ import { admit, LeaseHolder, type Exchange, type LeaseSettings, type Outcome } f
 import { newLedger, settleExchange, type Ledger } from "../../src/ratelimit/lease-ledger";
 import type { Policy } from "../../src/ratelimit/policy";
 import type { LeaseAnswer } from "../../src/ratelimit/tenant-limiter";
+import { rng } from "../support/rng";
 
-/** Deterministic PRNG (mulberry32), so every failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Use {
   t: number;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Policy } from "../../src/ratelimit/policy";
 import { BUCKETS_PER_WINDOW, bucketOf, bucketStartMs, decide, evaluate, prune, type BucketCounts, type Counter } from "../../src/ratelimit/sliding-window";
+import { rng } from "../support/rng";
 
 const B = BUCKETS_PER_WINDOW;
 
@@ -28,17 +29,6 @@ function limiter(policies: Policy[]) {
 
 const policy = (limit: number, windowSec: number, name = "p"): Policy => ({ name, limit, windowSec });
 
-/** Deterministic PRNG (mulberry32), so every failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The most admissions any closed interval [s, s+W] holds; checking intervals that end at an admission suffices. */
 function maxInAnyWindow(times: number[], windowMs: number): number {
