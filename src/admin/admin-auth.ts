@@ -16,6 +16,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AuthConfig } from "../config/auth";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
+import { bindingAllows } from "../security/address-limit";
 import { ACCESS_HEADER, verifyAccessToken } from "./access-jwt";
 
 /** The binding's `simple.period` in wrangler.toml, in seconds: what Retry-After honestly promises. */
@@ -24,7 +25,6 @@ export const FAILURE_PERIOD_SEC = 60;
 export const FAILURE_LIMIT = 10;
 /** The key for requests without `CF-Connecting-IP` (local development, tests): they share one budget. */
 export const NO_ADDRESS_KEY = "no-client-address";
-const LIMITER_TIMEOUT_MS = 1000;
 const MAX_BLOCKED = 10_000;
 
 // Addresses the binding refused, until when (ms). Isolate-wide on purpose: it is the limit, not request state.
@@ -58,20 +58,6 @@ function limited(retryAfter: number, reason: string): GatewayError {
   });
 }
 
-/** Counts one failure for `key`; true while the binding still allows it. A slow or failing binding counts as a refusal. */
-async function failureAllowed(limiter: RateLimit, key: string): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const deadline = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), LIMITER_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([limiter.limit({ key }).then((o) => o.success), deadline]);
-  } catch {
-    return false;
-  } finally {
-    if (timer !== null) clearTimeout(timer);
-  }
-}
 
 function block(key: string, nowMs: number): void {
   if (blocked.size >= MAX_BLOCKED) blocked.delete(blocked.keys().next().value as string);
@@ -111,7 +97,7 @@ export function adminAuth(): MiddlewareHandler<AppEnv> {
       identity = await identify(c.req.raw.headers, auth);
     } catch (err) {
       if (!(err instanceof GatewayError) || err.status !== 401) throw err;
-      if (!(await failureAllowed(c.env.ADMIN_AUTH_LIMITER, key))) {
+      if (!(await bindingAllows(c.env.ADMIN_AUTH_LIMITER, key))) {
         block(key, nowMs);
         throw limited(FAILURE_PERIOD_SEC, "admin auth: too many failures from this address");
       }

@@ -11,6 +11,7 @@
  * is charged, since the request never had one.
  */
 import { GatewayError } from "../errors";
+import { withDeadline } from "../http/with-deadline";
 
 /** The key for requests without `CF-Connecting-IP` (local development, tests): they share one budget. */
 export const NO_ADDRESS_KEY = "no-client-address";
@@ -32,17 +33,12 @@ export interface AddressLimit {
   countFailure(binding: RateLimit, address: string, nowMs: number): Promise<void>;
 }
 
-async function bindingAllows(binding: RateLimit, key: string): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), BINDING_TIMEOUT_MS);
-  });
+/** Counts one failure for `key`; true while the binding still allows it. A slow or failing binding counts as a refusal. */
+export async function bindingAllows(binding: RateLimit, key: string): Promise<boolean> {
   try {
-    return await Promise.race([binding.limit({ key }).then((o) => o.success), late]);
+    return (await withDeadline(binding.limit({ key }), BINDING_TIMEOUT_MS)).success;
   } catch {
     return false;
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
   }
 }
 
