@@ -56,6 +56,20 @@ export interface Envelope {
   details: Details | null;
 }
 
+/**
+ * Each status in the code table, to the first code listed for it: VALIDATION_ERROR for 400, UNAUTHORIZED
+ * (not TOKEN_EXPIRED) for 401, FORBIDDEN (not PRODUCT_ACCESS_DENIED) for 403, CONFLICT for 409.
+ */
+const CODE_BY_STATUS = new Map<number, ErrorCode>();
+for (const [code, status] of Object.entries(ERROR_STATUS) as Array<[ErrorCode, number]>) {
+  if (!CODE_BY_STATUS.has(status)) CODE_BY_STATUS.set(status, code);
+}
+
+/** The code table's code for a status, or undefined for a status the table does not name. */
+export function codeForStatus(status: number): ErrorCode | undefined {
+  return CODE_BY_STATUS.get(status);
+}
+
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === "string" && Object.hasOwn(ERROR_STATUS, value);
 }

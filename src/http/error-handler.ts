@@ -7,17 +7,8 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../env";
-import { envelopeResponse, ERROR_STATUS, GatewayError, toGatewayError, type ErrorCode } from "../errors";
+import { codeForStatus, envelopeResponse, GatewayError, toGatewayError } from "../errors";
 import { logException } from "../ops/request-log";
-
-/**
- * Each status in the code table, to the first code listed for it: VALIDATION_ERROR for 400, UNAUTHORIZED
- * (not TOKEN_EXPIRED) for 401, FORBIDDEN (not PRODUCT_ACCESS_DENIED) for 403.
- */
-const CODE_BY_STATUS = new Map<number, ErrorCode>();
-for (const [code, status] of Object.entries(ERROR_STATUS) as Array<[ErrorCode, number]>) {
-  if (!CODE_BY_STATUS.has(status)) CODE_BY_STATUS.set(status, code);
-}
 
 /** Headers of an HTTPException's prepared response that the client needs to act on; nothing else is copied. */
 const KEPT_HEADERS = ["www-authenticate", "retry-after", "allow"];
@@ -35,7 +26,7 @@ export function fromHttpException(err: HTTPException): GatewayError {
     const value = err.res?.headers.get(name);
     if (value !== null && value !== undefined) headers[name] = value;
   }
-  const code = CODE_BY_STATUS.get(status);
+  const code = codeForStatus(status);
   if (code !== undefined && status < 500) return new GatewayError(code, { headers, logReason: reason });
   if (status >= 400 && status < 500) return new GatewayError("VALIDATION_ERROR", { status, headers, logReason: reason });
   if (code !== undefined && code !== "INTERNAL_ERROR") return new GatewayError(code, { headers, logReason: reason });

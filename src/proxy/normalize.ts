@@ -5,7 +5,7 @@
  * text (hostnames, traces) to the client. Only a bounded prefix of an error body is ever read, and only
  * within the product's deadline.
  */
-import { envelopeResponse, ERROR_STATUS, GatewayError, isErrorCode, type Details, type ErrorCode } from "../errors";
+import { codeForStatus, envelopeResponse, ERROR_STATUS, GatewayError, isErrorCode, type Details, type ErrorCode } from "../errors";
 import { isRecord } from "../config/validate";
 import type { Deadline } from "./deadline";
 import { readPrefix } from "./read-prefix";
@@ -15,21 +15,20 @@ import { idleBounded } from "./timed-read";
 
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
-/** A product 4xx without a fitting envelope gets its code here; any other 4xx keeps its status as VALIDATION_ERROR. */
-const CODE_FOR_4XX = new Map<number, ErrorCode>([
-  [400, "VALIDATION_ERROR"],
-  [401, "UNAUTHORIZED"],
-  [403, "FORBIDDEN"],
-  [404, "NOT_FOUND"],
-  [405, "METHOD_NOT_ALLOWED"],
-  [409, "CONFLICT"],
+/**
+ * A product 4xx without a fitting envelope gets the code table's code for its status, or one of these for
+ * statuses the table does not name; any other 4xx keeps its status as VALIDATION_ERROR.
+ */
+const PRODUCT_4XX = new Map<number, ErrorCode>([
   [410, "NOT_FOUND"],
   // RFC 9110 §15.5.13: a failed If-Match is the version conflict the contract calls CONFLICT.
   [412, "CONFLICT"],
-  [413, "PAYLOAD_TOO_LARGE"],
   [422, "VALIDATION_ERROR"],
-  [429, "RATE_LIMIT_EXCEEDED"],
 ]);
+
+function codeFor4xx(status: number): ErrorCode | undefined {
+  return PRODUCT_4XX.get(status) ?? codeForStatus(status);
+}
 
 /** Fetch's null-body statuses: a body that came with one is not part of the answer (RFC 9110 §6.4.1). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
@@ -82,11 +81,11 @@ function deriveFields(body: Record<string, unknown>): Record<string, string> {
 
 /** A code in the table whose status is this one, or the code the gateway itself gives this status. */
 function codeFits(status: number, code: unknown): boolean {
-  return isErrorCode(code) && (ERROR_STATUS[code] === status || CODE_FOR_4XX.get(status) === code);
+  return isErrorCode(code) && (ERROR_STATUS[code] === status || codeFor4xx(status) === code);
 }
 
 function clientError(status: number, headers: Headers, parsed: unknown, nowMs: number): GatewayError {
-  const code = CODE_FOR_4XX.get(status) ?? "VALIDATION_ERROR";
+  const code = codeFor4xx(status) ?? "VALIDATION_ERROR";
   const body = isRecord(parsed) ? parsed : {};
   const message = safeMessage(body.error) ?? safeMessage(body.message);
   let details: Details | null = null;
