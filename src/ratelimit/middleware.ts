@@ -41,7 +41,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
         throw rateLimitExceeded(outcome.violated, outcome.states, outcome.limiterNowMs);
       case "unavailable":
         if (config.rateLimit.failMode === "closed" || (config.rateLimit.failMode === "reads-open" && !isRead(c.req.method))) {
-          throw new GatewayError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, logReason: `rate limiter unavailable (fail closed): ${outcome.reason}` });
+          throw new GatewayError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, logReason: `rate limiter unavailable (fail mode ${config.rateLimit.failMode}, ${c.req.method}): ${outcome.reason}` });
         }
         log.set({ decision: "admitted", rateLimitFailOpen: true, reason: `rate limiter unavailable (fail open): ${outcome.reason}` });
         await next();
