@@ -5,7 +5,7 @@
  *   max in any rolling W   the most admissions in any closed interval of length W, seen three ways: the
  *                          limiter's own clock (each admission's time in the isolate that admitted it from a leased permit, read by
  *                          lib/limiter-probe.mjs), the upstream's arrival times, the client's 2xx completions.
- *                          The limiter's view must be <= L: that is the guarantee (README, "Rate limiting").
+ *                          The limiter's view must be <= L: that is the guarantee (docs/rate-limiting.md).
  *   closest approach       min over i of (t[i+L] - t[i]) - W: how near L+1 admissions came to one window
  *                          (> 0: never within one).
  *   utilization            W / mean(t[i+L] - t[i]) on the limiter's clock, binding policy only: admitted per

@@ -6,7 +6,7 @@
  *               without their X-Request-Id, bodies or headers carrying upstream text (lib/checks.mjs markers),
  *               requests reaching the upstream twice, 2xx whose request never reached it, the gateway's own
  *               refusals (429, 503) reaching it
- *   reported    outcomes per phase against the README's, latency, time to the first 2xx after the fault
+ *   reported    outcomes per phase against the documented ones, latency, time to the first 2xx after the fault
  *               ends and time from which every request got a 2xx again; for each unexpected outcome, the
  *               reason the gateway logged for that request id
  *
@@ -37,7 +37,7 @@ const upstreamFault = (mode, expect) => ({
 });
 const limiterFault = (mode, expect) => ({ name: `limiter ${mode}`, expect, start: ({ gw }) => gw.limiterFault(mode), end: ({ gw }) => gw.limiterFault("none") });
 
-// Expected outcomes, from the README ("Errors", "Fail policy"). "200 no limiter": admitted without a limiter
+// Expected outcomes (docs/errors.md, docs/rate-limiting.md). "200 no limiter": admitted without a limiter
 // answer (no RateLimit header); "200 body cut": the status was sent before the upstream failed mid-body.
 const INSTANCES = [
   {

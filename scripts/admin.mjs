@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run admin -- <command>`: the gateway's admin API for operators. Plain Node 22, no build step.
-// Usage and exit codes: `npm run admin -- --help` (and README, "Admin API").
+// Usage and exit codes: `npm run admin -- --help` (and docs/admin-api.md, "Admin CLI").
 
 import { readFileSync } from "node:fs";
 import { allowFlags, parseArgs, UsageError } from "./admin/args.mjs";

@@ -5,7 +5,7 @@
  * `code` (and `details.fields` for VALIDATION_ERROR).
  */
 
-/** Seed codes first, then the gateway's documented additions (README, "Error codes"). */
+/** Seed codes first, then the gateway's documented additions (docs/errors.md). */
 export const ERROR_STATUS = {
   VALIDATION_ERROR: 400,
   INVALID_JSON: 400,

@@ -1,5 +1,5 @@
 /**
- * What every gateway response must look like, whatever went wrong behind it (README, "Errors"): a non-2xx
+ * What every gateway response must look like, whatever went wrong behind it (docs/errors.md): a non-2xx
  * body is the One Stack envelope with a JSON content type, every response carries X-Request-Id, and no body
  * carries the upstream's own text. Pure functions, shared by the accuracy and fault runs.
  */

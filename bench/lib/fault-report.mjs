@@ -1,7 +1,7 @@
 /**
  * The fault run's bookkeeping and report: per-phase aggregation of the checked responses, the gateway's logged
  * reasons per request id, and the Markdown (one table per gateway instance, then what differed from the
- * README and why).
+ * documented outcomes and why).
  */
 import { readFileSync } from "node:fs";
 

@@ -1,7 +1,7 @@
 // DEV ONLY — never deployed. Answers for the fault modes that test what the gateway hands a client: response
 // headers it must drop, and status lines written straight to the socket.
 
-/** Response headers a product must never hand a client through the gateway (README, "What a client receives"). */
+/** Response headers a product must never hand a client through the gateway (docs/proxying.md). */
 export function leakyHeaders(host) {
   return [
     ["Access-Control-Allow-Origin", "*"],

@@ -51,7 +51,7 @@ export async function verifyToken(token: string, config: AuthConfig, now?: Date)
   if (token.length > MAX_TOKEN_LENGTH) throw unauthorized("jwt: token too large");
   const resolve = keyResolver(config.jwks);
   if (resolve === null) throw unauthorized("jwt: no key set configured");
-  // A key named by the token itself is never used, and a token that names one is refused (README): the
+  // A key named by the token itself is never used, and a token that names one is refused (docs/authentication.md): the
   // only keys are the configured set's. jose ignores these headers; refusing them is the gateway's rule.
   const getKey: JWTVerifyGetKey = (header, input) => {
     const embedded = EMBEDDED_KEY_HEADERS.find((name) => Object.hasOwn(header, name));

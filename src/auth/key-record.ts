@@ -21,7 +21,7 @@ export interface KeyRecord {
 
 export type KeyState = "active" | "rolling" | "revoked" | "expired";
 
-/** Directory shards: the first hex digit of the key's SHA-256 (README, "Integration keys: where they live"). */
+/** Directory shards: the first hex digit of the key's SHA-256 (docs/authentication.md, "where they live"). */
 export const SHARD_COUNT = 16;
 
 // An unreadable date counts as passed: a record that cannot be read is refused, not trusted.

@@ -12,7 +12,7 @@ import { readKeyFromKv } from "./key-kv";
 import { shardForHash, type KeyRecord } from "./key-record";
 import { withDeadline } from "../http/with-deadline";
 
-/** How long a found record / a confirmed miss is trusted in an isolate. README: "Integration keys: where they live". */
+/** How long a found record / a confirmed miss is trusted in an isolate (docs/authentication.md, "where they live"). */
 export const POSITIVE_TTL_MS = 30_000;
 export const NEGATIVE_TTL_MS = 5_000;
 const MAX_POSITIVE = 10_000;

@@ -9,7 +9,7 @@ import { ConfigError, configValue, expectInt, expectString, isRecord } from "./v
 
 /**
  * A remote key set carries its fetch deadline and how long after its last successful load it may still
- * verify tokens while the endpoint is failing (README, "User session JWTs").
+ * verify tokens while the endpoint is failing (docs/authentication.md, "User session JWTs").
  */
 export type JwksSource =
   | { kind: "remote"; url: string; timeoutMs: number; maxStaleMs: number }

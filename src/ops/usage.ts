@@ -1,7 +1,7 @@
 /**
  * Usage metrics per tenant and product, one Analytics Engine data point per request, written only when
  * the `USAGE` binding is configured (a no-op otherwise, e.g. in local development). The field order is the
- * schema the README's SQL queries rely on: change both together.
+ * schema the SQL queries in docs/operations.md and docs/rate-limiting.md rely on: change both together.
  *
  *   index1  tenant ("-" when the request never authenticated)
  *   blob1   product      blob2 route       blob3 code ("" on success)   blob4 principal type

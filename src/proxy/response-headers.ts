@@ -1,5 +1,5 @@
 /**
- * Product response headers as a client receives them (README, "What a client receives from a product").
+ * Product response headers as a client receives them (docs/proxying.md, "What a client receives from a product").
  * On a pass-through the product's headers flow, minus what the gateway owns (CORS, its session cookie, the
  * identity namespace) and what reveals the hosts behind it; `Location` is mapped onto the public path. On
  * an error only a short allow-list survives. Pure functions over Headers.

@@ -15,7 +15,7 @@ import type { LeaseReport } from "./lease-ledger";
 import type { PolicyState } from "./sliding-window";
 import type { LeaseAnswer, LeaseRequest } from "./tenant-limiter";
 
-/** The settings a holder works with; see README, "Edge admission", for the bounds they give. */
+/** The settings a holder works with; see docs/rate-limiting.md, "Edge admission", for the bounds they give. */
 export interface LeaseSettings {
   /** A lease's life, from the moment its request was sent: the bound on revocation and policy propagation. */
   ttlMs: number;

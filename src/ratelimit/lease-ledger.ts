@@ -1,7 +1,7 @@
 /**
  * The authority's side of permit leases, pure (clock and storage are parameters): a tenant's Durable Object
  * grants an isolate a number of permits usable for `ttlMs` of the isolate's own clock, counted from the
- * moment the isolate sent its request. README, "Edge admission", has the exactness argument; in short:
+ * moment the isolate sent its request. docs/rate-limiting.md, "Edge admission", has the exactness argument; in short:
  *
  * - The grant happens at time g on the object's clock, after the isolate sent at s, so the isolate's last
  *   possible use, before s + ttl on its clock, is before g + ttl on the object's (clocks may be offset by

@@ -1,7 +1,7 @@
 /**
  * Admission for authenticated requests, from the tenant's permits leased to this isolate (lease-holder.ts):
  * no Durable Object call while a usable permit is held. A request waits for the object only when none is,
- * and then the fail policy covers an object that cannot answer in time (README: "Fail policy"): permits
+ * and then the fail policy covers an object that cannot answer in time (docs/rate-limiting.md, "Fail policy"): permits
  * already leased stay usable until their lease ends either way. A route's `cost` is the permits it takes.
  */
 import type { MiddlewareHandler } from "hono";

@@ -26,7 +26,7 @@ describe("normalizeUpstream", () => {
     const res = await normalizeUpstream(new Response(bytes, { status: 404, headers: { "content-type": "application/json", etag: "x" } }), ctx());
     expect(res.status).toBe(404);
     expect(await res.text()).toBe(bytes);
-    // Error answers carry the gateway's headers plus the allow-list only (README, "Upstream answers").
+    // Error answers carry the gateway's headers plus the allow-list only (docs/errors.md, "Upstream answers").
     expect(res.headers.get("etag")).toBeNull();
     expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
   });
