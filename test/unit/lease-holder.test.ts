@@ -125,6 +125,27 @@ describe("lease holder", () => {
     expect((await c).kind).toBe("admitted");
   });
 
+  it("ends a cached refusal half a round trip before the object's retry time when that comes before denyForMs", async () => {
+    const r = rig([{ name: "p", limit: 1, windowSec: 1 }]);
+    const a = r.admit();
+    await r.answer();
+    expect((await a).kind).toBe("admitted");
+    r.advance(500);
+    const b = r.admit();
+    r.advance(100); // the refusal takes 100 ms to come back
+    await r.answer();
+    const refused = await b;
+    if (refused.kind !== "refused" || refused.violated.retryAtMs === null) throw new Error(`expected a refusal with a retry time, got ${refused.kind}`);
+    const until = refused.violated.retryAtMs - 50;
+    expect(until).toBeLessThan(r.now() + settings.denyForMs);
+    r.advance(until - 1 - r.now());
+    expect(r.acquire()).toMatchObject({ kind: "refused", cached: true });
+    expect(r.pendingCount()).toBe(0);
+    r.advance(1);
+    expect(kind(r.acquire())).toBe("waiting");
+    expect(r.pendingCount()).toBe(1);
+  });
+
   it("states a cached refusal's times in the object's frame when the clocks differ", async () => {
     const r = rig([{ name: "p", limit: 1, windowSec: 60 }], -7_000); // the object's clock runs 7 s behind
     const a = r.admit();
