@@ -47,6 +47,23 @@ async function unknownKeyBody(): Promise<string> {
   return body;
 }
 
+/** Revokes a key through this isolate's admin API; returns a KV replica that still serves its record from before (another location's). */
+async function revokeHereKeepStaleKv(t: string, key: string, keyId: string) {
+  const recordName = `key:${await sha256Hex(key)}`;
+  const unrevoked = await env.KEYS.get(recordName, "json");
+  const revoke = await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
+  expect(revoke.status).toBe(200);
+  return countingKv(new Map([[recordName, unrevoked]]));
+}
+
+/** Sends the key with `stores`' KV; expects the unknown-key 401, and `reads` KV reads through it in all. */
+async function expectUnknownVia(stores: ReturnType<typeof countingKv>, key: string, reads: number): Promise<void> {
+  const res = await callWith({ ...env, KEYS: stores.kv }, "/psa/tickets", { "x-integration-key": key });
+  expect(res.status).toBe(401);
+  expect(stores.counts.get).toBe(reads);
+  expect(await res.text()).toBe(await unknownKeyBody());
+}
+
 afterEach(() => {
   setKeyClock(null);
   setLeaseClock(null);
@@ -190,39 +207,20 @@ describe("integration key: revocation does not wait for caches", () => {
   it("refuses a key revoked through this isolate while KV still serves the unrevoked record and the isolate cache holds it", async () => {
     const t = tenant();
     const { key, keyId } = await createKey(t, { psa: "write" });
-    const recordName = `key:${await sha256Hex(key)}`;
-    const unrevoked = await env.KEYS.get(recordName, "json");
     expect((await useKey(key)).res.status).toBe(200);
-
-    const revoke = await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
-    expect(revoke.status).toBe(200);
-
-    // Another location's KV replica still returns the record from before the revocation.
-    const stale = countingKv(new Map([[recordName, unrevoked]]));
-    const viaStaleKv = await callWith({ ...env, KEYS: stale.kv }, "/psa/tickets", { "x-integration-key": key });
-    expect(viaStaleKv.status).toBe(401);
-    expect(stale.counts.get).toBe(1);
+    const stale = await revokeHereKeepStaleKv(t, key, keyId);
+    await expectUnknownVia(stale, key, 1);
 
     // That read put the unrevoked record in this isolate's key cache: the next request does not read KV
     // at all, and is still refused.
-    const fresh = countingKv();
-    const viaCache = await callWith({ ...env, KEYS: fresh.kv }, "/psa/tickets", { "x-integration-key": key });
-    expect(viaCache.status).toBe(401);
-    expect(fresh.counts.get).toBe(0);
-    expect(await viaCache.text()).toBe(await unknownKeyBody());
+    await expectUnknownVia(countingKv(), key, 0);
   });
 
   it("answers a key revoked through this isolate 401, not 403, on a route it could never call, while KV still serves its unrevoked record", async () => {
     const t = tenant();
     const { key, keyId } = await createKey(t, { rmm: "read" });
-    const recordName = `key:${await sha256Hex(key)}`;
-    const unrevoked = await env.KEYS.get(recordName, "json");
-    await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
-    const stale = countingKv(new Map([[recordName, unrevoked]]));
-    const res = await callWith({ ...env, KEYS: stale.kv }, "/psa/tickets", { "x-integration-key": key });
-    expect(res.status).toBe(401);
-    expect(stale.counts.get).toBe(1);
-    expect(await res.text()).toBe(await unknownKeyBody());
+    const stale = await revokeHereKeepStaleKv(t, key, keyId);
+    await expectUnknownVia(stale, key, 1);
   });
 
   it("keeps a revoked key refused on every later request", async () => {
