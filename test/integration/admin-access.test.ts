@@ -6,7 +6,7 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from "jose";
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from "jose";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { tenant } from "../support/gateway";
@@ -92,7 +92,20 @@ describe("Cloudflare Access for admins", () => {
     expect([res.status, res.code]).toEqual([401, code]);
   });
 
-  it("refuses an HS256 token made with the public key's bytes (algorithm allow-list)", async () => {
+  it.each(["RS384", "RS512", "PS256"])("refuses %s signed by the trusted certs key, outside the RS256 allow-list, when the certs name no alg", async (alg) => {
+    const { key, control, gatewayEnv } = await accessSetup();
+    // Without `alg` on the JWK the key set itself admits every RSA algorithm: only the allow-list is left.
+    const { alg: _alg, ...anyAlg } = key.jwk;
+    expect((await control({ jwks: { keys: [anyAlg] } })).status).toBe(200);
+    const privateJwk = await exportJWK(key.privateKey);
+    delete privateJwk.alg;
+    const signer = { privateKey: (await importJWK(privateJwk, alg)) as CryptoKey, kid: key.kid };
+    expect((await send(gatewayEnv, `/tenants/${tenant()}/keys`, { "cf-access-jwt-assertion": await token(key) })).status).toBe(200);
+    const res = await send(gatewayEnv, `/tenants/${tenant()}/keys`, { "cf-access-jwt-assertion": await token(signer, {}, { alg }) });
+    expect([res.status, res.code]).toEqual([401, "UNAUTHORIZED"]);
+  });
+
+  it("refuses an HS256 token made with the public key's bytes", async () => {
     const { key, gatewayEnv } = await accessSetup();
     const secret = new TextEncoder().encode(JSON.stringify(key.jwk));
     const now = Math.floor(Date.now() / 1000);

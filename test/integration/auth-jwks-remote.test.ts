@@ -232,11 +232,17 @@ describe("remote JWKS: never loaded", () => {
     expect(await remote.send(await remote.token(await signingKey("a")))).toMatchObject({ status: 503, code: "SERVICE_UNAVAILABLE" });
   });
 
-  it("answers 503 when the endpoint hangs past the fetch timeout", async () => {
+  it("answers 503 when the endpoint hangs, at the JWKS_TIMEOUT_MS deadline, not the 3 s default", async () => {
     const remote = await remoteKeySet();
     const a = await signingKey("a");
     await remote.control({ jwks: { keys: [a.jwk] }, mode: "hang" });
-    expect(await remote.send(await remote.token(a))).toMatchObject({ status: 503, code: "SERVICE_UNAVAILABLE" });
+    const token = await remote.token(a);
+    const started = Date.now();
+    expect(await remote.send(token)).toMatchObject({ status: 503, code: "SERVICE_UNAVAILABLE" });
+    // The injected 200 ms, with room for a loaded machine, but well short of the default.
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(Number(TIMEOUT_MS) - 50);
+    expect(elapsed).toBeLessThan(2_000);
   });
 
   it.each(["fail", "hang"] as const)(

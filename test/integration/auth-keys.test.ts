@@ -1,13 +1,17 @@
 /**
  * Integration keys end to end: the checksum gate in front of storage, hashing at rest, one body for every
- * kind of bad key, expiry and revocation that take effect at once.
+ * kind of bad key, expiry that takes effect at once, and revocation: at once in the isolate it was made
+ * through, within one lease life (through the tenant's limiter) in any other, whatever KV and the isolate's
+ * key cache still hold. The key and lease clocks are injected; reads of KV are counted to show the cache.
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
+import { afterEach, describe, expect, it } from "vitest";
 import { generateIntegrationKey } from "../../src/auth/integration-key";
+import { shardForKeyId } from "../../src/auth/key-record";
 import { setKeyClock } from "../../src/auth/key-store";
 import worker from "../../src/index";
+import { setLeaseClock } from "../../src/ratelimit/lease-holder";
 import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
 import { freshAddress, wrappedKv } from "../support/key-stores";
 
@@ -43,9 +47,26 @@ async function unknownKeyBody(): Promise<string> {
   return body;
 }
 
+/** Revokes a key through this isolate's admin API; returns a KV replica that still serves its record from before (another location's). */
+async function revokeHereKeepStaleKv(t: string, key: string, keyId: string) {
+  const recordName = `key:${await sha256Hex(key)}`;
+  const unrevoked = await env.KEYS.get(recordName, "json");
+  const revoke = await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
+  expect(revoke.status).toBe(200);
+  return countingKv(new Map([[recordName, unrevoked]]));
+}
+
+/** Sends the key with `stores`' KV; expects the unknown-key 401, and `reads` KV reads through it in all. */
+async function expectUnknownVia(stores: ReturnType<typeof countingKv>, key: string, reads: number): Promise<void> {
+  const res = await callWith({ ...env, KEYS: stores.kv }, "/psa/tickets", { "x-integration-key": key });
+  expect(res.status).toBe(401);
+  expect(stores.counts.get).toBe(reads);
+  expect(await res.text()).toBe(await unknownKeyBody());
+}
+
 afterEach(() => {
-  vi.useRealTimers();
   setKeyClock(null);
+  setLeaseClock(null);
 });
 
 describe("integration key: format gate", () => {
@@ -111,16 +132,18 @@ describe("integration key: one answer for every bad key", () => {
   it("refuses an expired key with the same bytes as an unknown key, even while its record is cached", async () => {
     const t = tenant();
     const start = Date.now();
-    vi.useFakeTimers({ toFake: ["Date"], now: start });
     const { key } = await createKey(t, { psa: "read" }, { expiresAt: new Date(start + 10_000).toISOString() });
-    const before = await useKey(key);
-    expect(before.res.status).toBe(200);
-    // 11 s later the key has expired, while its record is still inside the 30 s isolate cache.
-    vi.setSystemTime(start + 11_000);
-    const after = await useKey(key);
-    expect(after.res.status).toBe(401);
-    expect(after.forwarded).toEqual([]);
-    expect(after.body).toBe(await unknownKeyBody());
+    setKeyClock(() => start);
+    expect((await useKey(key)).res.status).toBe(200);
+    // 11 s later the key has expired, while its record is still inside the 30 s isolate cache: no KV read.
+    setKeyClock(() => start + 11_000);
+    const { kv, counts } = countingKv();
+    const id = rid("key");
+    const after = await callWith({ ...env, KEYS: kv }, "/psa/tickets", { "x-integration-key": key, "x-request-id": id, "cf-connecting-ip": freshAddress() });
+    expect(after.status).toBe(401);
+    expect(counts.get).toBe(0);
+    expect(await recorded("psa", id)).toEqual([]);
+    expect(await after.text()).toBe(await unknownKeyBody());
   });
 
   it("admits a cached key until the millisecond before its expiry and refuses it from its expiry on", async () => {
@@ -135,7 +158,7 @@ describe("integration key: one answer for every bad key", () => {
     expect(after.forwarded).toEqual([]);
   });
 
-  it("refuses a revoked key on the very next request with the same bytes as an unknown key", async () => {
+  it("refuses a key revoked through this isolate on its very next request with the same bytes as an unknown key", async () => {
     const t = tenant();
     const { key, keyId } = await createKey(t, { psa: "write" });
     expect((await useKey(key)).res.status).toBe(200);
@@ -149,41 +172,55 @@ describe("integration key: one answer for every bad key", () => {
 });
 
 describe("integration key: revocation does not wait for caches", () => {
-  it("refuses a revoked key while KV still serves the unrevoked record and the isolate cache holds it", async () => {
+  it("refuses a key revoked at the authority elsewhere once this isolate's lease ends, its record still cached (no KV read)", async () => {
     const t = tenant();
     const { key, keyId } = await createKey(t, { psa: "write" });
-    const recordName = `key:${await sha256Hex(key)}`;
-    const unrevoked = await env.KEYS.get(recordName, "json");
+    const lease = { now: Date.now() };
+    setLeaseClock(() => lease.now);
+    setKeyClock(() => lease.now); // frozen: the cached record never expires in this test
+    const { kv, counts } = countingKv();
+    const send = async () => {
+      const id = rid("key");
+      const res = await callWith({ ...env, KEYS: kv }, "/psa/tickets", { "x-integration-key": key, "x-request-id": id, "cf-connecting-ip": freshAddress() });
+      return { status: res.status, body: await res.text(), forwarded: await recorded("psa", id) };
+    };
+    expect((await send()).status).toBe(200); // the record is now cached here, and a lease held
+    expect(counts.get).toBe(1);
+
+    // Another isolate's revocation, as the authority records it: the directory, whose shard's alarm tells
+    // the tenant's limiter and rewrites KV. Nothing of it happens in this isolate.
+    const shard = env.KEY_DIRECTORY.getByName(shardForKeyId(keyId));
+    expect(await shard.revoke(t, keyId)).toMatchObject({ record: { revokedAt: expect.any(String) } });
+    expect(await runDurableObjectAlarm(shard)).toBe(true);
+
+    // Until the lease in hand ends this isolate has not heard of it (README: within one lease life) ...
+    expect((await send()).status).toBe(200);
+    // ... and the next exchange with the limiter carries it.
+    lease.now += 1_000; // RATE_LIMIT_LEASE_MS
+    const after = await send();
+    expect(after.status).toBe(401);
+    expect(after.forwarded).toEqual([]);
+    expect(after.body).toBe(await unknownKeyBody());
+    expect(counts.get).toBe(1);
+  });
+
+  it("refuses a key revoked through this isolate while KV still serves the unrevoked record and the isolate cache holds it", async () => {
+    const t = tenant();
+    const { key, keyId } = await createKey(t, { psa: "write" });
     expect((await useKey(key)).res.status).toBe(200);
-
-    const revoke = await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
-    expect(revoke.status).toBe(200);
-
-    // Another location's KV replica still returns the record from before the revocation.
-    const stale = countingKv(new Map([[recordName, unrevoked]]));
-    const viaStaleKv = await callWith({ ...env, KEYS: stale.kv }, "/psa/tickets", { "x-integration-key": key });
-    expect(viaStaleKv.status).toBe(401);
-    expect(stale.counts.get).toBe(1);
+    const stale = await revokeHereKeepStaleKv(t, key, keyId);
+    await expectUnknownVia(stale, key, 1);
 
     // That read put the unrevoked record in this isolate's key cache: the next request does not read KV
     // at all, and is still refused.
-    const fresh = countingKv();
-    const viaCache = await callWith({ ...env, KEYS: fresh.kv }, "/psa/tickets", { "x-integration-key": key });
-    expect(viaCache.status).toBe(401);
-    expect(fresh.counts.get).toBe(0);
-    expect(await viaCache.text()).toBe(await unknownKeyBody());
+    await expectUnknownVia(countingKv(), key, 0);
   });
 
-  it("answers a revoked key 401, not 403, on a route it could never call, while its record is still cached", async () => {
+  it("answers a key revoked through this isolate 401, not 403, on a route it could never call, while KV still serves its unrevoked record", async () => {
     const t = tenant();
     const { key, keyId } = await createKey(t, { rmm: "read" });
-    const recordName = `key:${await sha256Hex(key)}`;
-    const unrevoked = await env.KEYS.get(recordName, "json");
-    await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
-    const stale = countingKv(new Map([[recordName, unrevoked]]));
-    const res = await callWith({ ...env, KEYS: stale.kv }, "/psa/tickets", { "x-integration-key": key });
-    expect(res.status).toBe(401);
-    expect(await res.text()).toBe(await unknownKeyBody());
+    const stale = await revokeHereKeepStaleKv(t, key, keyId);
+    await expectUnknownVia(stale, key, 1);
   });
 
   it("keeps a revoked key refused on every later request", async () => {

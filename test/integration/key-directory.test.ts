@@ -7,21 +7,12 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { generateIntegrationKey, hashKey } from "../../src/auth/integration-key";
-import { newKeyId, shardForHash, shardForKeyId, type KeyRecord } from "../../src/auth/key-record";
+import { shardForHash, shardForKeyId, type KeyRecord } from "../../src/auth/key-record";
 import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
-import { brokenDirectory, countingDirectory, freshAddress, wrappedKv } from "../support/key-stores";
+import { brokenDirectory, countingDirectory, directoryOnlyKey, freshAddress, wrappedKv } from "../support/key-stores";
 import { callWith, envWith } from "../support/worker";
 
 const JSON_ADMIN = { ...ADMIN, "content-type": "application/json" };
-
-/** A key written to the directory only, as an admin call in another location leaves it before KV has it here. */
-async function directoryOnlyKey(t: string, access: KeyRecord["access"] = { psa: "read" }) {
-  const key = generateIntegrationKey();
-  const hash = await hashKey(key);
-  const record: KeyRecord = { keyId: newKeyId(hash), tenantId: t, name: "fresh", access, createdAt: new Date().toISOString(), expiresAt: null, revokedAt: null };
-  await env.KEY_DIRECTORY.getByName(shardForHash(hash)).create(hash, record);
-  return { key, hash, record };
-}
 
 const headersFor = (key: string, id = rid("dir")) => ({ "x-integration-key": key, "x-request-id": id, "cf-connecting-ip": freshAddress() });
 

@@ -4,6 +4,8 @@
  * key directory namespace that counts lookups or fails.
  */
 import { env } from "cloudflare:workers";
+import { generateIntegrationKey, hashKey } from "../../src/auth/integration-key";
+import { newKeyId, shardForHash, type KeyRecord } from "../../src/auth/key-record";
 
 export interface KvOptions {
   /** Names this replica does not show yet (answered as misses). */
@@ -73,4 +75,12 @@ export function brokenDirectory(hang = false): Directory {
 export function freshAddress(): string {
   const hex = crypto.randomUUID().replaceAll("-", "");
   return `2001:db8:${hex.slice(0, 4)}:${hex.slice(4, 8)}::${hex.slice(8, 12)}`;
+}
+
+/** A key written to the directory only, as an admin call in another location leaves it before KV has it here. */
+export async function directoryOnlyKey(t: string, access: KeyRecord["access"] = { psa: "read" }, key = generateIntegrationKey()) {
+  const hash = await hashKey(key);
+  const record: KeyRecord = { keyId: newKeyId(hash), tenantId: t, name: "fresh", access, createdAt: new Date().toISOString(), expiresAt: null, revokedAt: null };
+  await env.KEY_DIRECTORY.getByName(shardForHash(hash)).create(hash, record);
+  return { key, hash, record };
 }

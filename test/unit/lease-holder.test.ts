@@ -60,6 +60,18 @@ function rig(policies: Policy[], objectOffsetMs = 0, tenantId = `t-${crypto.rand
 
 const kind = (o: ReturnType<LeaseHolder["acquire"]>) => (o instanceof Promise ? "waiting" : o.kind);
 
+/** Spends a limit of one, then `gapMs` later has the next request refused by the object, its answer `rttMs` on the way. */
+async function refusedAfterLimit(r: ReturnType<typeof rig>, gapMs: number, rttMs = 0) {
+  const first = r.admit();
+  await r.answer();
+  expect((await first).kind).toBe("admitted");
+  r.advance(gapMs);
+  const next = r.admit();
+  r.advance(rttMs);
+  await r.answer();
+  return next;
+}
+
 describe("lease holder", () => {
   it("admits from the lease in hand without an exchange, until ttl after the request was sent (not after the answer came)", async () => {
     const r = rig([{ name: "p", limit: 1000, windowSec: 60 }]);
@@ -108,13 +120,7 @@ describe("lease holder", () => {
 
   it("answers a refusal from the isolate for at most denyForMs, then asks again and sees a raised limit", async () => {
     const r = rig([{ name: "p", limit: 1, windowSec: 86_400 }]);
-    const a = r.admit();
-    await r.answer();
-    expect((await a).kind).toBe("admitted");
-    r.advance(1000);
-    const b = r.admit();
-    await r.answer();
-    expect(await b).toMatchObject({ kind: "refused", cached: false });
+    expect(await refusedAfterLimit(r, 1000)).toMatchObject({ kind: "refused", cached: false });
     r.advance(999);
     expect(r.acquire()).toMatchObject({ kind: "refused", cached: true });
     r.setPolicies([{ name: "p", limit: 100, windowSec: 86_400 }]);
@@ -125,15 +131,23 @@ describe("lease holder", () => {
     expect((await c).kind).toBe("admitted");
   });
 
+  it("ends a cached refusal half a round trip before the object's retry time when that comes before denyForMs", async () => {
+    const r = rig([{ name: "p", limit: 1, windowSec: 1 }]);
+    const refused = await refusedAfterLimit(r, 500, 100); // the refusal takes 100 ms to come back
+    if (refused.kind !== "refused" || refused.violated.retryAtMs === null) throw new Error(`expected a refusal with a retry time, got ${refused.kind}`);
+    const until = refused.violated.retryAtMs - 50;
+    expect(until).toBeLessThan(r.now() + settings.denyForMs);
+    r.advance(until - 1 - r.now());
+    expect(r.acquire()).toMatchObject({ kind: "refused", cached: true });
+    expect(r.pendingCount()).toBe(0);
+    r.advance(1);
+    expect(kind(r.acquire())).toBe("waiting");
+    expect(r.pendingCount()).toBe(1);
+  });
+
   it("states a cached refusal's times in the object's frame when the clocks differ", async () => {
     const r = rig([{ name: "p", limit: 1, windowSec: 60 }], -7_000); // the object's clock runs 7 s behind
-    const a = r.admit();
-    await r.answer();
-    await a;
-    r.advance(1000);
-    const b = r.admit();
-    await r.answer();
-    const refused = await b;
+    const refused = await refusedAfterLimit(r, 1000);
     r.advance(500);
     const cached = r.acquire();
     expect(cached).toMatchObject({ kind: "refused", cached: true, limiterNowMs: r.now() - 7_000 });
