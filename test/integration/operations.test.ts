@@ -1,5 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { ADMIN, call, createKey, envelope, recorded, rid, sessionToken, tenant } from "../support/gateway";
+import { captureLogs } from "../support/logs";
 import { callWith, envWith } from "../support/worker";
 
 let key = "";
@@ -12,18 +13,6 @@ beforeAll(async () => {
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/** Captures every console line the Worker writes while `fn` runs. */
-async function captureLogs(fn: () => Promise<unknown>): Promise<string[]> {
-  const lines: string[] = [];
-  const record = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
-  vi.spyOn(console, "log").mockImplementation(record);
-  vi.spyOn(console, "error").mockImplementation(record);
-  vi.spyOn(console, "warn").mockImplementation(record);
-  await fn();
-  vi.restoreAllMocks();
-  return lines;
-}
 
 describe("structured logs", () => {
   it("writes exactly one request line with the decision fields", async () => {
