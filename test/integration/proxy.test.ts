@@ -181,8 +181,12 @@ describe("request bodies at the edge", () => {
     });
     expect(res.status).toBe(413);
     expect((await envelope(res)).code).toBe("PAYLOAD_TOO_LARGE");
-    // The rest is drained at the edge (request-body-hardening.test.ts), never forwarded.
-    for (const entry of await recorded("psa", id)) expect(entry.bodyLength ?? 0).toBeLessThanOrEqual(100000);
+    // The rest is drained at the edge (request-body-hardening.test.ts), never forwarded: the product saw its
+    // copy broken off at or before the cap, never a clean end.
+    const entries = await recorded("psa", id);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]?.bodyComplete).toBe(false);
+    expect(entries[0]?.bodyLength).toBeLessThanOrEqual(100000);
   });
 
   it("answers a declared Content-Length over the body cap with 413 before reading it", async () => {
