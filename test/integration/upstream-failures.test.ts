@@ -60,6 +60,9 @@ describe("upstream errors as the client sees them", () => {
     ["text-404", 404, "NOT_FOUND"],
     ["text-409", 409, "CONFLICT"],
     ["empty-404", 404, "NOT_FOUND"],
+    ["text-405", 405, "METHOD_NOT_ALLOWED"],
+    ["text-413", 413, "PAYLOAD_TOO_LARGE"],
+    ["text-422", 422, "VALIDATION_ERROR"],
     ["text-418", 418, "VALIDATION_ERROR"],
   ])("turns a plain %s into its code, keeping the status and leaking nothing", async (mode, status, code) => {
     const res = await fault(mode);
@@ -69,11 +72,20 @@ describe("upstream errors as the client sees them", () => {
     if (code === "VALIDATION_ERROR") expect(body.details).toEqual({ fields: {} });
   });
 
-  it("keeps Retry-After on an upstream 429 in whole seconds", async () => {
-    const res = await fault("text-429");
-    expect(res.status).toBe(429);
-    expect(res.headers.get("retry-after")).toBe("7");
-    expect(await expectNoLeak(res)).toMatchObject({ code: "RATE_LIMIT_EXCEEDED", details: { retryAfter: 7 } });
+  it.each([
+    ["text-429", 429, { code: "RATE_LIMIT_EXCEEDED", details: { retryAfter: 7 } }],
+    ["text-503", 503, { code: "SERVICE_UNAVAILABLE", details: { upstreamStatus: 503 } }],
+    ["empty-503", 503, { code: "SERVICE_UNAVAILABLE", details: { upstreamStatus: 503 } }],
+  ])("keeps the product's Retry-After in whole seconds on a %s", async (mode, status, expected) => {
+    const res = await fault(mode);
+    expect([res.status, res.headers.get("retry-after")]).toEqual([status, "7"]);
+    expect(await expectNoLeak(res)).toMatchObject(expected);
+  });
+
+  it("keeps the product's Allow on its 405", async () => {
+    const res = await fault("text-405");
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET, HEAD");
   });
 
   it.each([

@@ -1,6 +1,7 @@
 /** Helpers for integration tests: call the real Worker, read what the demo backends received, provision credentials. */
 import { env, exports } from "cloudflare:workers";
 import { SignJWT, importJWK, type JWTPayload } from "jose";
+import { expect } from "vitest";
 import devKey from "../../dev/keys/dev-signing-key.private.jwk.json";
 
 export const ADMIN = { authorization: `Bearer ${env.ADMIN_SECRET}` };
@@ -49,6 +50,19 @@ export async function recorded(product: "psa" | "rmm", requestId: string, waitMs
   const wait = waitMs === undefined ? "" : `&wait=${waitMs}`;
   const res = await fetch(`${origin}/__recorded?requestId=${encodeURIComponent(requestId)}${wait}`);
   return ((await res.json()) as { requests: Recorded[] }).requests;
+}
+
+/**
+ * Asserts the product received exactly one request for `requestId` and saw its body broken off, never a
+ * clean end, after at most `atMostBytes`: what a refused or failed upload must look like upstream.
+ */
+export async function expectBodyBrokenOff(product: "psa" | "rmm", requestId: string, atMostBytes: number): Promise<Recorded> {
+  const entries = await recorded(product, requestId);
+  expect(entries).toHaveLength(1);
+  const [entry] = entries as [Recorded];
+  expect(entry.bodyComplete).toBe(false);
+  expect(entry.bodyLength).toBeLessThanOrEqual(atMostBytes);
+  return entry;
 }
 
 /**
