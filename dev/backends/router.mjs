@@ -3,7 +3,8 @@
 
 /**
  * Compiles `[{ method, path, handler }]` into a matcher. `match(method, pathname)` returns
- * `{ handler, params }` (HEAD finds the GET route), or `{ allow }` when the path exists under other methods (a 405), or null (a 404).
+ * `{ handler, params }` (HEAD finds the GET route), or `{ allow }` when the path exists under other
+ * methods (a 405), or null (a 404).
  */
 export function createRouter(routes) {
   const compiled = routes.map((route) => {
