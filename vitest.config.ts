@@ -36,6 +36,9 @@ export default defineConfig(async () => {
             UPSTREAM_RMM: `http://127.0.0.1:${rmmPort}`,
             TEST_JWKS_ORIGIN: `http://127.0.0.1:${jwksPort}`,
           },
+          // A product reached through a service binding (upstream `service:PSA_SERVICE`): workerd sends the
+          // binding's requests over HTTP to the demo PSA backend, which records them like any other.
+          serviceBindings: { PSA_SERVICE: { external: { address: `127.0.0.1:${psaPort}`, http: {} } } },
         },
       }),
     ],

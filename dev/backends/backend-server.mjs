@@ -16,7 +16,9 @@ async function handleControl(recorder, req, res, url, backend) {
   const route = `${req.method} ${url.pathname}`;
   if (route === "GET /__health") return sendJson(res, 200, { ok: true, backend });
   if (route === "GET /__recorded") {
-    return sendJson(res, 200, { requests: await recorder.query(url.searchParams.get("requestId")) });
+    // `wait=<ms>`: how long to wait for entries still in flight (default 2000; 0 answers at once).
+    const wait = url.searchParams.has("wait") ? Math.min(10_000, Number(url.searchParams.get("wait")) || 0) : undefined;
+    return sendJson(res, 200, { requests: await recorder.query(url.searchParams.get("requestId"), wait) });
   }
   if (route === "DELETE /__recorded") {
     recorder.clear();
@@ -57,7 +59,7 @@ export function createBackendServer({ backend, routes, log = false }) {
       return handleControl(recorder, req, res, url, backend);
     }
     const started = Date.now();
-    const { body } = recorder.record(req);
+    const { body } = recorder.record(req, res);
     res.on("close", () => {
       body.resume(); // drain whatever the handler did not read, so the recording completes
       if (log) logLine(backend, req, res, started);

@@ -11,16 +11,17 @@ const FIXED = new Set([
   "json-500",
   "envelope-500",
   "json-400",
+  "json-422",
   "redirect",
   "redirect-external",
   "hop-headers",
 ]);
 const USAGE =
-  "Unknown fault. Use one of: slow=<ms>, html-502, drop, json-500, envelope-500, json-400, text-<status>, " +
+  "Unknown fault. Use one of: slow=<ms>, html-502, drop, json-500, envelope-500, json-400, json-422, text-<status>, " +
   "empty-<status>, large=<bytes>, large-chunked=<bytes>, large-error=<bytes>[,<status>], redirect, " +
   "redirect-external, hop-headers, stall-error=<status>, stall-body=<status>, raw-status=<status>, reason-tab=<status>, " +
   "body-on=<status>, retry-date=<status>, envelope=<status>,<CODE>, leaky-headers=<status>, " +
-  "location=<value>, location-self=<path>, no-read=<ms>, early-error=<status>, trickle=<ms>";
+  "location=<value>, location-self=<path>, no-read=<ms>, early-error=<status>, trickle=<ms>, cut-body=<bytes>";
 
 function bounded(text, max, what) {
   const n = Number(text);
@@ -61,6 +62,7 @@ export function parseFault(header) {
   }
   if ((m = /^(location|location-self)=(\S{1,500})$/.exec(value))) return { mode: m[1], location: m[2] };
   if ((m = /^early-error=(\d{3})$/.exec(value))) return { mode: "early-error", status: status(m[1], 400) };
+  if ((m = /^cut-body=(\d+)$/.exec(value))) return { mode: "cut-body", bytes: bounded(m[1], MAX_LARGE_BYTES, "Size") };
   if ((m = /^trickle=(\d+)$/.exec(value))) return { mode: "trickle", ms: bounded(m[1], 10_000, "trickle") };
   if ((m = /^no-read=(\d+)$/.exec(value))) return { mode: "no-read", ms: bounded(m[1], MAX_SLOW_MS, "no-read") };
   throw validationError({ "X-Demo-Fault": USAGE });

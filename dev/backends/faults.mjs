@@ -93,7 +93,8 @@ export async function applyFault(fault, { req, res, body, backend }) {
     return true;
   }
   const host = `${backend}-db-7.internal`;
-  const retryAfter = (code) => (code === 429 ? { "Retry-After": "7" } : {});
+  // The headers a real product sends with these statuses, which the gateway keeps on an error answer.
+  const statusHeaders = (code) => (code === 429 || code === 503 ? { "Retry-After": "7" } : code === 405 ? { Allow: "GET, HEAD" } : {});
   switch (fault.mode) {
     case "drop":
       req.socket.destroy();
@@ -114,18 +115,21 @@ export async function applyFault(fault, { req, res, body, backend }) {
     case "json-400":
       sendJson(res, 400, { errors: { title: "is required" }, message: "Title is required" });
       return true;
+    case "json-422":
+      sendJson(res, 422, { error: "Validation failed", code: "VALIDATION_ERROR", details: { fields: { title: "is required" } } });
+      return true;
     case "text":
-      if (NO_BODY.has(fault.status)) return answerEmpty(res, fault.status, retryAfter(fault.status));
+      if (NO_BODY.has(fault.status)) return answerEmpty(res, fault.status, statusHeaders(fault.status));
       sendText(
         res,
         fault.status,
         `${fault.status} ${STATUS_CODES[fault.status] ?? "Error"} (served by ${host})\n`,
         "text/plain; charset=utf-8",
-        retryAfter(fault.status),
+        statusHeaders(fault.status),
       );
       return true;
     case "empty":
-      return answerEmpty(res, fault.status, retryAfter(fault.status));
+      return answerEmpty(res, fault.status, statusHeaders(fault.status));
     case "large":
     case "large-chunked":
       await streamBody(res, 200, "application/octet-stream", {
@@ -173,6 +177,11 @@ export async function applyFault(fault, { req, res, body, backend }) {
       res.write(`{"error":"partial answer from ${host}`);
       await waitUnlessClosed(res, MAX_SLOW_MS);
       res.destroy();
+      return true;
+    case "cut-body":
+      // A 200 that promises twice what it sends, then drops the connection mid-body.
+      res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": fault.bytes * 2 });
+      res.write(Buffer.alloc(fault.bytes, "x"), () => req.socket.destroy());
       return true;
     case "trickle":
       // A slow download that keeps moving: five chunks, `ms` apart.

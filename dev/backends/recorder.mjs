@@ -1,11 +1,28 @@
 // DEV ONLY — never deployed. Records every request a demo backend receives, exactly as received, so tests
-// can assert what the gateway forwarded (headers added or stripped, raw path and query, exact body bytes).
+// can assert what the gateway forwarded (headers added or stripped, raw path and query, exact body bytes)
+// and how the exchange ended on the product's side (its body read to a clean end or broken off; how many
+// response body bytes it handed to the connection before the gateway hung up).
 
 import { createHash } from "node:crypto";
 import { Transform, pipeline } from "node:stream";
 
 /** Bodies up to this size are kept verbatim (base64); larger ones only by length and SHA-256. */
 export const MAX_STORED_BODY_BYTES = 256 * 1024;
+
+/** Calls `add(n)` with the length of every body chunk the handler writes to `res` (write and end). */
+function countResponseBytes(res, add) {
+  const size = (chunk, encoding) => (chunk == null || typeof chunk === "function" ? 0 : Buffer.byteLength(chunk, typeof encoding === "string" ? encoding : undefined));
+  const write = res.write;
+  const end = res.end;
+  res.write = function (chunk, encoding, ...rest) {
+    if (!res.destroyed) add(size(chunk, encoding));
+    return write.call(this, chunk, encoding, ...rest);
+  };
+  res.end = function (chunk, encoding, ...rest) {
+    if (!res.destroyed) add(size(chunk, encoding));
+    return end.call(this, chunk, encoding, ...rest);
+  };
+}
 
 /** `[k1, v1, k2, v2]` -> `[[k1, v1], [k2, v2]]`, case and order kept. */
 function headerPairs(rawHeaders) {
@@ -25,16 +42,19 @@ function lowercaseMap(pairs) {
 }
 
 /**
- * Creates a bounded ring (the last `capacity` requests) for one backend. `record(req)` stores the entry
+ * Creates a bounded ring (the last `capacity` requests) for one backend. `record(req, res)` stores the entry
  * before the request is handled and returns `body`, a stream the handler reads instead of `req`: the body
- * is teed through a hash as it streams, never buffered twice, and kept verbatim only while small.
+ * is teed through a hash as it streams, never buffered twice, and kept verbatim only while small. Once the
+ * response ends (or its connection closes first), the entry also says `responseStatus`, `responseBytes`
+ * (body bytes written to the connection; with backpressure, about what the peer read plus socket buffers)
+ * and `responseAborted` (the connection closed before the answer was finished: the gateway went away).
  */
 export function createRecorder({ backend, capacity = 2000 }) {
   const ring = []; // oldest first
-  const pending = new Map(); // entry -> promise settled when its body has been fully read or aborted
+  const pending = new Map(); // entry -> promise settled once its body was read or broken off and its response ended
   let seq = 0;
 
-  function record(req) {
+  function record(req, res) {
     const rawHeaders = headerPairs(req.rawHeaders);
     const entry = {
       seq: ++seq,
@@ -50,6 +70,9 @@ export function createRecorder({ backend, capacity = 2000 }) {
       bodySha256: null,
       bodyBase64: null,
       bodyComplete: false,
+      responseStatus: null,
+      responseBytes: 0,
+      responseAborted: null,
     };
     ring.push(entry);
     if (ring.length > capacity) pending.delete(ring.shift());
@@ -58,7 +81,7 @@ export function createRecorder({ backend, capacity = 2000 }) {
     let length = 0;
     let kept = [];
     let settle;
-    pending.set(entry, new Promise((resolve) => (settle = resolve)));
+    const bodyDone = new Promise((resolve) => (settle = resolve));
     const finish = (complete) => {
       if (entry.bodyLength !== null) return;
       Object.assign(entry, {
@@ -67,9 +90,17 @@ export function createRecorder({ backend, capacity = 2000 }) {
         bodyBase64: kept ? Buffer.concat(kept).toString("base64") : null,
         bodyComplete: complete,
       });
-      pending.delete(entry);
       settle();
     };
+    const responseDone = new Promise((resolve) => {
+      countResponseBytes(res, (n) => (entry.responseBytes += n));
+      res.once("close", () => {
+        Object.assign(entry, { responseStatus: res.headersSent ? res.statusCode : null, responseAborted: !res.writableFinished });
+        resolve();
+      });
+    });
+    const done = Promise.all([bodyDone, responseDone]).then(() => pending.delete(entry));
+    pending.set(entry, done);
     const body = new Transform({
       transform(chunk, _encoding, callback) {
         hash.update(chunk);
@@ -90,7 +121,8 @@ export function createRecorder({ backend, capacity = 2000 }) {
 
   /**
    * Entries for one request id (all entries when `requestId` is null), oldest first. Waits up to `waitMs`
-   * for bodies still streaming, so a test that asks right after its response sees the whole body.
+   * for bodies still streaming and answers still being written, so a test that asks right after its
+   * response sees the whole body and how the product's answer ended.
    */
   async function query(requestId, waitMs = 2000) {
     const matches = requestId === null ? [...ring] : ring.filter((e) => e.requestId === requestId);

@@ -3,7 +3,8 @@
 
 /**
  * Compiles `[{ method, path, handler }]` into a matcher. `match(method, pathname)` returns
- * `{ handler, params }`, or `{ allow }` when the path exists under other methods (a 405), or null (a 404).
+ * `{ handler, params }` (HEAD finds the GET route), or `{ allow }` when the path exists under other
+ * methods (a 405), or null (a 404).
  */
 export function createRouter(routes) {
   const compiled = routes.map((route) => {
@@ -21,11 +22,13 @@ export function createRouter(routes) {
 
   return {
     match(method, pathname) {
+      // HEAD is answered by the GET route, as HTTP servers do (RFC 9110 §9.3.2); Node drops the body.
+      const lookup = method === "HEAD" ? "GET" : method;
       const allow = [];
       for (const route of compiled) {
         const found = route.regex.exec(pathname);
         if (!found) continue;
-        if (route.method !== method) {
+        if (route.method !== lookup) {
           allow.push(route.method);
           continue;
         }

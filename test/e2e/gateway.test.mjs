@@ -43,25 +43,52 @@ describe("the seed client against npm run dev", () => {
     await expect(rw("/psa/tickets", { headers: { "X-Demo-Fault": "json-400" } })).rejects.toThrow("Validation failed");
   });
 
-  it("waits out a 429 by its Retry-After and then succeeds", async () => {
+  it("waits out a 429 by its Retry-After and then succeeds, asking again exactly once", async () => {
+    // A 10 s window: three requests fit in it on the slowest machine, and the wait stays short. Nothing
+    // races the clock: Retry-After is checked against the window and the time the requests took, and a
+    // Retry-After that is too short is caught by the seed client asking a third time.
+    const windowMs = 10_000;
+    const leaseMs = 1_000; // RATE_LIMIT_LEASE_MS's default: a lease's permits may stay counted this much longer
     const tenantId = `e2e-${Date.now()}`;
     const created = await fetch(`${stack.baseUrl}/__gateway/admin/tenants/${tenantId}/keys`, { method: "POST", headers: ADMIN, body: JSON.stringify({ name: "e2e", access: { psa: "write" } }) });
     expect(created.status).toBe(201);
     const { key } = await created.json();
-    const limited = await fetch(`${stack.baseUrl}/__gateway/admin/tenants/${tenantId}/rate-limit`, { method: "PUT", headers: ADMIN, body: JSON.stringify({ policies: [{ name: "tiny", limit: 2, window: "2s" }] }) });
+    const limited = await fetch(`${stack.baseUrl}/__gateway/admin/tenants/${tenantId}/rate-limit`, { method: "PUT", headers: ADMIN, body: JSON.stringify({ policies: [{ name: "tiny", limit: 2, window: "10s" }] }) });
     expect(limited.status).toBe(200);
     const headers = { "X-Integration-Key": key };
+    const firstSentAt = Date.now();
     expect((await fetch(`${stack.baseUrl}/psa/tickets`, { headers })).status).toBe(200);
     expect((await fetch(`${stack.baseUrl}/psa/tickets`, { headers })).status).toBe(200);
     const refused = await fetch(`${stack.baseUrl}/psa/tickets`, { headers });
+    const tookMs = Date.now() - firstSentAt;
     expect(refused.status).toBe(429);
-    const body = await refused.json();
-    expect(body).toEqual({ error: "Rate limit exceeded", code: "RATE_LIMIT_EXCEEDED", details: { limit: 2, window: "2s", retryAfter: Number(refused.headers.get("retry-after")), policy: "tiny", scope: "tenant" } });
-    // The seed client sleeps Retry-After seconds and retries; the truthful Retry-After admits the retry.
-    const started = Date.now();
-    const list = await makeApiRequest(key, stack.baseUrl)("/psa/tickets");
+    const retryAfter = Number(refused.headers.get("retry-after"));
+    expect(await refused.json()).toEqual({ error: "Rate limit exceeded", code: "RATE_LIMIT_EXCEEDED", details: { limit: 2, window: "10s", retryAfter, policy: "tiny", scope: "tenant" } });
+    // The oldest admission was made after firstSentAt and stays counted W plus at most a bucket (W/60, and
+    // one more for rounding) and a lease's life (README, "Costs"): Retry-After lies between these bounds.
+    expect(retryAfter).toBeGreaterThanOrEqual(Math.ceil((windowMs - tookMs) / 1000));
+    expect(retryAfter).toBeLessThanOrEqual(Math.ceil((windowMs + leaseMs + (2 * windowMs) / 60) / 1000));
+
+    // The seed client sleeps Retry-After seconds and retries; the truthful Retry-After admits that retry.
+    const seen = [];
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = async (input, init) => {
+      const res = await realFetch(input, init);
+      seen.push({ status: res.status, retryAfter: res.headers.get("retry-after"), at: Date.now() });
+      return res;
+    };
+    let list;
+    try {
+      list = await makeApiRequest(key, stack.baseUrl)("/psa/tickets");
+    } finally {
+      globalThis.fetch = realFetch;
+    }
     expect(list).toHaveProperty("data");
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(seen.map((s) => s.status)).toEqual([429, 200]);
+    const waited = Number(seen[0].retryAfter);
+    expect(waited).toBeGreaterThanOrEqual(1);
+    expect(waited).toBeLessThanOrEqual(retryAfter);
+    expect(seen[1].at - seen[0].at).toBeGreaterThanOrEqual(waited * 1000);
   });
 
   it("writes exactly one structured log line per request, with no credential in it", async () => {

@@ -72,21 +72,29 @@ describe("X-Request-Id", () => {
     ["quote", 'abc12345"x'],
     ["markup", "<script>alert(1)</script>"],
     ["too long", "a".repeat(200)],
-  ])("replaces an unsafe incoming id (%s) with a fresh one", async (_name, bad) => {
+  ])("replaces an unsafe incoming id (%s) with a fresh one, and forwards only the fresh one", async (_name, bad) => {
     const res = await call("/psa/tickets", { headers: { "x-integration-key": key, "x-request-id": bad } });
+    expect(res.status).toBe(200);
     const id = res.headers.get("x-request-id") ?? "";
     expect(id).not.toBe(bad);
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const got = await recorded("psa", id);
+    expect(got).toHaveLength(1);
+    expect(got[0]?.rawHeaders.filter(([name]) => name.toLowerCase() === "x-request-id")).toEqual([["x-request-id", id]]);
+    expect(JSON.stringify(got[0]?.rawHeaders)).not.toContain(JSON.stringify(bad).slice(1, -1));
   });
 
-  it("is on every kind of response: 401, 404, 405, admin", async () => {
-    const responses = await Promise.all([
-      call("/psa/tickets"),
-      call("/nope"),
-      call("/psa/tickets", { method: "DELETE", headers: { "x-integration-key": key } }),
-      call("/__gateway/admin/tenants/x/keys", { headers: ADMIN }),
-    ]);
-    for (const res of responses) expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  it.each([
+    ["401", "/psa/tickets", () => ({}), 401, "UNAUTHORIZED"],
+    ["404", "/nope", () => ({}), 404, "NOT_FOUND"],
+    ["405", "/psa/tickets", () => ({ method: "DELETE", headers: { "x-integration-key": key } }), 405, "METHOD_NOT_ALLOWED"],
+    ["admin", "/__gateway/admin/tenants/x/keys", () => ({ headers: ADMIN }), 200, null],
+  ])("is on every kind of response: %s", async (_kind, path, init: () => RequestInit, status, code) => {
+    const res = await call(path, init());
+    expect(res.status).toBe(status);
+    expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    if (code === null) expect(await res.json()).toEqual({ data: [] });
+    else expect((await envelope(res)).code).toBe(code);
   });
 
   it("is on a response when the configuration is broken", async () => {

@@ -1,5 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { ADMIN, call, createKey, envelope, recorded, rid, sessionToken, tenant } from "../support/gateway";
+import { captureLogs } from "../support/logs";
 import { callWith, envWith } from "../support/worker";
 
 let key = "";
@@ -12,18 +13,6 @@ beforeAll(async () => {
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/** Captures every console line the Worker writes while `fn` runs. */
-async function captureLogs(fn: () => Promise<unknown>): Promise<string[]> {
-  const lines: string[] = [];
-  const record = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
-  vi.spyOn(console, "log").mockImplementation(record);
-  vi.spyOn(console, "error").mockImplementation(record);
-  vi.spyOn(console, "warn").mockImplementation(record);
-  await fn();
-  vi.restoreAllMocks();
-  return lines;
-}
 
 describe("structured logs", () => {
   it("writes exactly one request line with the decision fields", async () => {
@@ -112,8 +101,17 @@ describe("health", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("x-request-id")).toBe(id);
     expect(res.headers.get("ratelimit")).toBeNull();
-    expect(await res.json()).toMatchObject({ status: "ok", version: expect.any(String), environment: "development", config: { valid: true, products: ["psa", "rmm"] } });
+    expect(await res.json()).toMatchObject({ status: "ok", version: expect.any(String), build: null, environment: "development", config: { valid: true, products: ["psa", "rmm"] } });
     expect(await recorded("psa", id)).toHaveLength(0);
+  });
+
+  it("reports BUILD_VERSION as the build, with a valid configuration and with an invalid one", async () => {
+    const ok = await callWith(envWith({ BUILD_VERSION: "3f9a1c2" }), "/__gateway/health");
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ status: "ok", build: "3f9a1c2" });
+    const broken = await callWith(envWith({ BUILD_VERSION: "3f9a1c2", MAX_JSON_BYTES: "lots" }), "/__gateway/health");
+    expect(broken.status).toBe(503);
+    expect(await envelope(broken)).toMatchObject({ code: "SERVICE_UNAVAILABLE", details: { build: "3f9a1c2", config: { valid: false, field: "MAX_JSON_BYTES" } } });
   });
 
   it("reports an invalid configuration as 503 naming the field, not its value", async () => {
@@ -138,8 +136,16 @@ describe("CORS", () => {
     expect(res.headers.get("access-control-allow-origin")).toBe(origin);
     expect(res.headers.get("access-control-allow-credentials")).toBe("true");
     expect(res.headers.get("access-control-allow-headers")).toBe("content-type, x-integration-key");
+    expect(res.headers.get("access-control-allow-methods")).toBe("GET, HEAD, POST, PUT, PATCH, DELETE");
+    expect(res.headers.get("access-control-max-age")).toBe("600");
     expect(res.headers.get("x-request-id")).toBe(id);
     expect(await recorded("psa", id)).toHaveLength(0);
+  });
+
+  it("lets the browser cache a preflight for CORS_MAX_AGE_SECONDS", async () => {
+    const res = await callWith(envWith({ CORS_MAX_AGE_SECONDS: "86400" }), "/psa/tickets", { method: "OPTIONS", headers: { origin, "access-control-request-method": "GET" } });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-max-age")).toBe("86400");
   });
 
   it("refuses a preflight from an origin not on the list", async () => {

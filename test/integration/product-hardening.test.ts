@@ -76,10 +76,13 @@ describe("product 4xx envelopes (item 6)", () => {
     expect(await envelope(res)).toMatchObject({ code: "VALIDATION_ERROR", details: { fields: {} } });
   });
 
-  it("passes an envelope whose code belongs to its status (409 DUPLICATE_RESOURCE) byte for byte", async () => {
-    const res = await fault("envelope=409,DUPLICATE_RESOURCE");
-    expect(res.status).toBe(409);
-    expect(await res.text()).toBe('{"error":"Product says so","code":"DUPLICATE_RESOURCE","details":null}');
+  it.each([
+    ["409 DUPLICATE_RESOURCE", "envelope=409,DUPLICATE_RESOURCE", 409, '{"error":"Product says so","code":"DUPLICATE_RESOURCE","details":null}'],
+    ["422 VALIDATION_ERROR", "json-422", 422, '{"error":"Validation failed","code":"VALIDATION_ERROR","details":{"fields":{"title":"is required"}}}'],
+  ])("passes an envelope whose code belongs to its status (%s) byte for byte", async (_label, mode, status, bytes) => {
+    const res = await fault(mode);
+    expect(res.status).toBe(status);
+    expect(await res.text()).toBe(bytes);
   });
 
   it.each([

@@ -1,6 +1,7 @@
 /**
- * The limiter's hot path and failure modes, through the Worker's fetch handler with a custom env: a
- * TENANT_LIMITER that counts calls (and delegates to the real namespace), or one that fails or hangs.
+ * The limiter's hot path and failure modes, through the Worker's fetch handler: the real tenant objects,
+ * whose served calls are counted from inside (test/support/limiter-calls.ts), or a custom env whose
+ * TENANT_LIMITER fails or hangs.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -8,25 +9,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { setLeaseClock } from "../../src/ratelimit/lease-holder";
 import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
+import { countLimiterCalls } from "../support/limiter-calls";
+import { captureLogs, requestLine } from "../support/logs";
 
 type Limiter = Env["TENANT_LIMITER"];
-
-/** A namespace whose stubs count the RPC calls made on them and pass them to the real object. */
-function countingLimiter(): { namespace: Limiter; calls: () => number } {
-  let calls = 0;
-  const namespace = {
-    getByName(name: string) {
-      const real = env.TENANT_LIMITER.getByName(name);
-      return {
-        exchange(req: Parameters<typeof real.exchange>[0]) {
-          calls += 1;
-          return real.exchange(req);
-        },
-      };
-    },
-  } as unknown as Limiter;
-  return { namespace, calls: () => calls };
-}
 
 /** A namespace whose stubs answer `exchange` with `exchange()`'s promise (a rejection, or one that never settles). */
 function brokenLimiter(exchange: () => Promise<never>): Limiter {
@@ -59,18 +45,18 @@ const unreachable = () => Promise.reject(new Error("Durable Object unreachable")
 
 describe("rate limiting: hot path", () => {
   it("admits from the permits in hand: one exchange with the Durable Object serves many requests", async () => {
-    const { key } = await tenantWithLimit("rl-lease", 1000);
-    const limiter = countingLimiter();
+    const { t, key } = await tenantWithLimit("rl-lease", 1000);
+    const calls = await countLimiterCalls(t);
     const clock = { now: Date.now() };
     setLeaseClock(() => clock.now);
     for (let i = 0; i < 3; i++) {
-      const res = await fetchWith({ TENANT_LIMITER: limiter.namespace }, "/psa/tickets", { "x-integration-key": key });
+      const res = await call("/psa/tickets", { headers: { "x-integration-key": key } });
       expect(res.status).toBe(200);
     }
-    expect(limiter.calls()).toBe(1);
+    expect(calls()).toBe(1);
     clock.now += 1_000; // the lease's life is over: the next request exchanges again
-    expect((await fetchWith({ TENANT_LIMITER: limiter.namespace }, "/psa/tickets", { "x-integration-key": key })).status).toBe(200);
-    expect(limiter.calls()).toBe(2);
+    expect((await call("/psa/tickets", { headers: { "x-integration-key": key } })).status).toBe(200);
+    expect(calls()).toBe(2);
   });
 
   it("keeps admitting from a lease in hand while the Durable Object is unreachable, then applies the fail policy", async () => {
@@ -90,13 +76,13 @@ describe("rate limiting: hot path", () => {
   });
 
   it("refuses a tenant known to be over its limit without calling the Durable Object", async () => {
-    const { key } = await tenantWithLimit("rl-deny-cache", 2);
-    const limiter = countingLimiter();
-    const send = (id = rid("deny")) => fetchWith({ TENANT_LIMITER: limiter.namespace }, "/psa/tickets", { "x-integration-key": key, "x-request-id": id });
+    const { t, key } = await tenantWithLimit("rl-deny-cache", 2);
+    const calls = await countLimiterCalls(t);
+    const send = (id = rid("deny")) => call("/psa/tickets", { headers: { "x-integration-key": key, "x-request-id": id } });
     expect([(await send()).status, (await send()).status]).toEqual([200, 200]);
     const first = await send();
     expect(first.status).toBe(429);
-    expect(limiter.calls()).toBe(3); // near the limit, a lease is one permit: every request asked
+    expect(calls()).toBe(3); // near the limit, a lease is one permit: every request asked
 
     const ids = Array.from({ length: 5 }, () => rid("cached"));
     for (const id of ids) {
@@ -109,15 +95,14 @@ describe("rate limiting: hot path", () => {
       expect(res.headers.get("ratelimit-policy")).toBe('"burst";q=2;w=60');
       expect(res.headers.get("x-request-id")).toBe(id);
     }
-    expect(limiter.calls()).toBe(3);
+    expect(calls()).toBe(3);
     expect((await Promise.all(ids.map((id) => recorded("psa", id)))).flat()).toHaveLength(0);
   });
 
   it("does not let one tenant's cached denial refuse another tenant", async () => {
     const a = await tenantWithLimit("rl-deny-a", 1);
     const b = await tenantWithLimit("rl-deny-b", 1);
-    const limiter = countingLimiter();
-    const send = (key: string) => fetchWith({ TENANT_LIMITER: limiter.namespace }, "/psa/tickets", { "x-integration-key": key });
+    const send = (key: string) => call("/psa/tickets", { headers: { "x-integration-key": key } });
     expect([(await send(a.key)).status, (await send(a.key)).status, (await send(a.key)).status]).toEqual([200, 429, 429]);
     expect((await send(b.key)).status).toBe(200);
   });
@@ -132,14 +117,21 @@ describe("rate limiting: when the limiter fails", () => {
     const { key } = await createKey(t, { psa: "write" });
     const id = rid("open");
     const started = Date.now();
-    const res = await fetchWith({ TENANT_LIMITER: brokenLimiter(admit), RATE_LIMIT_FAIL_MODE: "open", RATE_LIMIT_TIMEOUT_MS: "50" } as Partial<Env>, "/psa/tickets", {
-      "x-integration-key": key,
-      "x-request-id": id,
+    let res = new Response();
+    const lines = await captureLogs(async () => {
+      res = await fetchWith({ TENANT_LIMITER: brokenLimiter(admit), RATE_LIMIT_FAIL_MODE: "open", RATE_LIMIT_TIMEOUT_MS: "50" } as Partial<Env>, "/psa/tickets", {
+        "x-integration-key": key,
+        "x-request-id": id,
+      });
     });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-request-id")).toBe(id);
     expect(await recorded("psa", id)).toHaveLength(1);
     expect(Date.now() - started).toBeLessThan(5_000);
+    // README, "Fail policy": no limiter answered, so no RateLimit fields; the log line says it failed open.
+    expect(res.headers.get("ratelimit")).toBeNull();
+    expect(res.headers.get("ratelimit-policy")).toBeNull();
+    expect(requestLine(lines, id)).toMatchObject({ decision: "admitted", rateLimitFailOpen: true, status: 200 });
   });
 
   it.each([

@@ -4,7 +4,7 @@
  * gateway accepts is one every parser reads alike; and a refused body is drained (bounded) before its 413.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { createKey, envelope, recorded, rid, tenant } from "../support/gateway";
+import { createKey, envelope, expectBodyBrokenOff, recorded, rid, tenant } from "../support/gateway";
 import { callWith, envWith } from "../support/worker";
 
 let key = "";
@@ -69,8 +69,7 @@ describe("the product timeout starts when the upload has been handed over (item 
     const res = await upload(envWith({ UPLOAD_IDLE_TIMEOUT_MS: "100" }), stream, { "x-request-id": id });
     expect(res.status).toBe(400);
     expect(await envelope(res)).toMatchObject({ code: "VALIDATION_ERROR", details: { fields: { body: expect.any(String) }, idleTimeoutMs: 100 } });
-    const [entry] = (await recorded("psa", id)) as Array<{ bodyComplete?: boolean }>;
-    expect(entry?.bodyComplete).toBe(false);
+    expect((await expectBodyBrokenOff("psa", id, 2 * CHUNK)).bodyLength).toBe(2 * CHUNK);
   });
 
   it("answers a client that stalls mid-way through a JSON body with 400 VALIDATION_ERROR, forwarding nothing", async () => {
@@ -164,11 +163,8 @@ describe("a refused body is drained before the 413 (item 17)", () => {
     const res = await upload(envWith({ MAX_BODY_BYTES: "100000" }), stream, { "x-request-id": id });
     expect(sent()).toBe(64);
     expect(res.status).toBe(413);
-    const [entry] = (await recorded("psa", id)) as Array<{ bodyComplete?: boolean; bodyLength: number | null }>;
-    if (entry !== undefined) {
-      expect(entry.bodyComplete).toBe(false);
-      expect(entry.bodyLength).toBeLessThanOrEqual(100000);
-    }
+    // The product was already taking the upload when it passed the cap.
+    await expectBodyBrokenOff("psa", id, 100000);
   });
 
   it("drains a body whose declared Content-Length is over the cap before answering 413, forwarding nothing", async () => {
@@ -189,10 +185,16 @@ describe("a refused body is drained before the 413 (item 17)", () => {
   });
 
   it("drains the rest of an upload the product refused early before passing its 413 on", async () => {
+    const id = rid();
     const { stream, sent } = source(new Uint8Array(CHUNK), 128);
-    const res = await upload(envWith({}), stream, { "x-demo-fault": "early-error=413" });
+    const res = await upload(envWith({}), stream, { "x-demo-fault": "early-error=413", "x-request-id": id });
     expect(sent()).toBe(128);
     expect(res.status).toBe(413);
     expect((await envelope(res)).code).toBe("PAYLOAD_TOO_LARGE");
+    // The product's answer went out whole, and the rest of the upload was drained at the edge, not sent on.
+    const entries = await recorded("psa", id);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ responseStatus: 413, responseAborted: false });
+    expect(entries[0]?.bodyLength).toBeLessThan(128 * CHUNK);
   });
 });

@@ -1,7 +1,7 @@
-import { createExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { call, createKey, envelope, rid, tenant } from "../support/gateway";
+import { call, createKey, envelope, recorded, rid, tenant, until } from "../support/gateway";
 import { envWith } from "../support/worker";
 
 // Strings that appear only in the demo backends' fault bodies (dev/backends/faults.mjs).
@@ -60,6 +60,9 @@ describe("upstream errors as the client sees them", () => {
     ["text-404", 404, "NOT_FOUND"],
     ["text-409", 409, "CONFLICT"],
     ["empty-404", 404, "NOT_FOUND"],
+    ["text-405", 405, "METHOD_NOT_ALLOWED"],
+    ["text-413", 413, "PAYLOAD_TOO_LARGE"],
+    ["text-422", 422, "VALIDATION_ERROR"],
     ["text-418", 418, "VALIDATION_ERROR"],
   ])("turns a plain %s into its code, keeping the status and leaking nothing", async (mode, status, code) => {
     const res = await fault(mode);
@@ -69,11 +72,20 @@ describe("upstream errors as the client sees them", () => {
     if (code === "VALIDATION_ERROR") expect(body.details).toEqual({ fields: {} });
   });
 
-  it("keeps Retry-After on an upstream 429 in whole seconds", async () => {
-    const res = await fault("text-429");
-    expect(res.status).toBe(429);
-    expect(res.headers.get("retry-after")).toBe("7");
-    expect(await expectNoLeak(res)).toMatchObject({ code: "RATE_LIMIT_EXCEEDED", details: { retryAfter: 7 } });
+  it.each([
+    ["text-429", 429, { code: "RATE_LIMIT_EXCEEDED", details: { retryAfter: 7 } }],
+    ["text-503", 503, { code: "SERVICE_UNAVAILABLE", details: { upstreamStatus: 503 } }],
+    ["empty-503", 503, { code: "SERVICE_UNAVAILABLE", details: { upstreamStatus: 503 } }],
+  ])("keeps the product's Retry-After in whole seconds on a %s", async (mode, status, expected) => {
+    const res = await fault(mode);
+    expect([res.status, res.headers.get("retry-after")]).toEqual([status, "7"]);
+    expect(await expectNoLeak(res)).toMatchObject(expected);
+  });
+
+  it("keeps the product's Allow on its 405", async () => {
+    const res = await fault("text-405");
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET, HEAD");
   });
 
   it.each([
@@ -91,10 +103,17 @@ describe("upstream errors as the client sees them", () => {
     expect(body.details).toMatchObject({ upstreamStatus: Number(mode.match(/\d{3}/)?.[0]) });
   });
 
-  it("reads only a bounded prefix of a huge error body", async () => {
-    const res = await fault("large-error=104857600");
+  it("reads only a bounded prefix of a huge error body and hangs up on the rest", async () => {
+    const id = rid("huge");
+    const size = 100 * 1024 * 1024;
+    const res = await fault(`large-error=${size}`, { headers: { "x-request-id": id } });
     expect(res.status).toBe(502);
     expect((await expectNoLeak(res)).code).toBe("BAD_GATEWAY");
+    // The product wrote what the connection took before the gateway hung up: the 64 KiB prefix plus what
+    // the socket buffers hold on loopback (a few MiB), never the 100 MiB it was ready to send.
+    const [got] = await recorded("psa", id);
+    expect(got).toMatchObject({ responseStatus: 500, responseAborted: true });
+    expect(got?.responseBytes).toBeLessThan(16 * 1024 * 1024);
   });
 
   it("turns a dropped connection into BAD_GATEWAY", async () => {
@@ -110,11 +129,15 @@ describe("upstream errors as the client sees them", () => {
     expect((await expectNoLeak(res)).code).toBe("BAD_GATEWAY");
   });
 
-  it("enforces the upstream timeout with GATEWAY_TIMEOUT", async () => {
+  it("enforces the upstream timeout with GATEWAY_TIMEOUT and closes the product's connection", async () => {
     const { callWith } = await import("../support/worker");
-    const res = await callWith(envWith({ UPSTREAM_TIMEOUT_MS_PSA: "150" }), "/psa/tickets", { headers: { "x-integration-key": key, "x-demo-fault": "slow=20000" } });
+    const id = rid("timeout");
+    const res = await callWith(envWith({ UPSTREAM_TIMEOUT_MS_PSA: "150" }), "/psa/tickets", { headers: { "x-integration-key": key, "x-demo-fault": "slow=20000", "x-request-id": id } });
     expect(res.status).toBe(504);
     expect(await envelope(res)).toMatchObject({ code: "GATEWAY_TIMEOUT", details: { timeoutMs: 150 } });
+    // The product saw the gateway abort its call: the connection closed before it answered.
+    const [got] = await recorded("psa", id);
+    expect(got).toMatchObject({ responseStatus: null, responseAborted: true });
   });
 
   it("passes redirects through, never following them, with a product-relative Location on the public path", async () => {
@@ -126,13 +149,23 @@ describe("upstream errors as the client sees them", () => {
     }
   });
 
-  it("cancels the upstream call when the client goes away", async () => {
+  // workerd never tells a Worker that its client went away (README, "What the runtime handles"), so no test
+  // can show that. What the gateway does with the request's own signal can be shown, with a signal the
+  // test aborts itself.
+  it("aborts the product's call with BAD_GATEWAY when the request's signal aborts", async () => {
+    const id = rid("signal");
     const client = new AbortController();
-    const request = new Request("https://gateway.test/psa/tickets", { headers: { "x-integration-key": key, "x-demo-fault": "slow=60000" }, signal: client.signal });
-    const pending = worker.fetch(request, envWith({}), createExecutionContext());
-    setTimeout(() => client.abort(), 100);
-    // Without cancellation this would wait for the 60 s upstream (and the test's own timeout would fail it).
+    const request = new Request("https://gateway.test/psa/tickets", { headers: { "x-integration-key": key, "x-demo-fault": "slow=60000", "x-request-id": id }, signal: client.signal });
+    const ctx = createExecutionContext();
+    const pending = worker.fetch(request, envWith({}), ctx);
+    // Abort once the product holds the call, so the abort is the only thing that can end it.
+    await until(async () => (await recorded("psa", id, 0)).length === 1);
+    client.abort();
     const res = await pending;
-    expect(res.status).toBeGreaterThanOrEqual(500);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(502);
+    expect(await envelope(res)).toMatchObject({ code: "BAD_GATEWAY", details: { reason: "upstream_unreachable" } });
+    const [got] = await recorded("psa", id);
+    expect(got).toMatchObject({ responseStatus: null, responseAborted: true });
   });
 });

@@ -1,6 +1,7 @@
 /** Helpers for integration tests: call the real Worker, read what the demo backends received, provision credentials. */
 import { env, exports } from "cloudflare:workers";
 import { SignJWT, importJWK, type JWTPayload } from "jose";
+import { expect } from "vitest";
 import devKey from "../../dev/keys/dev-signing-key.private.jwk.json";
 
 export const ADMIN = { authorization: `Bearer ${env.ADMIN_SECRET}` };
@@ -30,13 +31,50 @@ export interface Recorded {
   bodyLength: number | null;
   bodySha256: string | null;
   bodyBase64: string | null;
+  /** The product read the request body to a clean end (false: it was broken off, e.g. an aborted upload). */
+  bodyComplete: boolean;
+  /** The status the product answered with (null: it never sent headers). */
+  responseStatus: number | null;
+  /** Response body bytes the product wrote before its connection closed. */
+  responseBytes: number;
+  /** The connection closed before the product finished its answer: the gateway hung up on it. */
+  responseAborted: boolean | null;
 }
 
-/** What the product backend received for a request id (empty when nothing was forwarded). */
-export async function recorded(product: "psa" | "rmm", requestId: string): Promise<Recorded[]> {
+/**
+ * What the product backend received for a request id (empty when nothing was forwarded). The backend
+ * waits up to `waitMs` (default 2 s) for entries still in flight; 0 answers with what it has now.
+ */
+export async function recorded(product: "psa" | "rmm", requestId: string, waitMs?: number): Promise<Recorded[]> {
   const origin = product === "psa" ? env.UPSTREAM_PSA : env.UPSTREAM_RMM;
-  const res = await fetch(`${origin}/__recorded?requestId=${encodeURIComponent(requestId)}`);
+  const wait = waitMs === undefined ? "" : `&wait=${waitMs}`;
+  const res = await fetch(`${origin}/__recorded?requestId=${encodeURIComponent(requestId)}${wait}`);
   return ((await res.json()) as { requests: Recorded[] }).requests;
+}
+
+/**
+ * Asserts the product received exactly one request for `requestId` and saw its body broken off, never a
+ * clean end, after at most `atMostBytes`: what a refused or failed upload must look like upstream.
+ */
+export async function expectBodyBrokenOff(product: "psa" | "rmm", requestId: string, atMostBytes: number): Promise<Recorded> {
+  const entries = await recorded(product, requestId);
+  expect(entries).toHaveLength(1);
+  const [entry] = entries as [Recorded];
+  expect(entry.bodyComplete).toBe(false);
+  expect(entry.bodyLength).toBeLessThanOrEqual(atMostBytes);
+  return entry;
+}
+
+/**
+ * Resolves once `done()` holds, asking again after each answer (an event to wait for, not a time to sleep:
+ * e.g. the product has received a request). Fails after `boundMs`.
+ */
+export async function until(done: () => Promise<boolean>, boundMs = 5000): Promise<void> {
+  const started = Date.now();
+  while (!(await done())) {
+    if (Date.now() - started > boundMs) throw new Error(`until: not done within ${boundMs} ms`);
+    await scheduler.wait(10);
+  }
 }
 
 /** Creates an integration key through the admin API and returns its plaintext and id. */
