@@ -7,7 +7,7 @@ import { sValidator } from "@hono/standard-validator";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { ValidationTargets } from "hono";
 import * as v from "valibot";
-import { issuesToFields } from "../config/schema-issues";
+import { issuesToFields } from "../shared/schema-issues";
 import { validationError } from "../errors";
 
 /** The schema's output for `value`, or VALIDATION_ERROR naming every bad field (under `root`, for a bare value). */

@@ -8,9 +8,9 @@ import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
 import { lookupAddress, unknownKeyLimit } from "../security/address-limit";
 import { extractCredential } from "./credentials";
-import { hashKey, isWellFormedKey } from "./integration-key";
+import { isWellFormedKey } from "./integration-key";
 import { verifyToken } from "./jwt";
-import { isUsable } from "./key-record";
+import { hashKey, isUsable } from "./key-record";
 import { cachedKey, keyNow, lookUpKey } from "./key-store";
 import { principalId, type Principal } from "./principal";
 import { isKnownRevoked } from "./revoked-keys";
@@ -44,7 +44,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     if (credential.kind === "none") throw new GatewayError("UNAUTHORIZED", { logReason: "no credential" });
     const principal = credential.kind === "key" ? await authenticateKey(c.env, credential.key, c.req.raw.headers) : await verifyToken(credential.token, config.auth);
     c.set("principal", principal);
-    log.set({ tenant: principal.tenantId, principalType: principal.type, principalId: principalId(principal) });
+    log.principal({ tenant: principal.tenantId, principalType: principal.type, principalId: principalId(principal) });
     await next();
   };
 }

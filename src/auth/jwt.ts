@@ -10,7 +10,7 @@ import type { AuthConfig } from "../config/auth";
 import { GatewayError } from "../errors";
 import { keyResolver } from "./jwks";
 import type { Principal } from "./principal";
-import { isTenantId } from "./tenant-id";
+import { isTenantId } from "../shared/tenant-id";
 
 /** Tokens larger than this are refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8 * 1024;

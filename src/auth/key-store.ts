@@ -10,7 +10,7 @@ import { GatewayError } from "../errors";
 import type { KeyDirectory } from "./key-directory";
 import { readKeyFromKv } from "./key-kv";
 import { shardForHash, type KeyRecord } from "./key-record";
-import { withDeadline } from "../http/with-deadline";
+import { withDeadline } from "../shared/with-deadline";
 
 /** How long a found record / a confirmed miss is trusted in an isolate. README: "Integration keys: where they live". */
 export const POSITIVE_TTL_MS = 30_000;

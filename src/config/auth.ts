@@ -5,7 +5,8 @@
  */
 import type { JSONWebKeySet } from "jose";
 import * as v from "valibot";
-import { ConfigError, configValue, expectInt, expectString, isRecord } from "./validate";
+import { isRecord } from "../shared/records";
+import { ConfigError, configValue, expectInt, expectString } from "./validate";
 
 /**
  * A remote key set carries its fetch deadline and how long after its last successful load it may still

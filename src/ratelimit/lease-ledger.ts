@@ -17,7 +17,7 @@
  * Policies of several scopes (the tenant's, a key's) are leased together: a permit is granted only where
  * every enforced policy has room, and is recorded in the counter of every policy, shadow ones included.
  */
-import type { Policy } from "./policy";
+import type { Policy } from "../shared/policy";
 import { addToBucket, bucketOf, decide, oldestLiveBucket, type Counter, type Decision, type PolicyState, type TouchedBucket } from "./sliding-window";
 
 /** A lease as the authority remembers it, until its report arrives or it is too old to matter. */

@@ -8,9 +8,9 @@
  * stay counted (under-admission, never over-admission).
  */
 import { DurableObject } from "cloudflare:workers";
-import { appendAudit, listAudit, type AuditEntry, type AuditInput, type AuditPage, type AuditQuery } from "../admin/audit-log";
+import { appendAudit, listAudit, type AuditEntry, type AuditInput, type AuditPage, type AuditQuery } from "../audit/audit-log";
 import { counterOf, forgetOldLeases, newLedger, policyCounter, settleExchange, type LeaseReport } from "./lease-ledger";
-import type { Policy } from "./policy";
+import type { Policy } from "../shared/policy";
 import { evaluate, oldestLiveBucket, prune, type PolicyState, type TouchedBucket } from "./sliding-window";
 
 /** One lease exchange: reports on finished leases, and a request for more permits. */

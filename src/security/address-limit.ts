@@ -2,7 +2,7 @@
  * Per-address failure budgets with the Workers Rate Limiting binding: only failures call the binding, and
  * once it refuses, the address is refused in this isolate for the period *before* the costly step is
  * tried again, with 429 RATE_LIMIT_EXCEEDED and a Retry-After the period honestly bounds. A binding that errs
- * or takes over 1 s counts as a refusal. (admin/admin-auth.ts applies the same rule to admin secrets.)
+ * or takes over 1 s counts as a refusal. (src/admin/admin-auth.ts holds one for admin secrets.)
  *
  * `unknownKeyLimit` is the one for integration keys: well-formed keys that neither KV nor the key directory
  * knows (each costs a KV read and a directory call), counted per client address with
@@ -11,7 +11,7 @@
  * is charged, since the request never had one.
  */
 import { GatewayError } from "../errors";
-import { withDeadline } from "../http/with-deadline";
+import { withDeadline } from "../shared/with-deadline";
 
 /** The key for requests without `CF-Connecting-IP` (local development, tests): they share one budget. */
 export const NO_ADDRESS_KEY = "no-client-address";

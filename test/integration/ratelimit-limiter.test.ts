@@ -2,7 +2,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Policy } from "../../src/ratelimit/policy";
+import type { Policy } from "../../src/shared/policy";
 import { BUCKETS_PER_WINDOW } from "../../src/ratelimit/sliding-window";
 import type { LeaseAnswer, TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { tenant } from "../support/gateway";

@@ -6,7 +6,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { setLeaseClock } from "../../src/ratelimit/lease-holder";
+import { setLeaseClock } from "../../src/ratelimit/admission";
 import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
 
 type Limiter = Env["TENANT_LIMITER"];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GatewayError } from "../../src/errors";
-import { assertJson, assertUtf8Charset } from "../../src/proxy/json-body";
+import { assertJson, assertUtf8Charset } from "../../src/http/json-body";
 import { rewriteLink, rewriteLocation, rewriteRefresh, type LocationContext } from "../../src/proxy/location";
 import { isIdentityNamespace } from "../../src/proxy/reserved-names";
 import { errorHeaders, passThroughHeaders } from "../../src/proxy/response-headers";

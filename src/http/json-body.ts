@@ -48,13 +48,25 @@ function hasLoneSurrogate(text: string): boolean {
   return found;
 }
 
+/** UTF-8 only (fatal on any invalid sequence); a byte order mark is kept as U+FEFF, so JSON.parse refuses it. */
+function decodeUtf8(bytes: Uint8Array): string {
+  return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+}
+
+/**
+ * The one strict JSON read of bytes: UTF-8 only and no byte order mark (RFC 8259 §8.1). Throws on anything
+ * else. Used for client bodies (the proxy's check, the admin API) and product error bodies alike.
+ */
+export function parseStrictJson(bytes: Uint8Array): unknown {
+  return JSON.parse(decodeUtf8(bytes));
+}
+
 /** Throws INVALID_JSON unless `bytes` is one JSON text as every conforming parser reads it. */
 export function assertJson(bytes: Uint8Array): void {
   if (BOM.every((b, i) => bytes[i] === b)) throw invalidJson("JSON body starts with a UTF-8 byte order mark");
   let text: string;
   try {
-    // ignoreBOM: true keeps a BOM as U+FEFF (none can be left here), so the check sees exactly the bytes.
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+    text = decodeUtf8(bytes);
     JSON.parse(text);
   } catch {
     throw invalidJson("request body failed JSON.parse or UTF-8 decoding");
