@@ -2,7 +2,7 @@
  * Recording admin changes: one call per admin route (`audit`, or `auditedPolicyChange` around a policy
  * change so its before and after are read from the tenant's object). Each change is written as a log line
  * first — it survives even if the object cannot be reached — and then to the tenant's audit trail
- * (src/admin/audit-log.ts). The change has already happened when it is recorded, so a failed recording
+ * (src/audit/audit-log.ts). The change has already happened when it is recorded, so a failed recording
  * is logged as an error and does not turn the answer into a failure the operator would retry.
  */
 import type { Context } from "hono";

@@ -1,6 +1,6 @@
 /**
  * The admin API's one validation hook: a schema's issues become VALIDATION_ERROR with `details.fields`
- * (src/config/schema-issues.ts names the fields). Used directly (`parseInput`) and as Hono's validator
+ * (src/shared/schema-issues.ts names the fields). Used directly (`parseInput`) and as Hono's validator
  * convention (`adminValidator`, @hono/standard-validator), so both paths answer alike.
  */
 import { sValidator } from "@hono/standard-validator";

@@ -196,7 +196,7 @@ export class TenantLimiter extends DurableObject<Env> {
     };
   }
 
-  /** Appends one admin change to this tenant's audit trail (storage and retention: src/admin/audit-log.ts). */
+  /** Appends one admin change to this tenant's audit trail (storage and retention: src/audit/audit-log.ts). */
   async recordAudit(entry: AuditInput): Promise<AuditEntry> {
     return appendAudit(this.ctx.storage.sql, entry, this.clock());
   }
