@@ -22,7 +22,7 @@ import { cookieCsrf } from "./security/cookie-csrf";
 import { cors } from "./security/cors";
 
 /** Reserved for the gateway's own endpoints; product base paths cannot start with `_`. */
-export const RESERVED_PREFIX = "/__gateway";
+const RESERVED_PREFIX = "/__gateway";
 
 export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

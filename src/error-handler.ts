@@ -18,7 +18,7 @@ const KEPT_HEADERS = ["www-authenticate", "retry-after", "allow"];
  * that code; any other 4xx keeps its status as VALIDATION_ERROR; anything else is INTERNAL_ERROR. The
  * exception's message goes to the log, never to the client.
  */
-export function fromHttpException(err: HTTPException): GatewayError {
+function fromHttpException(err: HTTPException): GatewayError {
   const status = err.status;
   const reason = `HTTPException ${status}: ${err.message}`;
   const headers: Record<string, string> = {};

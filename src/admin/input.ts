@@ -117,7 +117,7 @@ export function policiesInput(body: Record<string, unknown>): Policy[] {
 }
 
 /** The longest grace period a roll may give the old key: 7 days. */
-export const MAX_GRACE_SEC = 7 * 86_400;
+const MAX_GRACE_SEC = 7 * 86_400;
 
 /**
  * Validates a roll body: `gracePeriod`, optional, either a duration in the rate-limit window grammar

@@ -14,7 +14,7 @@ export const ADMIN_BASE = "/__gateway/admin";
  * JSON Schema for a valibot schema: its input shape (what a client sends), with validations JSON Schema cannot
  * express (checks, transforms) left out, and a schema's own `metadata({ describe })` taking precedence.
  */
-export function jsonSchemaOf(schema: v.GenericSchema): JsonSchema {
+function jsonSchemaOf(schema: v.GenericSchema): JsonSchema {
   const converted = toJsonSchema(schema, {
     target: "draft-2020-12",
     typeMode: "input",

@@ -60,7 +60,7 @@ const policyEntries = {
  * One policy as clients send it: `{ name, limit, window: "1m", mode? }`, the tenant's or a key's; `mode`
  * `shadow` counts without ever refusing (default `enforce`).
  */
-export const PolicySchema = fields({ ...policyEntries, mode: v.optional(v.picklist(["enforce", "shadow"], 'Must be "enforce" or "shadow"')) });
+const PolicySchema = fields({ ...policyEntries, mode: v.optional(v.picklist(["enforce", "shadow"], 'Must be "enforce" or "shadow"')) });
 
 /** Entries that are not objects are read as `{}`, so each of their fields is named (as before the schemas). */
 const asObject = v.transform((p: unknown) => (typeof p === "object" && p !== null && !Array.isArray(p) ? p : {}));

@@ -20,7 +20,7 @@ import { isKnownRevoked } from "./revoked-keys";
  * key this isolate has cached costs no I/O; any other key is looked up (KV, then the directory) unless its
  * client address is over its budget of unknown keys, and an unknown key is counted against that budget.
  */
-export async function authenticateKey(env: Env, key: string, headers: Headers): Promise<Principal> {
+async function authenticateKey(env: Env, key: string, headers: Headers): Promise<Principal> {
   if (!isWellFormedKey(key)) throw new GatewayError("UNAUTHORIZED", { logReason: "integration key malformed or checksum mismatch" });
   const hash = await hashKey(key);
   const nowMs = keyNow();

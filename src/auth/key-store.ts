@@ -19,7 +19,7 @@ export const NEGATIVE_TTL_MS = 5_000;
 const MAX_POSITIVE = 10_000;
 const MAX_NEGATIVE = 10_000;
 /** The longest a request waits for the directory on a KV miss. */
-export const DIRECTORY_TIMEOUT_MS = 1_000;
+const DIRECTORY_TIMEOUT_MS = 1_000;
 
 export interface KeyStores {
   kv: KVNamespace;

@@ -20,12 +20,12 @@ export interface Product {
 const NAME = /^[a-z][a-z0-9]{0,31}$/;
 
 /** `UPSTREAM_PSA` style names: the var that overrides a product's upstream at start-up. */
-export function upstreamVarName(product: string): string {
+function upstreamVarName(product: string): string {
   return `UPSTREAM_${product.toUpperCase()}`;
 }
 
 /** `UPSTREAM_TIMEOUT_MS_PSA` style names: the var that overrides a product's upstream timeout. */
-export function timeoutVarName(product: string): string {
+function timeoutVarName(product: string): string {
   return `UPSTREAM_TIMEOUT_MS_${product.toUpperCase()}`;
 }
 

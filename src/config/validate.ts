@@ -36,7 +36,7 @@ export function expectString(value: unknown, field: string): string {
 }
 
 /** An integer within [min, max], given as a number or as a decimal string (vars arrive as strings). */
-export function intSchema(min: number, max: number) {
+function intSchema(min: number, max: number) {
   const rule = `must be an integer from ${min} to ${max}`;
   return v.pipe(
     v.union([v.number(rule), v.pipe(v.string(rule), v.regex(/^\d+$/, rule), v.transform(Number))], rule),

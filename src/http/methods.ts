@@ -6,8 +6,6 @@
 /** The methods a product route may be configured for. */
 export const ROUTE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
-export type RouteMethod = (typeof ROUTE_METHODS)[number];
-
 /** Every method a request may reach a product with: the route methods and HEAD (CORS `Allow-Methods`). */
 export const FORWARDED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
 

@@ -19,7 +19,7 @@ import { METHOD_OVERRIDE_HEADERS } from "../routing/method-override";
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]);
 
 /** Headers in this namespace reach a product only when the gateway set them. */
-export const IDENTITY_PREFIX = "x-onestack-";
+const IDENTITY_PREFIX = "x-onestack-";
 
 /** Names a server reads the same way whatever its conventions; Headers hands names over lowercased. */
 const PLAIN_NAME = /^[a-z0-9-]+$/;

@@ -62,7 +62,7 @@ export function isValidEnvelope(value: unknown): value is { error: string; code:
 }
 
 /** A short, single-line, markup-free message is worth keeping from a 4xx; anything else is replaced. */
-export function safeMessage(value: unknown): string | undefined {
+function safeMessage(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
   const m = value.trim();
   // eslint-disable-next-line no-control-regex

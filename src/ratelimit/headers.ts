@@ -14,7 +14,7 @@ export function secondsUntil(atMs: number, nowMs: number): number {
 }
 
 /** A policy's name as a client sees it: a key's own policies are `key:<name>`, beside the tenant's. */
-export function policyLabel(policy: Policy): string {
+function policyLabel(policy: Policy): string {
   return policy.scope === "key" ? `key:${policy.name}` : policy.name;
 }
 

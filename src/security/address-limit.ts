@@ -14,7 +14,7 @@ import { GatewayError } from "../errors";
 import { withDeadline } from "../shared/with-deadline";
 
 /** The key for requests without `CF-Connecting-IP` (local development, tests): they share one budget. */
-export const NO_ADDRESS_KEY = "no-client-address";
+const NO_ADDRESS_KEY = "no-client-address";
 const BINDING_TIMEOUT_MS = 1000;
 const MAX_BLOCKED_ADDRESSES = 10_000;
 
@@ -34,7 +34,7 @@ export interface AddressLimit {
 }
 
 /** Counts one failure for `key`; true while the binding still allows it. A slow or failing binding counts as a refusal. */
-export async function bindingAllows(binding: RateLimit, key: string): Promise<boolean> {
+async function bindingAllows(binding: RateLimit, key: string): Promise<boolean> {
   try {
     return (await withDeadline(binding.limit({ key }), BINDING_TIMEOUT_MS)).success;
   } catch {
