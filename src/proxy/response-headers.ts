@@ -7,7 +7,7 @@
 import { setCookieTouches } from "../http/cookies";
 import { downstreamResponseHeaders } from "./headers";
 import { rewriteLink, rewriteLocation, rewriteRefresh, type LocationContext } from "./location";
-import { foldHeaderName, isIdentityNamespace } from "./reserved-names";
+import { foldHeaderName, isIdentityNamespace } from "../http/header-names";
 import { retryAfterSeconds } from "./retry-after";
 
 export interface ResponseHeaderContext {
