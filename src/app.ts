@@ -44,7 +44,7 @@ export function buildApp(): Hono<AppEnv> {
     resolveRoute(), // product + route from the one safe path that will be forwarded; 404/405 here
     authenticate(), // exactly one credential -> principal; 401 here
     authorizeRoute(), // product access and permission; 403 here, before any quota is spent
-    rateLimit(), // one Durable Object call (also checks key revocation); 429 here
+    rateLimit(), // from permits leased to this isolate; the tenant's Durable Object only when none is in hand; 429 here
     proxyToProduct(), // body checks, then stream to the product and normalize its errors
   );
   return app;
