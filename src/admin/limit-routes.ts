@@ -8,7 +8,7 @@ import type { AppEnv } from "../env";
 import { secondsUntil } from "../ratelimit/headers";
 import { forgetLease } from "../ratelimit/admission";
 import { formatWindow } from "../shared/policy";
-import type { LimiterStatus } from "../ratelimit/tenant-limiter";
+import type { LimiterStatus } from "../ratelimit/limiter-protocol";
 import { audit, auditedPolicyChange } from "./audit";
 import { jsonBody, keyIdParam, policiesInput, tenantParam } from "./input";
 import { toPolicies } from "./policy-input";

@@ -14,7 +14,7 @@ import type { LeaseSettings } from "../config/rate-limit";
 import { withDeadline } from "../shared/with-deadline";
 import type { LeaseReport } from "./lease-ledger";
 import type { PolicyState } from "./sliding-window";
-import type { LeaseAnswer, LeaseRequest } from "./tenant-limiter";
+import type { LeaseAnswer, LeaseRequest } from "./limiter-protocol";
 
 export type Outcome =
   | {

@@ -8,7 +8,7 @@ import type { Handler } from "hono";
 import type { AppEnv } from "../env";
 import { secondsUntil } from "./headers";
 import { formatWindow } from "../shared/policy";
-import type { LimiterStatus } from "./tenant-limiter";
+import type { LimiterStatus } from "./limiter-protocol";
 
 const FRESH_MS = 1_000;
 const MAX_CACHED = 10_000;

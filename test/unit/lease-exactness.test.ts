@@ -10,7 +10,7 @@ import { admit } from "../../src/ratelimit/admission";
 import { LeaseHolder, type Exchange, type Outcome } from "../../src/ratelimit/lease-holder";
 import { newLedger, settleExchange, type Ledger } from "../../src/ratelimit/lease-ledger";
 import type { Policy } from "../../src/shared/policy";
-import type { LeaseAnswer } from "../../src/ratelimit/tenant-limiter";
+import type { LeaseAnswer } from "../../src/ratelimit/limiter-protocol";
 import { rng } from "../support/rng";
 
 

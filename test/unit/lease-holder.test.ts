@@ -9,7 +9,7 @@ import { admit } from "../../src/ratelimit/admission";
 import { LeaseHolder, type Exchange } from "../../src/ratelimit/lease-holder";
 import { newLedger, settleExchange } from "../../src/ratelimit/lease-ledger";
 import type { Policy } from "../../src/shared/policy";
-import type { LeaseAnswer, LeaseRequest } from "../../src/ratelimit/tenant-limiter";
+import type { LeaseAnswer, LeaseRequest } from "../../src/ratelimit/limiter-protocol";
 
 const settings: LeaseSettings = { ttlMs: 1000, marginMs: 25, denyForMs: 1000, timeoutMs: 5000 };
 const flush = async () => {
