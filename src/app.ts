@@ -7,27 +7,35 @@ import { adminRoutes } from "./admin/routes";
 import { authenticate } from "./auth/authenticate";
 import { authorizeRoute } from "./authz/middleware";
 import type { AppEnv } from "./env";
-import { notFound, onError } from "./http/error-handler";
-import { withConfig } from "./http/load-config";
-import { requestContext } from "./http/request-context";
-import { cors } from "./ops/cors";
+import { withConfig } from "./config/with-config";
+import { notFound, onError } from "./error-handler";
 import { health } from "./ops/health";
+import { logRequest } from "./ops/log-request";
+import { parseUrl } from "./ops/parse-url";
+import { requestId } from "./ops/stamp-request-id";
+import { countUsage } from "./ops/usage";
 import { proxyToProduct } from "./proxy/handler";
 import { limitsView } from "./ratelimit/limits-view";
 import { rateLimit } from "./ratelimit/middleware";
 import { resolveRoute } from "./routing/resolve";
+import { cookieCsrf } from "./security/cookie-csrf";
+import { cors } from "./security/cors";
 
 /** Reserved for the gateway's own endpoints; product base paths cannot start with `_`. */
-export const RESERVED_PREFIX = "/__gateway";
+const RESERVED_PREFIX = "/__gateway";
 
 export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError(onError); // every thrown error leaves as the envelope
   app.notFound(notFound); // so does anything no route claims
-  app.use(requestContext()); // first: the id and the log line cover every response, errors included
+  app.use(requestId()); // first: every response, errors included, carries the id, and so does its log line
+  app.use(parseUrl()); // the URL, parsed once
+  app.use(countUsage()); // one usage data point per request, from its completed log record
+  app.use(logRequest()); // the log record every step fills in, written as one line at the end
   app.get(`${RESERVED_PREFIX}/health`, health()); // before config: it must answer even when config is broken
   app.use(withConfig()); // configuration validated once; broken config is a 500, not a crash
   app.use(cors()); // preflights answered here, unauthenticated, never forwarded
+  app.use(cookieCsrf()); // a cross-origin request with the session cookie from an origin not allowed: 403
   app.route(`${RESERVED_PREFIX}/admin`, adminRoutes()); // admin API: its own secret, no tenant quota
   app.get(`${RESERVED_PREFIX}/limits`, authenticate(), limitsView()); // a caller's own limits: any credential, no quota
   app.all(`${RESERVED_PREFIX}/*`, notFound); // nothing else under the reserved prefix reaches a product
@@ -36,7 +44,7 @@ export function buildApp(): Hono<AppEnv> {
     resolveRoute(), // product + route from the one safe path that will be forwarded; 404/405 here
     authenticate(), // exactly one credential -> principal; 401 here
     authorizeRoute(), // product access and permission; 403 here, before any quota is spent
-    rateLimit(), // one Durable Object call (also checks key revocation); 429 here
+    rateLimit(), // from permits leased to this isolate; the tenant's Durable Object only when none is in hand; 429 here
     proxyToProduct(), // body checks, then stream to the product and normalize its errors
   );
   return app;

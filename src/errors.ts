@@ -29,7 +29,7 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
 /** The generic public message for each code; precise reasons go to the log, never to the client. */
-export const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
+const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
   VALIDATION_ERROR: "Validation failed",
   INVALID_JSON: "Request body is not valid JSON",
   UNAUTHORIZED: "Authentication required",

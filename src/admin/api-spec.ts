@@ -34,9 +34,9 @@ const PropagationSchema = v.object({ directory: v.literal("written"), kv: v.opti
 /** The create answer: the record plus the plaintext key, shown this once. */
 export const CreatedKeySchema = v.object({ ...KeyRecordSchema.entries, key: v.string(), propagation: PropagationSchema });
 /** The roll answer: the new key (plaintext this once) and the old key's new state. */
-export const RolledKeySchema = v.object({ ...CreatedKeySchema.entries, previous: KeyRecordSchema });
+const RolledKeySchema = v.object({ ...CreatedKeySchema.entries, previous: KeyRecordSchema });
 /** The revoke answer. */
-export const RevokedKeySchema = v.object({ ...KeyRecordSchema.entries, propagation: PropagationSchema });
+const RevokedKeySchema = v.object({ ...KeyRecordSchema.entries, propagation: PropagationSchema });
 export const KeyListSchema = v.object({ data: v.array(KeyRecordSchema) });
 
 const PolicyView = v.object({ name: v.string(), limit: v.number(), window: WindowSchema, mode: v.optional(v.picklist(["enforce", "shadow"])) });
@@ -53,7 +53,7 @@ export const LimitViewSchema = v.object({
 });
 
 /** One audit entry: who, when, what, on which key, before and after (never a plaintext key). */
-export const AuditEntrySchema = v.object({
+const AuditEntrySchema = v.object({
   id: v.number(),
   at: Timestamp,
   actor: v.string(),

@@ -1,7 +1,7 @@
 /** Admin API: a tenant's audit trail of admin changes, newest first, a page at a time. */
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
-import type { AuditPage } from "./audit-log";
+import type { AuditPage } from "../audit/audit-log";
 import { tenantParam } from "./input";
 import { AuditQuerySchema } from "./schemas";
 import { adminValidator } from "./validation-hook";

@@ -2,15 +2,15 @@
  * Recording admin changes: one call per admin route (`audit`, or `auditedPolicyChange` around a policy
  * change so its before and after are read from the tenant's object). Each change is written as a log line
  * first — it survives even if the object cannot be reached — and then to the tenant's audit trail
- * (src/admin/audit-log.ts). The change has already happened when it is recorded, so a failed recording
+ * (src/audit/audit-log.ts). The change has already happened when it is recorded, so a failed recording
  * is logged as an error and does not turn the answer into a failure the operator would retry.
  */
 import type { Context } from "hono";
 import { isWellFormedKey } from "../auth/integration-key";
 import type { AppEnv } from "../env";
-import { withDeadline } from "../http/with-deadline";
-import { formatWindow } from "../ratelimit/policy";
-import type { AuditAction, AuditInput } from "./audit-log";
+import { withDeadline } from "../shared/with-deadline";
+import { formatWindow } from "../shared/policy";
+import type { AuditAction, AuditInput } from "../audit/audit-log";
 
 const AUDIT_TIMEOUT_MS = 2000;
 
@@ -22,15 +22,10 @@ function redact(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).filter(([name]) => name !== "key").map(([name, v]) => [name, redact(v)]));
 }
 
-/** The admin identity src/admin/admin-auth.ts established for this request. */
-export function adminActor(c: Context<AppEnv>): string {
-  return c.get("log").fields.principalId ?? "admin";
-}
-
 
 /** Records one admin change on `tenantId`: a log line, then an entry in the tenant's audit trail. */
 export async function audit(c: Context<AppEnv>, tenantId: string, action: AuditAction, change: { keyId?: string; before?: unknown; after?: unknown }): Promise<void> {
-  const entry: AuditInput = { actor: adminActor(c), action, keyId: change.keyId ?? null, before: redact(change.before ?? null), after: redact(change.after ?? null), requestId: c.get("requestId") };
+  const entry: AuditInput = { actor: c.get("adminActor"), action, keyId: change.keyId ?? null, before: redact(change.before ?? null), after: redact(change.after ?? null), requestId: c.get("requestId") };
   console.log(JSON.stringify({ level: "info", msg: "admin change", tenant: tenantId, ...entry }));
   try {
     await withDeadline(c.env.TENANT_LIMITER.getByName(tenantId).recordAudit(entry), AUDIT_TIMEOUT_MS);

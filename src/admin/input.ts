@@ -5,11 +5,11 @@
  */
 import type { Context } from "hono";
 import type { AccessLevel } from "../auth/principal";
-import { isRecord } from "../config/validate";
+import { isRecord } from "../shared/records";
 import type { AppEnv } from "../env";
 import { GatewayError, validationError } from "../errors";
-import { isJsonMediaType } from "../proxy/body";
-import { parseWindow, type Policy } from "../ratelimit/policy";
+import { isJsonMediaType, parseStrictJson } from "../http/json-body";
+import { parseWindow, type Policy } from "../shared/policy";
 import { KEY_ID_PATTERN, newKeyBody, PoliciesBody, RollBody, TenantIdSchema } from "./schemas";
 import { parseInput } from "./validation-hook";
 
@@ -58,9 +58,7 @@ export async function jsonBody(c: Context<AppEnv>): Promise<Record<string, unkno
   const bytes = await readCapped(c.req.raw);
   let value: unknown;
   try {
-    // Fatal: bytes that are not UTF-8 are not JSON. ignoreBOM keeps a byte order mark in the text, where
-    // JSON.parse refuses it, as the products' JSON parsers do (RFC 8259 §8.1: no BOM).
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes));
+    value = parseStrictJson(bytes);
   } catch {
     throw new GatewayError("INVALID_JSON");
   }
@@ -119,7 +117,7 @@ export function policiesInput(body: Record<string, unknown>): Policy[] {
 }
 
 /** The longest grace period a roll may give the old key: 7 days. */
-export const MAX_GRACE_SEC = 7 * 86_400;
+const MAX_GRACE_SEC = 7 * 86_400;
 
 /**
  * Validates a roll body: `gracePeriod`, optional, either a duration in the rate-limit window grammar

@@ -6,11 +6,12 @@ import { Hono, type Context } from "hono";
 import { assertKeyExists } from "../auth/key-admin";
 import type { AppEnv } from "../env";
 import { secondsUntil } from "../ratelimit/headers";
-import { forgetLease } from "../ratelimit/lease-holder";
-import { formatWindow, toPolicies } from "../ratelimit/policy";
-import type { LimiterStatus } from "../ratelimit/tenant-limiter";
+import { forgetLease } from "../ratelimit/admission";
+import { formatWindow } from "../shared/policy";
+import type { LimiterStatus } from "../ratelimit/limiter-protocol";
 import { audit, auditedPolicyChange } from "./audit";
 import { jsonBody, keyIdParam, policiesInput, tenantParam } from "./input";
+import { toPolicies } from "./policy-input";
 
 /** The admin view of limits: policies in the admin input shape and current usage (permits leased to isolates count as used). */
 function limitView(status: LimiterStatus, scope: Record<string, string>) {

@@ -14,7 +14,7 @@ export const ADMIN_BASE = "/__gateway/admin";
  * JSON Schema for a valibot schema: its input shape (what a client sends), with validations JSON Schema cannot
  * express (checks, transforms) left out, and a schema's own `metadata({ describe })` taking precedence.
  */
-export function jsonSchemaOf(schema: v.GenericSchema): JsonSchema {
+function jsonSchemaOf(schema: v.GenericSchema): JsonSchema {
   const converted = toJsonSchema(schema, {
     target: "draft-2020-12",
     typeMode: "input",
@@ -72,7 +72,7 @@ export function buildOpenApi(products: readonly string[]): Record<string, unknow
   }
   return {
     openapi: "3.1.0",
-    info: { title: "One Stack Edge Gateway admin API", version: "1", description: "Integration keys and rate-limit policies per tenant. README: Admin API." },
+    info: { title: "One Stack Edge Gateway admin API", version: "1", description: "Integration keys and rate-limit policies per tenant. Reference: docs/admin-api.md." },
     servers: [{ url: "/" }],
     security: [{ adminBearer: [] }, { cloudflareAccess: [] }],
     paths,

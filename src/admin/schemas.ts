@@ -4,8 +4,8 @@
  * (src/admin/openapi.ts). Messages are the ones clients read in `details.fields`.
  */
 import * as v from "valibot";
-import { TENANT_ID_PATTERN, TENANT_ID_RULE } from "../auth/tenant-id";
-import { MAX_LIMIT, MAX_POLICIES, MAX_WINDOW_SEC, MIN_WINDOW_SEC, parseWindow } from "../ratelimit/policy";
+import { TENANT_ID_PATTERN, TENANT_ID_RULE } from "../shared/tenant-id";
+import { MAX_LIMIT, MAX_POLICIES, MAX_WINDOW_SEC, MIN_WINDOW_SEC, parseWindow, POLICY_NAME, WINDOW_PATTERN } from "../shared/policy";
 
 /**
  * How a schema whose shape valibot's converter cannot see (a custom check, a pipe that validates in
@@ -14,7 +14,6 @@ import { MAX_LIMIT, MAX_POLICIES, MAX_WINDOW_SEC, MIN_WINDOW_SEC, parseWindow } 
 export type DescribeFn = (toJson: (schema: v.GenericSchema) => Record<string, unknown>) => Record<string, unknown>;
 
 export const KEY_ID_PATTERN = /^key_[0-9a-f]{16}$/;
-const POLICY_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
 const NAME_RULE = "Must be 1-100 characters, without control, format (bidi, zero-width) or unpaired surrogate characters";
 const POLICY_NAME_RULE = "Must be 1-32 lowercase letters, digits, - or _";
@@ -41,10 +40,10 @@ function fields<E extends v.ObjectEntries>(entries: E) {
 export const TenantIdSchema = v.pipe(v.string(TENANT_ID_RULE), v.regex(TENANT_ID_PATTERN, TENANT_ID_RULE));
 export const KeyIdSchema = v.pipe(v.string(), v.regex(KEY_ID_PATTERN));
 
-/** A window like `30s`, `1m`, `2h`, `1d` between 1 s and 1 day (ratelimit/policy.ts reads it). */
+/** A window like `30s`, `1m`, `2h`, `1d` between 1 s and 1 day (src/shared/policy.ts reads it). */
 export const WindowSchema = v.pipe(
   v.string(WINDOW_RULE),
-  v.regex(/^\d{1,6}[smhd]$/, WINDOW_RULE),
+  v.regex(WINDOW_PATTERN, WINDOW_RULE),
   v.check((w) => {
     const sec = parseWindow(w);
     return sec !== null && sec >= MIN_WINDOW_SEC && sec <= MAX_WINDOW_SEC;
@@ -61,7 +60,7 @@ const policyEntries = {
  * One policy as clients send it: `{ name, limit, window: "1m", mode? }`, the tenant's or a key's; `mode`
  * `shadow` counts without ever refusing (default `enforce`).
  */
-export const PolicySchema = fields({ ...policyEntries, mode: v.optional(v.picklist(["enforce", "shadow"], 'Must be "enforce" or "shadow"')) });
+const PolicySchema = fields({ ...policyEntries, mode: v.optional(v.picklist(["enforce", "shadow"], 'Must be "enforce" or "shadow"')) });
 
 /** Entries that are not objects are read as `{}`, so each of their fields is named (as before the schemas). */
 const asObject = v.transform((p: unknown) => (typeof p === "object" && p !== null && !Array.isArray(p) ? p : {}));
@@ -96,7 +95,7 @@ export const PoliciesBody = fields({ policies: policyList(PolicySchema) });
 const GRACE_RULE = 'Must be a duration such as "30s", "15m", "1h", "7d", or whole seconds, from 0 to 604800 (7 days)';
 export const RollBody = fields({
   gracePeriod: v.optional(
-    v.nullable(v.union([v.pipe(v.string(GRACE_RULE), v.regex(/^\d{1,6}[smhd]$/, GRACE_RULE)), v.pipe(v.number(GRACE_RULE), v.safeInteger(GRACE_RULE), v.minValue(0, GRACE_RULE), v.maxValue(604_800, GRACE_RULE))], GRACE_RULE)),
+    v.nullable(v.union([v.pipe(v.string(GRACE_RULE), v.regex(WINDOW_PATTERN, GRACE_RULE)), v.pipe(v.number(GRACE_RULE), v.safeInteger(GRACE_RULE), v.minValue(0, GRACE_RULE), v.maxValue(604_800, GRACE_RULE))], GRACE_RULE)),
   ),
 });
 

@@ -1,13 +1,13 @@
 /**
  * The admin API's one validation hook: a schema's issues become VALIDATION_ERROR with `details.fields`
- * (src/config/schema-issues.ts names the fields). Used directly (`parseInput`) and as Hono's validator
+ * (src/shared/schema-issues.ts names the fields). Used directly (`parseInput`) and as Hono's validator
  * convention (`adminValidator`, @hono/standard-validator), so both paths answer alike.
  */
 import { sValidator } from "@hono/standard-validator";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { ValidationTargets } from "hono";
 import * as v from "valibot";
-import { issuesToFields } from "../config/schema-issues";
+import { issuesToFields } from "../shared/schema-issues";
 import { validationError } from "../errors";
 
 /** The schema's output for `value`, or VALIDATION_ERROR naming every bad field (under `root`, for a bare value). */

@@ -8,9 +8,9 @@ import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
 import { lookupAddress, unknownKeyLimit } from "../security/address-limit";
 import { extractCredential } from "./credentials";
-import { hashKey, isWellFormedKey } from "./integration-key";
+import { isWellFormedKey } from "./integration-key";
 import { verifyToken } from "./jwt";
-import { isUsable } from "./key-record";
+import { hashKey, isUsable } from "./key-record";
 import { cachedKey, keyNow, lookUpKey } from "./key-store";
 import { principalId, type Principal } from "./principal";
 import { isKnownRevoked } from "./revoked-keys";
@@ -20,7 +20,7 @@ import { isKnownRevoked } from "./revoked-keys";
  * key this isolate has cached costs no I/O; any other key is looked up (KV, then the directory) unless its
  * client address is over its budget of unknown keys, and an unknown key is counted against that budget.
  */
-export async function authenticateKey(env: Env, key: string, headers: Headers): Promise<Principal> {
+async function authenticateKey(env: Env, key: string, headers: Headers): Promise<Principal> {
   if (!isWellFormedKey(key)) throw new GatewayError("UNAUTHORIZED", { logReason: "integration key malformed or checksum mismatch" });
   const hash = await hashKey(key);
   const nowMs = keyNow();
@@ -44,7 +44,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     if (credential.kind === "none") throw new GatewayError("UNAUTHORIZED", { logReason: "no credential" });
     const principal = credential.kind === "key" ? await authenticateKey(c.env, credential.key, c.req.raw.headers) : await verifyToken(credential.token, config.auth);
     c.set("principal", principal);
-    log.set({ tenant: principal.tenantId, principalType: principal.type, principalId: principalId(principal) });
+    log.principal({ tenant: principal.tenantId, principalType: principal.type, principalId: principalId(principal) });
     await next();
   };
 }

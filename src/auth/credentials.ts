@@ -5,6 +5,7 @@
  * secret does not travel on to logs and backends in a URL.
  */
 import { GatewayError } from "../errors";
+import { bearerToken } from "../http/bearer";
 import { findSessionCookie } from "../http/cookies";
 import { frameworkName } from "../http/param-names";
 
@@ -52,9 +53,9 @@ export function extractCredential(headers: Headers, query: URLSearchParams, sess
   const authorization = headers.get("authorization");
   if (authorization !== null) {
     if (authorization.includes(",")) throw ambiguous("Authorization repeated");
-    const match = /^Bearer +([^\s]+) *$/i.exec(authorization);
-    if (match === null) throw new GatewayError("UNAUTHORIZED", { logReason: "Authorization is not a Bearer token" });
-    found.push({ kind: "token", token: match[1] ?? "" });
+    const token = bearerToken(authorization);
+    if (token === null) throw new GatewayError("UNAUTHORIZED", { logReason: "Authorization is not a Bearer token" });
+    found.push({ kind: "token", token });
   }
   const cookies = findSessionCookie(headers.get("cookie"), sessionCookie);
   if (cookies.values.length > 1 || cookies.smuggled) throw ambiguous("session cookie repeated");

@@ -1,7 +1,10 @@
 /**
  * Integration key format: `osk_` + 24 base62 characters of randomness (~143 bits) + a 6-character base62
  * CRC-32 of those 24. The prefix lets secret scanners recognize a leaked key; the checksum lets the gateway
- * refuse a mistyped or made-up key with no storage lookup. Keys are stored only as their SHA-256.
+ * refuse a mistyped or truncated key with no storage lookup. It stops typos, not adversaries: anyone can
+ * compute a CRC-32, so made-up keys that pass it are bounded by the unknown-key budget per client address
+ * (src/security/address-limit.ts). Keys are stored only as their SHA-256 (./key-record.ts, `hashKey`).
+ * Imports nothing, so tools outside the Worker (the bench) can load it as it is.
  */
 
 export const KEY_PREFIX = "osk_";
@@ -56,10 +59,4 @@ export function isWellFormedKey(value: string): boolean {
   if (!KEY_SHAPE.test(value)) return false;
   const body = value.slice(KEY_PREFIX.length);
   return checksum(body.slice(0, RANDOM_LENGTH)) === body.slice(RANDOM_LENGTH);
-}
-
-/** Lowercase hex SHA-256 of the key: the only form in which a key is stored or compared. */
-export async function hashKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

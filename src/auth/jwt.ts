@@ -10,7 +10,7 @@ import type { AuthConfig } from "../config/auth";
 import { GatewayError } from "../errors";
 import { keyResolver } from "./jwks";
 import type { Principal } from "./principal";
-import { isTenantId } from "./tenant-id";
+import { isTenantId } from "../shared/tenant-id";
 
 /** Tokens larger than this are refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8 * 1024;
@@ -76,7 +76,7 @@ export async function verifyToken(token: string, config: AuthConfig, now?: Date)
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
   const session = audiences.includes(config.sessionAudience);
   const portal = audiences.includes(config.portalAudience);
-  // The tenant id names a Durable Object and KV keys: one grammar, the admin API's (./tenant-id).
+  // The tenant id names a Durable Object and KV keys: one grammar, the admin API's (src/shared/tenant-id.ts).
   const tenantId = payload.tid;
   if (!isTenantId(tenantId)) throw unauthorized("jwt: claim tid outside the tenant-id grammar");
   const subject = claimId(payload, "sub");

@@ -7,11 +7,11 @@
  */
 import { GatewayError } from "../errors";
 import { rememberRevoked } from "./revoked-keys";
-import { generateIntegrationKey, hashKey } from "./integration-key";
+import { generateIntegrationKey } from "./integration-key";
 import type { KeyDirectory, RollResult, StoredKey } from "./key-directory";
 import { legacyKey, legacyKeys, writeKeyToKv } from "./key-kv";
-import { listedRecord, newKeyId, SHARD_COUNT, shardForHash, shardForKeyId, type KeyRecord } from "./key-record";
-import { withDeadline } from "../http/with-deadline";
+import { hashKey, listedRecord, newKeyId, SHARD_COUNT, shardForHash, shardForKeyId, type KeyRecord } from "./key-record";
+import { withDeadline } from "../shared/with-deadline";
 import { forgetKey } from "./key-store";
 
 export type Step = "written" | "failed";

@@ -8,12 +8,12 @@
  * revokes the key here and through the tenant's limiter (which tells every isolate within a lease life).
  */
 import { DurableObject } from "cloudflare:workers";
-import { generateIntegrationKey, hashKey } from "./integration-key";
-import { keyState, newKeyId, type KeyRecord } from "./key-record";
+import { generateIntegrationKey } from "./integration-key";
+import { hashKey, keyState, newKeyId, type KeyRecord } from "./key-record";
 import { writeKeyToKv } from "./key-kv";
 
 /** How soon after a change the alarm rewrites KV from here (the admin route's own write usually got there first). */
-export const SYNC_DELAY_MS = 30_000;
+const SYNC_DELAY_MS = 30_000;
 const MAX_ROLL_ATTEMPTS = 1_000;
 const SYNC_BATCH = 100;
 

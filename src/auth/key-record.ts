@@ -2,6 +2,7 @@
  * An integration key's record and the pure rules over it: when it may authenticate (to the millisecond, on
  * the caller's clock), what state the admin API reports, and which directory shard holds it. No I/O here.
  */
+import { sha256Hex, toHex } from "../shared/sha256";
 import type { AccessLevel } from "./principal";
 
 export interface KeyRecord {
@@ -20,6 +21,11 @@ export interface KeyRecord {
 }
 
 export type KeyState = "active" | "rolling" | "revoked" | "expired";
+
+/** Lowercase hex SHA-256 of a key: the only form in which a key is stored or compared. */
+export function hashKey(key: string): Promise<string> {
+  return sha256Hex(key);
+}
 
 /** Directory shards: the first hex digit of the key's SHA-256 (docs/authentication.md, "where they live"). */
 export const SHARD_COUNT = 16;
@@ -60,6 +66,6 @@ export function shardForKeyId(keyId: string): string {
 
 /** A new key id for a key hash: `key_` + the hash's shard digit + 15 random hex digits. */
 export function newKeyId(hash: string): string {
-  const random = [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const random = toHex(crypto.getRandomValues(new Uint8Array(8)));
   return `key_${hash.charAt(0)}${random.slice(1)}`;
 }

@@ -4,13 +4,14 @@
  * and revocation against the clock, and revocations arrive through the tenant's lease exchange
  * (revoked-keys.ts). A KV miss is confirmed with the directory before it becomes a miss, so a key created a
  * moment ago elsewhere works here on its first request; a confirmed miss goes to a cache of its own, so no
- * number of made-up keys can evict a real key's record.
+ * number of made-up keys can evict a real key's record. Concurrent lookups of one uncached hash share one
+ * KV read (and directory call), so a burst of requests with a new key costs one of each per isolate.
  */
 import { GatewayError } from "../errors";
 import type { KeyDirectory } from "./key-directory";
 import { readKeyFromKv } from "./key-kv";
 import { shardForHash, type KeyRecord } from "./key-record";
-import { withDeadline } from "../http/with-deadline";
+import { withDeadline } from "../shared/with-deadline";
 
 /** How long a found record / a confirmed miss is trusted in an isolate (docs/authentication.md, "where they live"). */
 export const POSITIVE_TTL_MS = 30_000;
@@ -18,7 +19,7 @@ export const NEGATIVE_TTL_MS = 5_000;
 const MAX_POSITIVE = 10_000;
 const MAX_NEGATIVE = 10_000;
 /** The longest a request waits for the directory on a KV miss. */
-export const DIRECTORY_TIMEOUT_MS = 1_000;
+const DIRECTORY_TIMEOUT_MS = 1_000;
 
 export interface KeyStores {
   kv: KVNamespace;
@@ -65,12 +66,25 @@ export function forgetKey(hash: string): void {
   negative.delete(hash);
 }
 
+/** Lookups under way, by key hash: a request that finds one waits for it rather than reading again. */
+const inflight = new Map<string, Promise<KeyRecord | null>>();
+
 /**
  * The record for a key hash from KV, else from the directory; null when neither knows it. The result is
  * cached. A directory that fails or does not answer in time is 503 (a refusal would tell a valid new key
- * it is unknown), never cached.
+ * it is unknown), never cached. A lookup of a hash already being looked up waits for that one: its
+ * promise is made by the request that started it, and each waiting request resumes in its own context.
  */
-export async function lookUpKey(stores: KeyStores, hash: string, nowMs: number): Promise<KeyRecord | null> {
+export function lookUpKey(stores: KeyStores, hash: string, nowMs: number): Promise<KeyRecord | null> {
+  let lookup = inflight.get(hash);
+  if (lookup === undefined) {
+    lookup = readKey(stores, hash, nowMs).finally(() => inflight.delete(hash));
+    inflight.set(hash, lookup);
+  }
+  return lookup;
+}
+
+async function readKey(stores: KeyStores, hash: string, nowMs: number): Promise<KeyRecord | null> {
   let record = await readKeyFromKv(stores.kv, hash);
   if (record === null) {
     try {

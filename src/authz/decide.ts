@@ -9,7 +9,7 @@
  */
 import type { Principal } from "../auth/principal";
 import { GatewayError } from "../errors";
-import type { Route } from "../routing/route-table";
+import type { Route } from "../config/routes";
 
 function forbidden(product: string, route: Route, message: string, reason: string, extra: Record<string, unknown> = {}): GatewayError {
   return new GatewayError("FORBIDDEN", {

@@ -5,7 +5,8 @@
  */
 import type { JSONWebKeySet } from "jose";
 import * as v from "valibot";
-import { ConfigError, configValue, expectInt, expectString, isRecord } from "./validate";
+import { isRecord } from "../shared/records";
+import { ConfigError, configValue, expectInt, expectString } from "./validate";
 
 /**
  * A remote key set carries its fetch deadline and how long after its last successful load it may still
@@ -40,7 +41,7 @@ export interface AdminAccess {
 }
 
 /** Asymmetric algorithms only: a shared-secret HMAC would let anyone holding the public JWKS mint tokens. */
-export const ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
+const ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
 
 function parseJwks(vars: Record<string, unknown>, environment: string): JwksSource {
   const url = vars.JWKS_URL;

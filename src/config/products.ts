@@ -1,10 +1,11 @@
 /**
- * Product configuration: each product's base path, upstream, timeout, body policy and route table,
- * validated once with errors that name the bad field (`products.psa.routes[3].method: ...`).
+ * Product configuration: each product's base path, upstream, timeout, body policy and route table (the
+ * routes themselves: ./routes.ts), validated once with errors that name the bad field
+ * (`products.psa.routes[3].method: ...`).
  */
-import { derivePermission, type BodyPolicy, type Route } from "../routing/route-table";
-import * as v from "valibot";
-import { ConfigError, configValue, expectInt, expectObject, expectString, isReservedName, ownValue } from "./validate";
+import { isReservedName, ownValue } from "../shared/records";
+import { parseBodyPolicy, parseRoute, type Route } from "./routes";
+import { ConfigError, expectInt, expectObject, expectString } from "./validate";
 
 export type Upstream = { kind: "url"; origin: string; basePath: string } | { kind: "service"; binding: string };
 
@@ -16,23 +17,15 @@ export interface Product {
   routes: Route[];
 }
 
-const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
-const METHOD = v.pipe(v.string("must be a non-empty string"), v.nonEmpty("must be a non-empty string"), v.picklist(METHODS, `must be one of ${METHODS.join(", ")}`));
 const NAME = /^[a-z][a-z0-9]{0,31}$/;
-const PERMISSION = /^[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*)+$/;
-const LITERAL_SEGMENT = /^[A-Za-z0-9._~-]+$/;
-const PARAM_SEGMENT = /^:[A-Za-z_][A-Za-z0-9_]*$/;
-const ROUTE_FIELDS = new Set(["method", "path", "permission", "portal", "body", "allowMatrixParams", "cost"]);
-/** The most a route may cost: a cost above a policy's limit could never be admitted. */
-export const MAX_ROUTE_COST = 1000;
 
 /** `UPSTREAM_PSA` style names: the var that overrides a product's upstream at start-up. */
-export function upstreamVarName(product: string): string {
+function upstreamVarName(product: string): string {
   return `UPSTREAM_${product.toUpperCase()}`;
 }
 
 /** `UPSTREAM_TIMEOUT_MS_PSA` style names: the var that overrides a product's upstream timeout. */
-export function timeoutVarName(product: string): string {
+function timeoutVarName(product: string): string {
   return `UPSTREAM_TIMEOUT_MS_${product.toUpperCase()}`;
 }
 
@@ -53,44 +46,6 @@ export function parseUpstream(value: unknown, field: string): Upstream {
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(field, "must be http(s) or service:BINDING");
   if (url.username || url.password || url.search || url.hash) throw new ConfigError(field, "must not carry credentials, query or fragment");
   return { kind: "url", origin: url.origin, basePath: url.pathname.replace(/\/+$/, "") };
-}
-
-function parsePattern(value: unknown, field: string): string[] {
-  const pattern = expectString(value, field);
-  if (!pattern.startsWith("/")) throw new ConfigError(field, "must start with /");
-  const segments = pattern === "/" ? [] : pattern.slice(1).split("/");
-  segments.forEach((s, i) => {
-    const ok = LITERAL_SEGMENT.test(s) || PARAM_SEGMENT.test(s) || (s === "*" && i === segments.length - 1);
-    if (!ok || s === "." || s === "..") throw new ConfigError(field, `bad segment ${JSON.stringify(s)}`);
-  });
-  return segments;
-}
-
-const BODY_POLICY = v.picklist(["json", "any"], 'must be "json" or "any"');
-const OPTIONAL_BOOLEAN = v.optional(v.boolean("must be a boolean"), false);
-
-function parseBodyPolicy(value: unknown, field: string, fallback: BodyPolicy): BodyPolicy {
-  return value === undefined ? fallback : configValue(BODY_POLICY, value, field);
-}
-
-function optionalBoolean(value: unknown, field: string): boolean {
-  return configValue(OPTIONAL_BOOLEAN, value, field);
-}
-
-function parseRoute(value: unknown, field: string, productBody: BodyPolicy): Route {
-  const r = expectObject(value, field);
-  // A misspelt flag (`allowMatrixParam`) must not silently mean its default.
-  for (const name of Object.keys(r)) if (!ROUTE_FIELDS.has(name)) throw new ConfigError(`${field}.${name}`, "unknown route field");
-  const method = configValue(METHOD, r.method, `${field}.method`);
-  const segments = parsePattern(r.path, `${field}.path`);
-  const pattern = `/${segments.join("/")}`;
-  const permission = r.permission === undefined ? derivePermission(method, pattern) : expectString(r.permission, `${field}.permission`);
-  if (!PERMISSION.test(permission)) throw new ConfigError(`${field}.permission`, "must look like resource.action");
-  const portal = optionalBoolean(r.portal, `${field}.portal`);
-  const allowMatrixParams = optionalBoolean(r.allowMatrixParams, `${field}.allowMatrixParams`);
-  // The permits one request takes of every policy (an export may cost 10); default 1.
-  const cost = r.cost === undefined ? 1 : expectInt(r.cost, `${field}.cost`, 1, MAX_ROUTE_COST);
-  return { method, pattern, segments, permission, portal, body: parseBodyPolicy(r.body, `${field}.body`, productBody), allowMatrixParams, cost };
 }
 
 /**

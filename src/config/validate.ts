@@ -1,9 +1,10 @@
 /**
  * Small validators for configuration, over valibot schemas (the admin API's schema library); each failure
- * is a ConfigError naming the field it is about (src/config/schema-issues.ts names nested fields).
+ * is a ConfigError naming the field it is about (src/shared/schema-issues.ts names nested fields).
  */
 import * as v from "valibot";
-import { issueField } from "./schema-issues";
+import { isRecord } from "../shared/records";
+import { issueField } from "../shared/schema-issues";
 
 export class ConfigError extends Error {
   constructor(
@@ -13,10 +14,6 @@ export class ConfigError extends Error {
     super(`${field}: ${problem}`);
     this.name = "ConfigError";
   }
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The schema's output for a configuration value, or a ConfigError naming `field` (or the nested field at fault). */
@@ -39,7 +36,7 @@ export function expectString(value: unknown, field: string): string {
 }
 
 /** An integer within [min, max], given as a number or as a decimal string (vars arrive as strings). */
-export function intSchema(min: number, max: number) {
+function intSchema(min: number, max: number) {
   const rule = `must be an integer from ${min} to ${max}`;
   return v.pipe(
     v.union([v.number(rule), v.pipe(v.string(rule), v.regex(/^\d+$/, rule), v.transform(Number))], rule),
@@ -52,17 +49,4 @@ export function intSchema(min: number, max: number) {
 /** Accepts a number or a decimal string (vars arrive as strings) within [min, max]. */
 export function expectInt(value: unknown, field: string, min: number, max: number): number {
   return configValue(intSchema(min, max), value, field);
-}
-
-/**
- * The own value of `name` in `record`, never one inherited from Object.prototype (`constructor`,
- * `toString`, ...): for every lookup where configuration or a client chooses the name.
- */
-export function ownValue(record: Record<string, unknown>, name: string): unknown {
-  return Object.hasOwn(record, name) ? record[name] : undefined;
-}
-
-/** Names an object already answers through its prototype, or that JavaScript treats specially. */
-export function isReservedName(name: string): boolean {
-  return name in Object.prototype || name === "prototype" || name === "__proto__";
 }

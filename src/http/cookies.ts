@@ -1,7 +1,8 @@
 /**
- * The one reader of the Cookie header (RFC 6265 §4.2.1: `name=value` pairs separated by `;`), used both to
- * find the session cookie (authentication, CORS) and to remove it before forwarding, so a cookie is never
- * read one way by the check and another way by the strip. Pure.
+ * The one reader of cookie grammar (RFC 6265 §4.2.1: `name=value` pairs separated by `;`), used to find the
+ * session cookie (authentication, the cookie CSRF check), to remove it before forwarding, and to keep a
+ * product's Set-Cookie from touching it, so a cookie is never read one way by a check and another way by
+ * the strip. Pure.
  *
  * Lenient readings count too: a repeated Cookie header reaches the Worker joined with ", " (RFC 9110 §5.3),
  * so a name after a comma inside a pair may be a cookie of its own; and a name that a framework reads as
@@ -63,4 +64,14 @@ export function withoutCookie(cookieHeader: string, name: string): string {
   if (kept.length === pairs.length) return cookieHeader;
   // The space after a removed leading pair's `;` belonged to that separator.
   return kept.join(";").trimStart();
+}
+
+/**
+ * True when a Set-Cookie line would set (or clear) the cookie `name`: its first pair is named so. A line
+ * without `=` sets a cookie with an empty name whose value browsers send back bare (RFC 6265bis §5.6), so
+ * it counts as well.
+ */
+export function setCookieTouches(line: string, name: string): boolean {
+  const pair = line.split(";", 1)[0] ?? "";
+  return !pair.includes("=") || nameOf(pair) === name;
 }

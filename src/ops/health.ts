@@ -13,7 +13,7 @@ export function health(): Handler<AppEnv> {
   return function health(c) {
     const build = { version: pkg.version, build: typeof c.env.BUILD_VERSION === "string" && c.env.BUILD_VERSION !== "" ? c.env.BUILD_VERSION : null };
     const result = loadConfig(c.env);
-    c.get("log").set({ decision: "answered" });
+    c.get("log").decide("answered");
     if (!result.ok) {
       return envelopeResponse(
         new GatewayError("SERVICE_UNAVAILABLE", { message: "Gateway configuration is invalid", details: { ...build, config: { valid: false, field: result.error.field } } }),

@@ -9,9 +9,11 @@
  *   double1 status       double2 total ms  double3 upstream ms (0 when no upstream call)
  *   double4 upstream status (0 when none) double5 rate-limit remaining (-1 when not limited)
  */
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../env";
 import type { RequestLogFields } from "./request-log";
 
-export function usageDataPoint(f: RequestLogFields): AnalyticsEngineDataPoint {
+function usageDataPoint(f: RequestLogFields): AnalyticsEngineDataPoint {
   return {
     indexes: [f.tenant ?? "-"],
     blobs: [f.product ?? "", f.route ?? "", f.code ?? "", f.principalType ?? "", f.decision ?? "", f.method, (f.shadowViolated ?? []).join(",")],
@@ -20,11 +22,19 @@ export function usageDataPoint(f: RequestLogFields): AnalyticsEngineDataPoint {
 }
 
 /** Writes the request's data point if the dataset is bound. Never throws: metrics must not fail a request. */
-export function recordUsage(dataset: AnalyticsEngineDataset | undefined, fields: RequestLogFields): void {
+function recordUsage(dataset: AnalyticsEngineDataset | undefined, fields: RequestLogFields): void {
   if (dataset === undefined) return;
   try {
     dataset.writeDataPoint(usageDataPoint(fields));
   } catch (err) {
     console.error(JSON.stringify({ level: "error", msg: "usage metric write failed", requestId: fields.requestId, error: String(err) }));
   }
+}
+
+/** Writes the request's data point from its completed log record (src/ops/log-request.ts, which runs inside this step). */
+export function countUsage(): MiddlewareHandler<AppEnv> {
+  return async function countUsage(c, next) {
+    await next();
+    recordUsage(c.env.USAGE, c.get("log").fields);
+  };
 }

@@ -5,15 +5,10 @@
  * client is bounded (`UploadBounds.idleMs`), and a refused body is drained (bounded) before the 413.
  */
 import { validationError, type GatewayError } from "../errors";
-import type { Route } from "../routing/route-table";
-import { assertJson, assertUtf8Charset, isJsonMediaType } from "./json-body";
+import type { Route } from "../config/routes";
+import { assertJson, assertUtf8Charset, isJsonMediaType } from "../http/json-body";
+import { forwardsBody, sendsContent } from "../http/methods";
 import { linger, readCapped, tooLarge, watchUpload, type UploadBounds } from "./upload-stream";
-
-// The admin API reads its JSON type check from here.
-export { isJsonMediaType };
-
-const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-const WRITE_WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 
 export interface BodyLimits extends UploadBounds {
   maxBodyBytes: number;
@@ -62,7 +57,7 @@ async function drainThenThrow(req: Request, limits: BodyLimits, err: unknown): P
 function checkContentType(req: Request, route: Route): void {
   const contentType = req.headers.get("content-type");
   const json = isJsonMediaType(contentType);
-  if (route.body === "json" && WRITE_WITH_BODY.has(req.method) && !json) {
+  if (route.body === "json" && sendsContent(req.method) && !json) {
     throw validationError(
       { "Content-Type": contentType === null ? "Content-Type is required: application/json" : "Must be application/json" },
       `body sent as ${contentType ?? "no content type"} to a JSON-only route`,
@@ -76,7 +71,7 @@ function checkContentType(req: Request, route: Route): void {
  * GET/HEAD bodies are not forwarded (the Fetch API cannot send them).
  */
 export async function prepareBody(req: Request, route: Route, limits: BodyLimits, onFail: OnUploadFail): Promise<PreparedBody> {
-  if (!BODY_METHODS.has(req.method)) return buffered(null);
+  if (!forwardsBody(req.method)) return buffered(null);
   let length: number | null;
   try {
     length = declaredLength(req);

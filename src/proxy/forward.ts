@@ -1,8 +1,10 @@
 /**
- * Sends the request to the product backend: redirects are never followed (they pass back to the client),
- * and a client that goes away cancels the upstream call. The product timeout (a `Deadline`) starts when the
- * request body has been handed over, so a slow upload is not blamed on the product, and it keeps running
- * after the response headers for the gateway's own read of an error body. Failures become envelope errors
+ * Sends the request to the product backend: redirects are never followed (they pass back to the client).
+ * A client that goes away does not end the upstream call: the runtime does not tell the Worker (an incoming
+ * request's signal is never aborted on a disconnect), so the product timeout bounds an abandoned call as it
+ * bounds any other. That timeout (a `Deadline`) starts when the request body has been handed over, so a slow
+ * upload is not blamed on the product, and it keeps running after the response headers for the gateway's
+ * own read of an error body. Failures become envelope errors
  * here; nothing the fetch threw reaches the client.
  */
 import { GatewayError } from "../errors";
@@ -17,7 +19,7 @@ export interface ForwardRequest {
   search: string;
   headers: Headers;
   body: PreparedBody;
-  /** The client request's signal: aborted when the client disconnects. */
+  /** The client request's signal. The runtime never aborts it on a disconnect; a Request made with its own signal (a test, a caller of `fetch` on the app) can. */
   clientSignal: AbortSignal;
   /** Aborts the upstream fetch; also used by the body checks. */
   controller: AbortController;

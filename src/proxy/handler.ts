@@ -30,7 +30,7 @@ export function proxyToProduct(): Handler<AppEnv> {
       clientSignal: c.req.raw.signal,
       controller,
     });
-    log.set({ upstreamStatus: response.status, upstreamMs });
+    log.upstream({ upstreamStatus: response.status, upstreamMs });
     const location = { upstreamUrl: url, upstreamOrigin: upstreamOrigin(product), upstreamBasePath: upstreamBasePath(product), publicOrigin: c.get("url").origin, productBasePath: product.basePath };
     try {
       const onBodyStall = () => console.warn(JSON.stringify({ level: "warn", msg: "upstream body stalled", requestId, idleMs: product.timeoutMs }));

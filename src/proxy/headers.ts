@@ -14,12 +14,10 @@
  *   `use_remote_address`), never from what the client wrote.
  */
 import { withoutCookie } from "../http/cookies";
+import { isIdentityNamespace } from "../http/header-names";
 import { METHOD_OVERRIDE_HEADERS } from "../routing/method-override";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]);
-
-/** Headers in this namespace reach a product only when the gateway set them. */
-export const IDENTITY_PREFIX = "x-onestack-";
 
 /** Names a server reads the same way whatever its conventions; Headers hands names over lowercased. */
 const PLAIN_NAME = /^[a-z0-9-]+$/;
@@ -59,7 +57,7 @@ function copyEndToEnd(source: Headers, drop: (name: string) => boolean): Headers
 
 /** True for a request header the gateway never passes on from the client. */
 function neverForwarded(name: string): boolean {
-  return !PLAIN_NAME.test(name) || NEVER_FORWARDED.has(name) || name.startsWith(IDENTITY_PREFIX) || FORWARDING_PREFIXES.some((p) => name.startsWith(p));
+  return !PLAIN_NAME.test(name) || NEVER_FORWARDED.has(name) || isIdentityNamespace(name) || FORWARDING_PREFIXES.some((p) => name.startsWith(p));
 }
 
 /**

@@ -6,7 +6,8 @@
  * within the product's deadline.
  */
 import { codeForStatus, envelopeResponse, ERROR_STATUS, GatewayError, isErrorCode, type Details, type ErrorCode } from "../errors";
-import { isRecord } from "../config/validate";
+import { parseStrictJson } from "../http/json-body";
+import { isRecord } from "../shared/records";
 import type { Deadline } from "./deadline";
 import { readPrefix } from "./read-prefix";
 import { errorHeaders, passThroughHeaders, type ResponseHeaderContext } from "./response-headers";
@@ -42,9 +43,10 @@ export interface NormalizeContext {
   onBodyStall: () => void;
 }
 
+/** The error body as JSON, or undefined when it is not strict UTF-8 JSON (then it is replaced, never passed). */
 function parseJson(bytes: Uint8Array): unknown {
   try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+    return parseStrictJson(bytes);
   } catch {
     return undefined;
   }
@@ -60,7 +62,7 @@ export function isValidEnvelope(value: unknown): value is { error: string; code:
 }
 
 /** A short, single-line, markup-free message is worth keeping from a 4xx; anything else is replaced. */
-export function safeMessage(value: unknown): string | undefined {
+function safeMessage(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
   const m = value.trim();
   // eslint-disable-next-line no-control-regex

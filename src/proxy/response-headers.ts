@@ -4,9 +4,10 @@
  * identity namespace) and what reveals the hosts behind it; `Location` is mapped onto the public path. On
  * an error only a short allow-list survives. Pure functions over Headers.
  */
+import { setCookieTouches } from "../http/cookies";
 import { downstreamResponseHeaders } from "./headers";
 import { rewriteLink, rewriteLocation, rewriteRefresh, type LocationContext } from "./location";
-import { foldHeaderName, isIdentityNamespace } from "./reserved-names";
+import { foldHeaderName, isIdentityNamespace } from "../http/header-names";
 import { retryAfterSeconds } from "./retry-after";
 
 export interface ResponseHeaderContext {
@@ -17,7 +18,7 @@ export interface ResponseHeaderContext {
 
 /** Software, version and internal host names: they help only someone mapping the infrastructure. */
 const HOST_REVEALING = new Set(["server", "x-powered-by", "x-aspnet-version", "x-aspnetmvc-version", "via", "x-served-by", "x-server", "x-host", "alt-svc"]);
-/** `Access-Control-*` is the gateway's (src/ops/cors.ts); the rest are common internal-routing prefixes. */
+/** `Access-Control-*` is the gateway's (src/security/cors.ts); the rest are common internal-routing prefixes. */
 const GATEWAY_OR_INTERNAL_PREFIXES = ["access-control-", "x-backend-", "x-upstream-", "x-debug-", "x-internal-"];
 
 /** Headers that carry URL references: mapped onto the gateway's public path (src/proxy/location.ts). */
@@ -36,21 +37,11 @@ function isWithheld(name: string): boolean {
   return HOST_REVEALING.has(folded) || ORIGIN_WIDE.has(folded) || isIdentityNamespace(folded) || GATEWAY_OR_INTERNAL_PREFIXES.some((p) => folded.startsWith(p));
 }
 
-/**
- * True when a Set-Cookie line would set (or clear) the session cookie. A line without `=` sets a cookie
- * with an empty name whose value browsers send back bare (RFC 6265bis §5.6), so it is refused as well.
- */
-function touchesSessionCookie(line: string, sessionCookie: string): boolean {
-  const pair = line.split(";", 1)[0] ?? "";
-  const eq = pair.indexOf("=");
-  return eq === -1 || pair.slice(0, eq).trim() === sessionCookie;
-}
-
 /** The headers a client receives on a product's 1xx-3xx answer. */
 export function passThroughHeaders(upstream: Headers, ctx: ResponseHeaderContext): Headers {
   const out = downstreamResponseHeaders(upstream);
   for (const name of [...out.keys()]) if (isWithheld(name)) out.delete(name);
-  const cookies = out.getSetCookie().filter((line) => !touchesSessionCookie(line, ctx.sessionCookie));
+  const cookies = out.getSetCookie().filter((line) => !setCookieTouches(line, ctx.sessionCookie));
   out.delete("set-cookie");
   for (const line of cookies) out.append("set-cookie", line);
   for (const [name, rewrite] of URL_HEADERS) {

@@ -5,7 +5,7 @@
  *   RateLimit: "default";r=42;t=18
  */
 import { GatewayError } from "../errors";
-import { formatWindow, type Policy } from "./policy";
+import { formatWindow, type Policy } from "../shared/policy";
 import type { PolicyState } from "./sliding-window";
 
 /** Whole seconds from now to `atMs`, rounded up so a client that waits that long is never early. */
@@ -14,7 +14,7 @@ export function secondsUntil(atMs: number, nowMs: number): number {
 }
 
 /** A policy's name as a client sees it: a key's own policies are `key:<name>`, beside the tenant's. */
-export function policyLabel(policy: Policy): string {
+function policyLabel(policy: Policy): string {
   return policy.scope === "key" ? `key:${policy.name}` : policy.name;
 }
 
@@ -32,13 +32,14 @@ export function rateLimitHeaders(all: readonly PolicyState[], nowMs: number): Re
 
 /**
  * The seed's 429: `details: { limit, window, retryAfter }` and a `Retry-After` with the same seconds, plus
- * the policy that decided and its scope (`tenant` or `key`).
+ * the policy that decided and its scope (`tenant` or `key`). `cached`: the refusal came from this isolate's
+ * deny cache, not from the limiter just now; the log reason says so.
  */
-export function rateLimitExceeded(violated: PolicyState, states: readonly PolicyState[], nowMs: number): GatewayError {
+export function rateLimitExceeded(violated: PolicyState, states: readonly PolicyState[], nowMs: number, cached = false): GatewayError {
   const retryAfter = Math.max(1, secondsUntil(violated.retryAtMs ?? nowMs, nowMs));
   return new GatewayError("RATE_LIMIT_EXCEEDED", {
     details: { limit: violated.policy.limit, window: formatWindow(violated.policy.windowSec), retryAfter, policy: violated.policy.name, scope: violated.policy.scope ?? "tenant" },
     headers: { ...rateLimitHeaders(states, nowMs), "Retry-After": String(retryAfter) },
-    logReason: `policy ${policyLabel(violated.policy)} exhausted`,
+    logReason: `policy ${policyLabel(violated.policy)} exhausted${cached ? " (deny cache: the limiter's last refusal, not asked again)" : ""}`,
   });
 }

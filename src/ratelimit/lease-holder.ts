@@ -10,22 +10,11 @@
  * The clock and the exchange are parameters, so the lease rules are tested with exact times.
  */
 import { isKnownRevoked, rememberRevoked } from "../auth/revoked-keys";
-import { withDeadline } from "../http/with-deadline";
+import type { LeaseSettings } from "../config/rate-limit";
+import { withDeadline } from "../shared/with-deadline";
 import type { LeaseReport } from "./lease-ledger";
 import type { PolicyState } from "./sliding-window";
-import type { LeaseAnswer, LeaseRequest } from "./tenant-limiter";
-
-/** The settings a holder works with; see docs/rate-limiting.md, "Edge admission", for the bounds they give. */
-export interface LeaseSettings {
-  /** A lease's life, from the moment its request was sent: the bound on revocation and policy propagation. */
-  ttlMs: number;
-  /** Taken off the life on the isolate's side: Workers' clock only advances at I/O, so a reading may be a little early. */
-  marginMs: number;
-  /** How long a refusal is answered from the isolate before the object is asked again. */
-  denyForMs: number;
-  /** How long one exchange may take before the fail policy applies. */
-  timeoutMs: number;
-}
+import type { LeaseAnswer, LeaseRequest } from "./limiter-protocol";
 
 export type Outcome =
   | {
@@ -237,63 +226,6 @@ export class LeaseHolder {
     }
     return { failed: false };
   }
-}
-
-/** A request waits for at most this many exchanges (each served requests ahead of it first). */
-const MAX_ATTEMPTS = 64;
-
-/**
- * Admits, refuses or reports the limiter unavailable for one request: from what the isolate holds, or after
- * waiting for an exchange (then it looks again, since the requests ahead of it may have taken the permits).
- */
-export async function admit(
-  holder: LeaseHolder,
-  keyId: string | null,
-  cost: number,
-  settings: LeaseSettings,
-  exchange: Exchange,
-  background: (p: Promise<unknown>) => void,
-): Promise<Outcome> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const got = holder.acquire(keyId, cost, settings, exchange, background);
-    if (!(got instanceof Promise)) {
-      if (attempt === 0) return got;
-      // This request waited for an exchange: what it got came from the object just now.
-      return got.kind === "admitted" ? { ...got, waited: true } : got.kind === "refused" ? { ...got, cached: false } : got;
-    }
-    const result = await holder.wait(got);
-    if (result.failed) return { kind: "unavailable", reason: result.reason };
-  }
-  return { kind: "unavailable", reason: `no permit after ${MAX_ATTEMPTS} exchanges` };
-}
-
-const MAX_HOLDERS = 10_000;
-const holders = new Map<string, LeaseHolder>();
-let clock: () => number = () => Date.now();
-
-/**
- * The isolate's holder for a tenant's leases (`keyId`: an integration key's, which its own policies apply
- * to besides the tenant's; null for the tenant's other principals). Created on first use; the oldest is
- * dropped past 10,000, which only under-admits.
- */
-export function holderFor(tenantId: string, keyId: string | null): LeaseHolder {
-  const name = `${tenantId}\n${keyId ?? ""}`;
-  let holder = holders.get(name);
-  if (holder === undefined) {
-    if (holders.size >= MAX_HOLDERS) holders.delete(holders.keys().next().value as string);
-    holders.set(name, (holder = new LeaseHolder(tenantId, () => clock())));
-  }
-  return holder;
-}
-
-/** After an admin change made through this isolate: its next request for the tenant (any key) asks the object. */
-export function forgetLease(tenantId: string): void {
-  for (const [name, holder] of holders) if (name.startsWith(`${tenantId}\n`)) holder.forget();
-}
-
-/** Replaces the isolate clock the holders read (tests move time with it; null restores the real clock). */
-export function setLeaseClock(now: (() => number) | null): void {
-  clock = now ?? (() => Date.now());
 }
 
 class LimiterTimeout extends Error {

@@ -17,7 +17,7 @@
  * Policies of several scopes (the tenant's, a key's) are leased together: a permit is granted only where
  * every enforced policy has room, and is recorded in the counter of every policy, shadow ones included.
  */
-import type { Policy } from "./policy";
+import type { Policy } from "../shared/policy";
 import { addToBucket, bucketOf, decide, oldestLiveBucket, type Counter, type Decision, type PolicyState, type TouchedBucket } from "./sliding-window";
 
 /** A lease as the authority remembers it, until its report arrives or it is too old to matter. */
@@ -49,22 +49,22 @@ export interface Ledger {
 }
 
 /** A holder not heard from for this long no longer takes a share of the headroom. */
-export const HOLDER_IDLE_MS = 5_000;
+const HOLDER_IDLE_MS = 5_000;
 
 /** How long after a lease's end its report is still applied; older records are dropped (their permits stay counted). */
-export const REPORT_GRACE_MS = 60_000;
+const REPORT_GRACE_MS = 60_000;
 
 export function newLedger(): Ledger {
   return { counters: new Map(), leases: new Map(), holders: new Map(), nextLease: 0 };
 }
 
 /** The counter key of a scope and window: `tenant#60`, `key:key_0123456789abcdef#3600`. */
-export function storeKey(scope: string, windowSec: number): string {
+function storeKey(scope: string, windowSec: number): string {
   return `${scope}#${windowSec}`;
 }
 
 /** The window of a counter key. */
-export function windowOfStore(store: string): number {
+function windowOfStore(store: string): number {
   return Number(store.slice(store.lastIndexOf("#") + 1));
 }
 
@@ -85,7 +85,7 @@ export function policyCounter(ledger: Ledger, policy: Policy, keyId: string | nu
  * Applies an isolate's report on a lease: releases the unused permits and moves the used ones to the bucket
  * of their last use. Unknown leases are ignored, so a report sent twice is harmless.
  */
-export function applyReport(ledger: Ledger, report: LeaseReport, nowMs: number): TouchedBucket[] {
+function applyReport(ledger: Ledger, report: LeaseReport, nowMs: number): TouchedBucket[] {
   const lease = ledger.leases.get(report.id);
   if (lease === undefined) return [];
   ledger.leases.delete(report.id);

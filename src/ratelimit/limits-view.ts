@@ -7,8 +7,8 @@
 import type { Handler } from "hono";
 import type { AppEnv } from "../env";
 import { secondsUntil } from "./headers";
-import { formatWindow } from "./policy";
-import type { LimiterStatus } from "./tenant-limiter";
+import { formatWindow } from "../shared/policy";
+import type { LimiterStatus } from "./limiter-protocol";
 
 const FRESH_MS = 1_000;
 const MAX_CACHED = 10_000;
@@ -43,7 +43,7 @@ export function limitsView(): Handler<AppEnv> {
       if (readings.size >= MAX_CACHED) readings.delete(readings.keys().next().value as string);
       readings.set(name, (reading = { atMs: nowMs, status }));
     }
-    c.get("log").set({ decision: "answered" });
+    c.get("log").decide("answered");
     return c.json(view(principal.tenantId, reading.status, nowMs - reading.atMs), 200, { "Cache-Control": "no-store" });
   };
 }

@@ -7,13 +7,12 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
+import { isReadMethod } from "../http/methods";
 import { rateLimitExceeded, rateLimitHeaders } from "./headers";
-import { admit, holderFor, type Exchange } from "./lease-holder";
+import { admit, holderFor } from "./admission";
+import type { Exchange } from "./lease-holder";
 
 let holderId: string | null = null;
-
-/** Reads, for the `reads-open` fail policy: they are admitted while the limiter is unreachable, writes are not. */
-const isRead = (method: string) => method === "GET" || method === "HEAD";
 
 /** This isolate's id in the tenant objects' view (random values cannot be made at start-up in a Worker). */
 function isolateId(): string {
@@ -37,19 +36,20 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
       case "revoked":
         throw new GatewayError("UNAUTHORIZED", { logReason: "integration key revoked" });
       case "refused":
-        log.set({ rateLimitRemaining: 0, ...(outcome.cached ? { reason: "deny cache" } : {}) });
-        throw rateLimitExceeded(outcome.violated, outcome.states, outcome.limiterNowMs);
+        log.rateLimit({ rateLimitRemaining: 0, ...(outcome.cached ? { rateLimitCached: true } : {}) });
+        throw rateLimitExceeded(outcome.violated, outcome.states, outcome.limiterNowMs, outcome.cached);
       case "unavailable":
-        if (config.rateLimit.failMode === "closed" || (config.rateLimit.failMode === "reads-open" && !isRead(c.req.method))) {
+        if (config.rateLimit.failMode === "closed" || (config.rateLimit.failMode === "reads-open" && !isReadMethod(c.req.method))) {
           throw new GatewayError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, logReason: `rate limiter unavailable (fail mode ${config.rateLimit.failMode}, ${c.req.method}): ${outcome.reason}` });
         }
-        log.set({ decision: "admitted", rateLimitFailOpen: true, reason: `rate limiter unavailable (fail open): ${outcome.reason}` });
+        log.decide("admitted");
+        log.rateLimit({ rateLimitFailOpen: true, rateLimitError: `rate limiter unavailable (fail mode ${config.rateLimit.failMode}): ${outcome.reason}` });
         await next();
         return;
       case "admitted": {
         const enforced = outcome.states.filter((s) => s.policy.mode !== "shadow");
-        log.set({
-          decision: "admitted",
+        log.decide("admitted");
+        log.rateLimit({
           admittedAt: outcome.atMs,
           rateLimitRemaining: Math.min(...enforced.map((s) => s.remaining)),
           leaseWait: outcome.waited,

@@ -12,7 +12,7 @@
  * up to W + W/B, so under saturating demand a tenant gets L per W + W/B, about 1.6% less than L per W.
  * Memory is B+1 counters per window size whatever L is.
  */
-import type { Policy } from "./policy";
+import type { Policy } from "../shared/policy";
 
 export const BUCKETS_PER_WINDOW = 60;
 

@@ -8,53 +8,11 @@
  * stay counted (under-admission, never over-admission).
  */
 import { DurableObject } from "cloudflare:workers";
-import { appendAudit, listAudit, type AuditEntry, type AuditInput, type AuditPage, type AuditQuery } from "../admin/audit-log";
-import { counterOf, forgetOldLeases, newLedger, policyCounter, settleExchange, type LeaseReport } from "./lease-ledger";
-import type { Policy } from "./policy";
-import { evaluate, oldestLiveBucket, prune, type PolicyState, type TouchedBucket } from "./sliding-window";
-
-/** One lease exchange: reports on finished leases, and a request for more permits. */
-export interface LeaseRequest {
-  /** A random id of the asking isolate: the object shares its headroom among the isolates it sees. */
-  holderId: string;
-  /** The integration key the lease is for (its own policies apply too); null for the tenant's other principals. */
-  keyId: string | null;
-  want: number;
-  /** The fewest permits worth granting: the cost of the request that asks. */
-  min: number;
-  ttlMs: number;
-  /** The gateway's default policies, used unless the tenant has an override. */
-  defaults: Policy[];
-  reports: LeaseReport[];
-  /** The last revocation the isolate knows of (0: none yet). */
-  revocationCursor: number;
-}
-
-export interface LeaseAnswer {
-  /** The object's clock at the decision, so the isolate can state times in its frame. */
-  nowMs: number;
-  /** The lease, or null when an enforced policy refused. */
-  lease: { id: string; permits: number; ttlMs: number } | null;
-  /** Every policy's state after the decision (the leased permits counted as used), each with its scope and mode. */
-  states: PolicyState[];
-  violated: PolicyState | null;
-  /** Each shadow policy's remaining before the grant: the lease's permits past it are those it would have refused. */
-  shadowRemaining: Array<{ name: string; remaining: number }>;
-  /** Key ids revoked after the isolate's cursor, and the new cursor. */
-  revoked: string[];
-  revocationCursor: number;
-}
-
-export interface LimiterStatus {
-  /** The limiter's clock, so reset times are stated in its frame. */
-  nowMs: number;
-  overridden: boolean;
-  /** The policies that apply (the tenant's, then the key's when asked for one), with their scope. */
-  policies: Policy[];
-  states: PolicyState[];
-  /** Keys of the tenant that have their own policies. */
-  keysWithPolicies: string[];
-}
+import { appendAudit, listAudit, type AuditEntry, type AuditInput, type AuditPage, type AuditQuery } from "../audit/audit-log";
+import { counterOf, forgetOldLeases, newLedger, policyCounter, settleExchange } from "./lease-ledger";
+import type { LeaseAnswer, LeaseRequest, LimiterStatus } from "./limiter-protocol";
+import type { Policy } from "../shared/policy";
+import { evaluate, oldestLiveBucket, prune, type TouchedBucket } from "./sliding-window";
 
 /** On an isolate's first exchange: revocations of the last day (older ones are in every KV replica and key cache). */
 const FIRST_CONTACT_REVOCATIONS_MS = 86_400_000;
@@ -196,7 +154,7 @@ export class TenantLimiter extends DurableObject<Env> {
     };
   }
 
-  /** Appends one admin change to this tenant's audit trail (storage and retention: src/admin/audit-log.ts). */
+  /** Appends one admin change to this tenant's audit trail (storage and retention: src/audit/audit-log.ts). */
   async recordAudit(entry: AuditInput): Promise<AuditEntry> {
     return appendAudit(this.ctx.storage.sql, entry, this.clock());
   }

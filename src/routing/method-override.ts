@@ -5,6 +5,7 @@
  * count too.
  */
 import { validationError } from "../errors";
+import { foldHeaderName } from "../http/header-names";
 import { frameworkName } from "../http/param-names";
 
 /** Headers that ask a framework to run another method, lowercased; the proxy never forwards them either. */
@@ -19,7 +20,7 @@ const REFUSAL = "Method override is not supported: send the request with its rea
 export function assertNoMethodOverride(headers: Headers, query: URLSearchParams): void {
   const fields: Record<string, string> = {};
   for (const name of headers.keys()) {
-    if (METHOD_OVERRIDE_HEADERS.has(name.replaceAll("_", "-"))) fields[name] = REFUSAL;
+    if (METHOD_OVERRIDE_HEADERS.has(foldHeaderName(name))) fields[name] = REFUSAL;
   }
   for (const name of query.keys()) {
     if (frameworkName(name) === "_method") fields[name.slice(0, 100)] = REFUSAL;

@@ -20,14 +20,14 @@ export function resolveRoute(): MiddlewareHandler<AppEnv> {
     if (product === undefined) throw new GatewayError("NOT_FOUND", { details: null, logReason: "no product for path" });
     const path = slash === -1 ? "/" : pathname.slice(slash);
     const match = matchRoute(product.routes, c.req.method, splitSegments(path));
-    c.get("log").set({ product: product.name });
+    c.get("log").route({ product: product.name });
     if (match.kind === "none") throw new GatewayError("NOT_FOUND", { details: null, logReason: "no route for path" });
     if (match.kind === "method-not-allowed") {
       throw new GatewayError("METHOD_NOT_ALLOWED", { details: { allowed: match.allow }, headers: { Allow: match.allow.join(", ") } });
     }
     const { route } = match;
     c.set("resolved", { product, route, path, search: url.search });
-    c.get("log").set({ route: `${route.method} ${route.pattern}`, permission: `${product.name}:${route.permission}` });
+    c.get("log").route({ route: `${route.method} ${route.pattern}`, permission: `${product.name}:${route.permission}` });
     await next();
   };
 }

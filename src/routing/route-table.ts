@@ -1,40 +1,17 @@
 /**
- * Route tables: compile a product's configured routes once, then match (method, product-relative path)
- * against them. Pure: no I/O, so the matching rules are unit-tested directly.
+ * Route tables: a request's (method, product-relative path) matched against a product's configured routes
+ * (src/config/routes.ts). Pure: no I/O, so the matching rules are unit-tested directly.
  *
  * Matching is exact and case-sensitive on the raw (still percent-encoded) segments: `/Tickets` or
  * `/%74ickets` never reach the `/tickets` rule, so no spelling of a path can land under a weaker rule.
  */
+import type { Route } from "../config/routes";
 import { assertMatrixParamsAllowed } from "./path-safety";
-
-export type BodyPolicy = "json" | "any";
-
-export interface Route {
-  method: string;
-  /** The pattern as configured, e.g. `/tickets/:id`; used in logs and metrics. */
-  pattern: string;
-  segments: readonly string[];
-  permission: string;
-  portal: boolean;
-  body: BodyPolicy;
-  /** Whether `;` path parameters may reach the product on this route (default false). */
-  allowMatrixParams: boolean;
-  /** Permits one request takes of every rate-limit policy (default 1). */
-  cost: number;
-}
 
 export type RouteMatch =
   | { kind: "route"; route: Route }
   | { kind: "method-not-allowed"; allow: string[] }
   | { kind: "none" };
-
-const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-
-/** The default permission: first resource segment plus `.read` (GET/HEAD) or `.write` (anything else). */
-export function derivePermission(method: string, pattern: string): string {
-  const first = pattern.split("/").find((s) => s !== "" && !s.startsWith(":")) ?? "root";
-  return `${first}.${WRITE_METHODS.has(method) ? "write" : "read"}`;
-}
 
 function segmentMatches(patternSegment: string, actual: string): boolean {
   return patternSegment.startsWith(":") ? actual.length > 0 : patternSegment === actual;

@@ -2,7 +2,7 @@
  * Per-address failure budgets with the Workers Rate Limiting binding: only failures call the binding, and
  * once it refuses, the address is refused in this isolate for the period *before* the costly step is
  * tried again, with 429 RATE_LIMIT_EXCEEDED and a Retry-After the period honestly bounds. A binding that errs
- * or takes over 1 s counts as a refusal. (admin/admin-auth.ts applies the same rule to admin secrets.)
+ * or takes over 1 s counts as a refusal. (src/admin/admin-auth.ts holds one for admin secrets.)
  *
  * `unknownKeyLimit` is the one for integration keys: well-formed keys that neither KV nor the key directory
  * knows (each costs a KV read and a directory call), counted per client address with
@@ -11,10 +11,10 @@
  * is charged, since the request never had one.
  */
 import { GatewayError } from "../errors";
-import { withDeadline } from "../http/with-deadline";
+import { withDeadline } from "../shared/with-deadline";
 
 /** The key for requests without `CF-Connecting-IP` (local development, tests): they share one budget. */
-export const NO_ADDRESS_KEY = "no-client-address";
+const NO_ADDRESS_KEY = "no-client-address";
 const BINDING_TIMEOUT_MS = 1000;
 const MAX_BLOCKED_ADDRESSES = 10_000;
 
@@ -34,7 +34,7 @@ export interface AddressLimit {
 }
 
 /** Counts one failure for `key`; true while the binding still allows it. A slow or failing binding counts as a refusal. */
-export async function bindingAllows(binding: RateLimit, key: string): Promise<boolean> {
+async function bindingAllows(binding: RateLimit, key: string): Promise<boolean> {
   try {
     return (await withDeadline(binding.limit({ key }), BINDING_TIMEOUT_MS)).success;
   } catch {

@@ -65,7 +65,7 @@ describe("the seed client against npm run dev", () => {
     const retryAfter = Number(refused.headers.get("retry-after"));
     expect(await refused.json()).toEqual({ error: "Rate limit exceeded", code: "RATE_LIMIT_EXCEEDED", details: { limit: 2, window: "10s", retryAfter, policy: "tiny", scope: "tenant" } });
     // The oldest admission was made after firstSentAt and stays counted W plus at most a bucket (W/60, and
-    // one more for rounding) and a lease's life (README, "Costs"): Retry-After lies between these bounds.
+    // one more for rounding) and a lease's life (docs/rate-limiting.md, "Costs"): Retry-After lies between these bounds.
     expect(retryAfter).toBeGreaterThanOrEqual(Math.ceil((windowMs - tookMs) / 1000));
     expect(retryAfter).toBeLessThanOrEqual(Math.ceil((windowMs + leaseMs + (2 * windowMs) / 60) / 1000));
 

@@ -4,7 +4,7 @@
  * Each test uses client addresses of its own, so no test's failures count against another's.
  */
 import { describe, expect, it } from "vitest";
-import { clientAddressKey } from "../../src/admin/admin-auth";
+import { lookupAddress as clientAddressKey } from "../../src/security/address-limit";
 import { ADMIN, call, envelope, tenant } from "../support/gateway";
 
 const LIMIT = 10;

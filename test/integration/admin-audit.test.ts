@@ -6,7 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { MAX_AGE_MS, MAX_ENTRIES, type AuditInput } from "../../src/admin/audit-log";
+import { MAX_AGE_MS, MAX_ENTRIES, type AuditInput } from "../../src/audit/audit-log";
 import type { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { ADMIN, call, createKey, envelope, tenant } from "../support/gateway";
 

@@ -11,7 +11,7 @@ import { generateIntegrationKey } from "../../src/auth/integration-key";
 import { shardForKeyId } from "../../src/auth/key-record";
 import { setKeyClock } from "../../src/auth/key-store";
 import worker from "../../src/index";
-import { setLeaseClock } from "../../src/ratelimit/lease-holder";
+import { setLeaseClock } from "../../src/ratelimit/admission";
 import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
 import { freshAddress, wrappedKv } from "../support/key-stores";
 
@@ -193,7 +193,7 @@ describe("integration key: revocation does not wait for caches", () => {
     expect(await shard.revoke(t, keyId)).toMatchObject({ record: { revokedAt: expect.any(String) } });
     expect(await runDurableObjectAlarm(shard)).toBe(true);
 
-    // Until the lease in hand ends this isolate has not heard of it (README: within one lease life) ...
+    // Until the lease in hand ends this isolate has not heard of it (docs/rate-limiting.md: within one lease life) ...
     expect((await send()).status).toBe(200);
     // ... and the next exchange with the limiter carries it.
     lease.now += 1_000; // RATE_LIMIT_LEASE_MS

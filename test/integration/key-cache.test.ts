@@ -1,5 +1,5 @@
 /**
- * The isolate's key-cache lifetimes through the Worker (README, "Integration keys: where they live"): a
+ * The isolate's key-cache lifetimes through the Worker (docs/authentication.md, "Integration keys: where they live"): a
  * record read is trusted for 30 s, a confirmed miss for 5 s, counted in the reads the Worker makes of KV and
  * the directory. The key clock is injected (`setKeyClock`); the bounds of 10,000 entries each are checked
  * on the cache itself (test/unit/key-cache.test.ts), as filling them through the Worker would take minutes.

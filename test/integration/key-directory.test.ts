@@ -6,8 +6,8 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { generateIntegrationKey, hashKey } from "../../src/auth/integration-key";
-import { shardForHash, shardForKeyId, type KeyRecord } from "../../src/auth/key-record";
+import { generateIntegrationKey } from "../../src/auth/integration-key";
+import { hashKey, shardForHash, shardForKeyId, type KeyRecord } from "../../src/auth/key-record";
 import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
 import { brokenDirectory, countingDirectory, directoryOnlyKey, freshAddress, wrappedKv } from "../support/key-stores";
 import { callWith, envWith } from "../support/worker";

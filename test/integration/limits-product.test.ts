@@ -7,7 +7,7 @@ import { createExecutionContext, runInDurableObject, waitOnExecutionContext } fr
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { setLeaseClock } from "../../src/ratelimit/lease-holder";
+import { setLeaseClock } from "../../src/ratelimit/admission";
 import type { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
 

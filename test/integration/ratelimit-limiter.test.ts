@@ -2,9 +2,10 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Policy } from "../../src/ratelimit/policy";
+import type { Policy } from "../../src/shared/policy";
 import { BUCKETS_PER_WINDOW } from "../../src/ratelimit/sliding-window";
-import type { LeaseAnswer, TenantLimiter } from "../../src/ratelimit/tenant-limiter";
+import type { LeaseAnswer } from "../../src/ratelimit/limiter-protocol";
+import type { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { tenant } from "../support/gateway";
 
 const defaults: Policy[] = [{ name: "default", limit: 3, windowSec: 60 }];

@@ -7,7 +7,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { setLeaseClock } from "../../src/ratelimit/lease-holder";
+import { setLeaseClock } from "../../src/ratelimit/admission";
 import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
 import { countLimiterCalls } from "../support/limiter-calls";
 import { captureLogs, requestLine } from "../support/logs";
@@ -128,7 +128,7 @@ describe("rate limiting: when the limiter fails", () => {
     expect(res.headers.get("x-request-id")).toBe(id);
     expect(await recorded("psa", id)).toHaveLength(1);
     expect(Date.now() - started).toBeLessThan(5_000);
-    // README, "Fail policy": no limiter answered, so no RateLimit fields; the log line says it failed open.
+    // docs/rate-limiting.md, "Fail policy": no limiter answered, so no RateLimit fields; the log line says it failed open.
     expect(res.headers.get("ratelimit")).toBeNull();
     expect(res.headers.get("ratelimit-policy")).toBeNull();
     expect(requestLine(lines, id)).toMatchObject({ decision: "admitted", rateLimitFailOpen: true, status: 200 });

@@ -149,7 +149,7 @@ describe("upstream errors as the client sees them", () => {
     }
   });
 
-  // workerd never tells a Worker that its client went away (README, "What the runtime handles"), so no test
+  // workerd never tells a Worker that its client went away (docs/operations.md, "What the runtime handles"), so no test
   // can show that. What the gateway does with the request's own signal can be shown, with a signal the
   // test aborts itself.
   it("aborts the product's call with BAD_GATEWAY when the request's signal aborts", async () => {

@@ -4,8 +4,8 @@
  * key directory namespace that counts lookups or fails.
  */
 import { env } from "cloudflare:workers";
-import { generateIntegrationKey, hashKey } from "../../src/auth/integration-key";
-import { newKeyId, shardForHash, type KeyRecord } from "../../src/auth/key-record";
+import { generateIntegrationKey } from "../../src/auth/integration-key";
+import { hashKey, newKeyId, shardForHash, type KeyRecord } from "../../src/auth/key-record";
 
 export interface KvOptions {
   /** Names this replica does not show yet (answered as misses). */

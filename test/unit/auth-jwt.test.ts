@@ -3,7 +3,7 @@ import { errors, importJWK, SignJWT, type JWTPayload } from "jose";
 import { describe, expect, it } from "vitest";
 import devKey from "../../dev/keys/dev-signing-key.private.jwk.json";
 import { mapJoseError, MAX_TOKEN_LENGTH, verifyToken } from "../../src/auth/jwt";
-import { isTenantId } from "../../src/auth/tenant-id";
+import { isTenantId } from "../../src/shared/tenant-id";
 import { parseAuthConfig, type AuthConfig } from "../../src/config/auth";
 import { ConfigError } from "../../src/config/validate";
 import { GatewayError } from "../../src/errors";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Principal } from "../../src/auth/principal";
 import { authorize, permissionCovers } from "../../src/authz/decide";
 import { GatewayError } from "../../src/errors";
-import type { Route } from "../../src/routing/route-table";
+import type { Route } from "../../src/config/routes";
 
 function route(method: string, permission: string, portal = false): Route {
   return { method, pattern: "/x", segments: ["x"], permission, portal, body: "json", allowMatrixParams: false, cost: 1 };

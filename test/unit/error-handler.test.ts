@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { describe, expect, it } from "vitest";
 import type { AppEnv } from "../../src/env";
-import { notFound, onError } from "../../src/http/error-handler";
+import { notFound, onError } from "../../src/error-handler";
 
 function appThrowing(err: unknown): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { generateIntegrationKey, hashKey, isWellFormedKey, KEY_PREFIX } from "../../src/auth/integration-key";
+import { generateIntegrationKey, isWellFormedKey, KEY_PREFIX } from "../../src/auth/integration-key";
+import { hashKey } from "../../src/auth/key-record";
 import { isUsable, type KeyRecord } from "../../src/auth/key-record";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

@@ -1,9 +1,9 @@
 /**
- * The isolate's key caches against the README ("Integration keys: where they live"): a found record is
+ * The isolate's key caches against docs/authentication.md ("Integration keys: where they live"): a found record is
  * trusted for 30 s (10,000 entries), a confirmed miss for 5 s in a cache of its own (10,000 entries), so no
  * number of made-up keys can evict a real key's record. The clock is the `nowMs` each call is given; the
- * stores are stand-ins that count their reads. The figures are the README's, written out, not the module's
- * constants, so a changed lifetime fails here until the README says so too.
+ * stores are stand-ins that count their reads. The figures are the docs', written out, not the module's
+ * constants, so a changed lifetime fails here until the docs say so too.
  */
 import { describe, expect, it } from "vitest";
 import type { KeyRecord } from "../../src/auth/key-record";

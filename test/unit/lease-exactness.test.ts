@@ -5,10 +5,12 @@
  * lost reports). Time is simulated: every "moment" is an event; nothing waits for real time.
  */
 import { describe, expect, it } from "vitest";
-import { admit, LeaseHolder, type Exchange, type LeaseSettings, type Outcome } from "../../src/ratelimit/lease-holder";
+import type { LeaseSettings } from "../../src/config/rate-limit";
+import { admit } from "../../src/ratelimit/admission";
+import { LeaseHolder, type Exchange, type Outcome } from "../../src/ratelimit/lease-holder";
 import { newLedger, settleExchange, type Ledger } from "../../src/ratelimit/lease-ledger";
-import type { Policy } from "../../src/ratelimit/policy";
-import type { LeaseAnswer } from "../../src/ratelimit/tenant-limiter";
+import type { Policy } from "../../src/shared/policy";
+import type { LeaseAnswer } from "../../src/ratelimit/limiter-protocol";
 import { rng } from "../support/rng";
 
 

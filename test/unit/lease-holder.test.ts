@@ -4,10 +4,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { rememberRevoked } from "../../src/auth/revoked-keys";
-import { admit, LeaseHolder, type Exchange, type LeaseSettings } from "../../src/ratelimit/lease-holder";
+import type { LeaseSettings } from "../../src/config/rate-limit";
+import { admit } from "../../src/ratelimit/admission";
+import { LeaseHolder, type Exchange } from "../../src/ratelimit/lease-holder";
 import { newLedger, settleExchange } from "../../src/ratelimit/lease-ledger";
-import type { Policy } from "../../src/ratelimit/policy";
-import type { LeaseAnswer, LeaseRequest } from "../../src/ratelimit/tenant-limiter";
+import type { Policy } from "../../src/shared/policy";
+import type { LeaseAnswer, LeaseRequest } from "../../src/ratelimit/limiter-protocol";
 
 const settings: LeaseSettings = { ttlMs: 1000, marginMs: 25, denyForMs: 1000, timeoutMs: 5000 };
 const flush = async () => {

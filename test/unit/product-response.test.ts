@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { GatewayError } from "../../src/errors";
-import { assertJson, assertUtf8Charset } from "../../src/proxy/json-body";
+import { assertJson, assertUtf8Charset } from "../../src/http/json-body";
 import { rewriteLink, rewriteLocation, rewriteRefresh, type LocationContext } from "../../src/proxy/location";
-import { isIdentityNamespace } from "../../src/proxy/reserved-names";
+import { isIdentityNamespace } from "../../src/http/header-names";
 import { errorHeaders, passThroughHeaders } from "../../src/proxy/response-headers";
 import { retryAfterSeconds } from "../../src/proxy/retry-after";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { rateLimitExceeded, rateLimitHeaders, secondsUntil } from "../../src/ratelimit/headers";
-import type { Policy } from "../../src/ratelimit/policy";
+import type { Policy } from "../../src/shared/policy";
 import type { PolicyState } from "../../src/ratelimit/sliding-window";
 
 const burst: Policy = { name: "burst", limit: 10, windowSec: 60 };

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { parseRateLimitConfig } from "../../src/config/rate-limit";
+import { parsePolicyList, parseRateLimitConfig } from "../../src/config/rate-limit";
 import { configErrorField } from "../support/config-error";
 import { GatewayError } from "../../src/errors";
-import { formatWindow, parsePolicyList, parseWindow, policyProblems, toPolicies } from "../../src/ratelimit/policy";
+import { policyProblems, toPolicies } from "../../src/admin/policy-input";
+import { formatWindow, parseWindow } from "../../src/shared/policy";
 
 
 describe("rate-limit windows", () => {

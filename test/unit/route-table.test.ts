@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseProducts } from "../../src/config/products";
-import { derivePermission, matchRoute, splitSegments } from "../../src/routing/route-table";
+import { derivePermission } from "../../src/config/routes";
+import { matchRoute, splitSegments } from "../../src/routing/route-table";
 import { refusal } from "../support/refusal";
 
 const [psa] = parseProducts(

@@ -1,5 +1,5 @@
 /**
- * A final `*` in a route path (README, "Products and routes"): it stands for any rest of the path, the
+ * A final `*` in a route path (docs/configuration.md, "Products and routes"): it stands for any rest of the path, the
  * bare prefix included, under the route's one permission; it never widens the literal segments before it.
  */
 import { describe, expect, it } from "vitest";

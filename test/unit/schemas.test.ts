@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { newKeyInput, policiesInput } from "../../src/admin/input";
-import { issueField, issuesToFields } from "../../src/config/schema-issues";
+import { issueField, issuesToFields } from "../../src/shared/schema-issues";
 import { GatewayError } from "../../src/errors";
 
 const LIMIT = "Must be an integer from 1 to 1000000";

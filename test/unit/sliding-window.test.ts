@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Policy } from "../../src/ratelimit/policy";
+import type { Policy } from "../../src/shared/policy";
 import { BUCKETS_PER_WINDOW, bucketOf, bucketStartMs, decide, evaluate, prune, type BucketCounts, type Counter } from "../../src/ratelimit/sliding-window";
 import { rng } from "../support/rng";
 

@@ -3,7 +3,7 @@
  * (RFC 8259): UTF-8 only (§8.1), no byte order mark (§8.1: a sender MUST NOT add one; Node's and many
  * other parsers reject it), and no lone surrogate escapes (§8.2: behaviour is unpredictable; some
  * parsers replace them with U+FFFD, others refuse). Duplicate member names are left to the product: the
- * gateway never reads a body's members, so it cannot be made to see a different document (README).
+ * gateway never reads a body's members, so it cannot be made to see a different document.
  */
 import { GatewayError, validationError } from "../errors";
 
@@ -48,13 +48,25 @@ function hasLoneSurrogate(text: string): boolean {
   return found;
 }
 
+/** UTF-8 only (fatal on any invalid sequence); a byte order mark is kept as U+FEFF, so JSON.parse refuses it. */
+function decodeUtf8(bytes: Uint8Array): string {
+  return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+}
+
+/**
+ * The one strict JSON read of bytes: UTF-8 only and no byte order mark (RFC 8259 §8.1). Throws on anything
+ * else. Used for client bodies (the proxy's check, the admin API) and product error bodies alike.
+ */
+export function parseStrictJson(bytes: Uint8Array): unknown {
+  return JSON.parse(decodeUtf8(bytes));
+}
+
 /** Throws INVALID_JSON unless `bytes` is one JSON text as every conforming parser reads it. */
 export function assertJson(bytes: Uint8Array): void {
   if (BOM.every((b, i) => bytes[i] === b)) throw invalidJson("JSON body starts with a UTF-8 byte order mark");
   let text: string;
   try {
-    // ignoreBOM: true keeps a BOM as U+FEFF (none can be left here), so the check sees exactly the bytes.
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+    text = decodeUtf8(bytes);
     JSON.parse(text);
   } catch {
     throw invalidJson("request body failed JSON.parse or UTF-8 decoding");

@@ -1,14 +1,15 @@
 /**
- * The gateway's configuration, read from the Worker's env and validated once per env object (once per
- * isolate in production). An invalid configuration is not a crash: every request answers 500
+ * The gateway's configuration, the one module for it: read from the Worker's env vars and the operators'
+ * products document (config/products.json, bundled), validated once per env object (once per isolate in
+ * production). An invalid configuration is not a crash: every request answers 500
  * INTERNAL_ERROR and the log names the bad field, and the health endpoint reports it.
  */
-import productsDoc from "../config/products.json";
-import { parseProducts, type Product } from "./config/products";
-import { parseAuthConfig, type AuthConfig } from "./config/auth";
-import { parseCorsConfig, type CorsConfig } from "./config/cors";
-import { parseRateLimitConfig, type RateLimitConfig } from "./config/rate-limit";
-import { ConfigError, expectInt } from "./config/validate";
+import productsDoc from "../../config/products.json";
+import { parseAuthConfig, type AuthConfig } from "./auth";
+import { parseCorsConfig, type CorsConfig } from "./cors";
+import { parseProducts, type Product } from "./products";
+import { parseRateLimitConfig, type RateLimitConfig } from "./rate-limit";
+import { ConfigError, expectInt } from "./validate";
 
 export interface GatewayConfig {
   environment: string;

@@ -6,9 +6,9 @@
  */
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { AppEnv } from "../env";
-import { codeForStatus, envelopeResponse, GatewayError, toGatewayError } from "../errors";
-import { logException } from "../ops/request-log";
+import type { AppEnv } from "./env";
+import { codeForStatus, envelopeResponse, GatewayError, toGatewayError } from "./errors";
+import { logException } from "./ops/request-log";
 
 /** Headers of an HTTPException's prepared response that the client needs to act on; nothing else is copied. */
 const KEPT_HEADERS = ["www-authenticate", "retry-after", "allow"];
@@ -18,7 +18,7 @@ const KEPT_HEADERS = ["www-authenticate", "retry-after", "allow"];
  * that code; any other 4xx keeps its status as VALIDATION_ERROR; anything else is INTERNAL_ERROR. The
  * exception's message goes to the log, never to the client.
  */
-export function fromHttpException(err: HTTPException): GatewayError {
+function fromHttpException(err: HTTPException): GatewayError {
   const status = err.status;
   const reason = `HTTPException ${status}: ${err.message}`;
   const headers: Record<string, string> = {};
@@ -34,7 +34,7 @@ export function fromHttpException(err: HTTPException): GatewayError {
 }
 
 function respond(c: Context<AppEnv>, err: GatewayError): Response {
-  c.get("log")?.set({ code: err.code, ...(err.logReason !== undefined ? { reason: err.logReason } : {}) });
+  c.get("log")?.refuse(err.code, err.logReason);
   return envelopeResponse(err);
 }
 

@@ -1,6 +1,6 @@
 /** Puts the validated configuration on the context; a broken configuration answers 500 and names the field in the log. */
 import type { MiddlewareHandler } from "hono";
-import { loadConfig } from "../config";
+import { loadConfig } from "./index";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
 
