@@ -11,7 +11,6 @@ import { formatWindow } from "../shared/policy";
 import type { LimiterStatus } from "../ratelimit/limiter-protocol";
 import { audit, auditedPolicyChange } from "./audit";
 import { jsonBody, keyIdParam, policiesInput, tenantParam } from "./input";
-import { toPolicies } from "./policy-input";
 
 /** The admin view of limits: policies in the admin input shape and current usage (permits leased to isolates count as used). */
 function limitView(status: LimiterStatus, scope: Record<string, string>) {
@@ -38,7 +37,7 @@ export function limitRoutes(): Hono<AppEnv> {
   // A policy change reaches every isolate with its next lease, within one lease life; this isolate asks at once.
   limits.put("/tenants/:tenantId/rate-limit", async (c) => {
     const tenantId = tenantParam(c);
-    const policies = toPolicies(policiesInput(await jsonBody(c)));
+    const policies = policiesInput(await jsonBody(c));
     await auditedPolicyChange(c, tenantId, "rate-limit.set", () => limiter(c, tenantId).setPolicies(policies));
     forgetLease(tenantId);
     return c.json(limitView(await limiter(c, tenantId).status(defaults(c)), { tenantId }));
@@ -60,7 +59,7 @@ export function limitRoutes(): Hono<AppEnv> {
   limits.put("/tenants/:tenantId/keys/:keyId/rate-limit", async (c) => {
     const tenantId = tenantParam(c);
     const keyId = keyIdParam(c);
-    const policies = toPolicies(policiesInput(await jsonBody(c)));
+    const policies = policiesInput(await jsonBody(c));
     await assertKeyExists(c.env, tenantId, keyId);
     const before = await limiter(c, tenantId).status(defaults(c), keyId, "key");
     await limiter(c, tenantId).setKeyPolicies(keyId, policies);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parsePolicyList, parseRateLimitConfig } from "../../src/config/rate-limit";
 import { configErrorField } from "../support/config-error";
 import { GatewayError } from "../../src/errors";
-import { policyProblems, toPolicies } from "../../src/admin/policy-input";
+import { policiesInput } from "../../src/admin/input";
 import { formatWindow, parseWindow } from "../../src/shared/policy";
 
 
@@ -33,47 +33,46 @@ describe("rate-limit windows", () => {
   });
 });
 
-describe("rate-limit policy validation", () => {
-  it("accepts windows from 1 second to 1 day", () => {
-    expect(policyProblems([{ name: "a", limit: 1, windowSec: 1 }, { name: "b", limit: 1_000_000, windowSec: 86_400 }])).toEqual({});
+describe("rate-limit policy validation (admin input)", () => {
+  /** The VALIDATION_ERROR field paths policiesInput throws for a body, or "accepted". */
+  function problems(policies: unknown): string[] | "accepted" {
+    try {
+      policiesInput({ policies });
+      return "accepted";
+    } catch (err) {
+      expect(err).toBeInstanceOf(GatewayError);
+      expect((err as GatewayError).code).toBe("VALIDATION_ERROR");
+      return Object.keys(((err as GatewayError).details as { fields: Record<string, string> }).fields).sort();
+    }
+  }
+
+  it("accepts windows from 1 second to 1 day and returns them parsed", () => {
+    expect(policiesInput({ policies: [{ name: "a", limit: 1, window: "1s" }, { name: "b", limit: 1_000_000, window: "1d", mode: "shadow" }] })).toEqual([
+      { name: "a", limit: 1, windowSec: 1 },
+      { name: "b", limit: 1_000_000, windowSec: 86_400, mode: "shadow" },
+    ]);
   });
 
   it("names each bad field by its position and the field the client sends", () => {
-    const problems = policyProblems([
-      { name: "Bad Name", limit: 0, windowSec: 0 },
-      { name: "ok", limit: 1.5, windowSec: 86_401 },
-      { name: "ok", limit: 1_000_001, windowSec: "1m" },
-    ]);
-    expect(Object.keys(problems).sort()).toEqual([
-      "policies[0].limit",
-      "policies[0].name",
-      "policies[0].window",
-      "policies[1].limit",
-      "policies[1].window",
-      "policies[2].limit",
-      "policies[2].name",
-      "policies[2].window",
-    ]);
+    expect(
+      problems([
+        { name: "Bad Name", limit: 0, window: "0s" },
+        { name: "ok", limit: 1.5, window: "86401s" },
+        { name: "ok", limit: 1_000_001, window: 60 },
+      ]),
+    ).toEqual(["policies[0].limit", "policies[0].name", "policies[0].window", "policies[1].limit", "policies[1].window", "policies[2].limit", "policies[2].name", "policies[2].window"]);
   });
 
-  it.each([[[]], [null], ["100/1m"], [[1, 2, 3, 4, 5].map((i) => ({ name: `p${i}`, limit: 1, windowSec: 60 }))]])("refuses %j as the policy list", (value) => {
-    expect(Object.keys(policyProblems(value))).toEqual(["policies"]);
+  it.each([[[]], [null], ["100/1m"], [[1, 2, 3, 4, 5].map((i) => ({ name: `p${i}`, limit: 1, window: "1m" }))]])("refuses %j as the policy list", (value) => {
+    expect(problems(value)).toEqual(["policies"]);
   });
 
-  it("throws VALIDATION_ERROR with details.fields for bad admin input", () => {
-    let thrown: unknown;
-    try {
-      toPolicies([{ name: "burst", limit: -1, windowSec: 60 }]);
-    } catch (err) {
-      thrown = err;
-    }
-    expect(thrown).toBeInstanceOf(GatewayError);
-    expect((thrown as GatewayError).code).toBe("VALIDATION_ERROR");
-    expect(Object.keys(((thrown as GatewayError).details as { fields: Record<string, string> }).fields)).toEqual(["policies[0].limit"]);
+  it("refuses a mode other than enforce or shadow", () => {
+    expect(problems([{ name: "burst", limit: 10, window: "1m", mode: "audit" }])).toEqual(["policies[0].mode"]);
   });
 
-  it("keeps only name, limit and windowSec of admin input", () => {
-    expect(toPolicies([{ name: "burst", limit: 10, windowSec: 60, extra: true }])).toEqual([{ name: "burst", limit: 10, windowSec: 60 }]);
+  it("keeps only name, limit and the parsed window of admin input", () => {
+    expect(policiesInput({ policies: [{ name: "burst", limit: 10, window: "1m", extra: true, windowSec: 1 }] })).toEqual([{ name: "burst", limit: 10, windowSec: 60 }]);
   });
 });
 
