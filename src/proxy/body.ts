@@ -8,6 +8,7 @@ import { validationError, type GatewayError } from "../errors";
 import type { Route } from "../config/routes";
 import { assertJson, assertUtf8Charset, isJsonMediaType } from "../http/json-body";
 import { forwardsBody, sendsContent } from "../http/methods";
+import { chunkReader } from "./timed-read";
 import { linger, readCapped, tooLarge, watchUpload, type UploadBounds } from "./upload-stream";
 
 export interface BodyLimits extends UploadBounds {
@@ -49,7 +50,7 @@ function buffered(body: Uint8Array | null): PreparedBody {
  * drained first (bounded), so the client hears the refusal instead of a reset mid-upload.
  */
 async function drainThenThrow(req: Request, limits: BodyLimits, err: unknown): Promise<never> {
-  if (req.body !== null) await linger(req.body.getReader(), limits);
+  if (req.body !== null) await linger(chunkReader(req.body), limits);
   throw err;
 }
 

@@ -5,7 +5,7 @@
  * is still sending).
  */
 import { GatewayError } from "../errors";
-import { IDLE, readWithin } from "./timed-read";
+import { chunkReader, IDLE, readWithin, type ChunkReader } from "./timed-read";
 
 export interface UploadBounds {
   /** Longest wait for the client's next chunk. */
@@ -30,7 +30,7 @@ export function tooLarge(limit: number): GatewayError {
  * Reads and discards the rest of a refused body: until its end, `lingerBytes`, or `lingerMs`, whichever
  * comes first; then cancels whatever is left. Never throws: the refusal is the answer either way.
  */
-export async function linger(reader: ReadableStreamDefaultReader<Uint8Array>, bounds: UploadBounds): Promise<void> {
+export async function linger(reader: ChunkReader, bounds: UploadBounds): Promise<void> {
   const until = Date.now() + bounds.lingerMs;
   let discarded = 0;
   try {
@@ -49,7 +49,7 @@ export async function linger(reader: ReadableStreamDefaultReader<Uint8Array>, bo
 
 /** Reads a stream whole; past `limit` bytes it lingers, then refuses with 413. A stall is 400. */
 export async function readCapped(stream: ReadableStream<Uint8Array>, limit: number, bounds: UploadBounds): Promise<Uint8Array> {
-  const reader = stream.getReader();
+  const reader = chunkReader(stream);
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -102,7 +102,7 @@ export interface WatchedUpload {
  * to take the next chunk by `productIdleMs` (504); past `limit` bytes (if any) the body lingers, then 413.
  */
 export function watchUpload(body: ReadableStream<Uint8Array>, limit: number | null, bounds: UploadBounds & { productIdleMs: number }, events: WatchEvents): WatchedUpload {
-  const reader = body.getReader();
+  const reader = chunkReader(body);
   let seen = 0;
   let failed: Promise<GatewayError> | null = null;
   let productTimer: ReturnType<typeof setTimeout> | null = null;

@@ -1,0 +1,62 @@
+/**
+ * The body reader the proxy reads uploads and downloads with (src/proxy/timed-read.ts): from a byte stream
+ * it takes what has arrived, up to 128 KiB a read, and copies out a small read so that a trickle cannot pin
+ * a 128 KiB buffer per chunk; a stream built in JavaScript is read the default way.
+ */
+import { describe, expect, it } from "vitest";
+import { chunkReader } from "../../src/proxy/timed-read";
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array[]> {
+  const reader = chunkReader(stream);
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    const r = await reader.read();
+    if (r.done) return chunks;
+    chunks.push(r.value);
+  }
+}
+
+/** A native byte stream whose bytes arrive in pieces of the given sizes, as a socket delivers them. */
+function arriving(sizes: number[]): ReadableStream<Uint8Array> {
+  const { readable, writable } = new IdentityTransformStream();
+  const writer = writable.getWriter();
+  void (async () => {
+    for (const [i, n] of sizes.entries()) await writer.write(new Uint8Array(n).fill(i % 251));
+    await writer.close();
+  })();
+  return readable as ReadableStream<Uint8Array>;
+}
+
+describe("chunkReader", () => {
+  it("reads a native byte stream up to 128 KiB at a time, every byte in order", async () => {
+    const chunks = await readAll(arriving([300_000, 4096, 200_000]));
+    expect(chunks.reduce((n, c) => n + c.byteLength, 0)).toBe(504_096);
+    expect(Math.max(...chunks.map((c) => c.byteLength))).toBeLessThanOrEqual(128 * 1024);
+    const joined = new Uint8Array(504_096);
+    let at = 0;
+    for (const c of chunks) (joined.set(c, at), (at += c.byteLength));
+    expect([joined[0], joined[299_999], joined[300_000], joined[304_095], joined[304_096], joined[504_095]]).toEqual([0, 0, 1, 1, 2, 2]);
+  });
+
+  it("copies a small read out of its 128 KiB buffer", async () => {
+    const chunks = await readAll(arriving([10, 20, 30]));
+    expect(chunks.reduce((n, c) => n + c.byteLength, 0)).toBe(60);
+    for (const c of chunks) expect(c.buffer.byteLength).toBe(c.byteLength);
+  });
+
+  it("keeps a large read in its buffer (no copy)", async () => {
+    const chunks = await readAll(arriving([128 * 1024]));
+    expect(chunks.some((c) => c.byteLength >= 64 * 1024 && c.buffer.byteLength === 128 * 1024)).toBe(true);
+  });
+
+  it("reads a stream built in JavaScript the default way, chunk for chunk", async () => {
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array([1, 2]));
+        controller.enqueue(new Uint8Array([3]));
+        controller.close();
+      },
+    });
+    expect((await readAll(stream)).map((c) => [...c])).toEqual([[1, 2], [3]]);
+  });
+});
