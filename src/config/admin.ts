@@ -11,6 +11,7 @@ export interface AdminConfig {
   auditTimeoutMs: number;
 }
 
+/** The admin deadlines from vars, today's figures by default; a value out of bounds is a ConfigError naming its var. */
 export function parseAdminConfig(vars: Record<string, unknown>): AdminConfig {
   return {
     storeTimeoutMs: expectInt(vars.ADMIN_STORE_TIMEOUT_MS ?? 5000, "ADMIN_STORE_TIMEOUT_MS", 10, 60_000),
