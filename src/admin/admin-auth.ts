@@ -61,7 +61,7 @@ export function adminAuth(): MiddlewareHandler<AppEnv> {
     try {
       identity = await identify(c.req.raw.headers, auth);
     } catch (err) {
-      if (err instanceof GatewayError && err.status === 401) await failedAdminAuth.countFailure(c.env.ADMIN_AUTH_LIMITER, address, nowMs);
+      if (err instanceof GatewayError && err.status === 401) await failedAdminAuth.countFailure(c.env.ADMIN_AUTH_LIMITER, address, nowMs, auth.failureLimiterTimeoutMs);
       throw err;
     }
     c.set("adminActor", identity);

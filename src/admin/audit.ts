@@ -2,8 +2,9 @@
  * Recording admin changes: one call per admin route (`audit`, or `auditedPolicyChange` around a policy
  * change so its before and after are read from the tenant's object). Each change is written as a log line
  * first — it survives even if the object cannot be reached — and then to the tenant's audit trail
- * (src/audit/audit-log.ts). The change has already happened when it is recorded, so a failed recording
- * is logged as an error and does not turn the answer into a failure the operator would retry.
+ * (src/audit/audit-log.ts). The change has already happened when it is recorded, so a recording that fails
+ * or is not done within AUDIT_TIMEOUT_MS is logged as an error and does not turn the answer into a failure
+ * the operator would retry.
  */
 import type { Context } from "hono";
 import { isWellFormedKey } from "../auth/integration-key";
@@ -11,8 +12,6 @@ import type { AppEnv } from "../env";
 import { withDeadline } from "../shared/with-deadline";
 import { formatWindow } from "../shared/policy";
 import type { AuditAction, AuditInput } from "../audit/audit-log";
-
-const AUDIT_TIMEOUT_MS = 2000;
 
 /** Any plaintext integration key removed: a `key` field, or a string that is one. */
 function redact(value: unknown): unknown {
@@ -28,7 +27,7 @@ export async function audit(c: Context<AppEnv>, tenantId: string, action: AuditA
   const entry: AuditInput = { actor: c.get("adminActor"), action, keyId: change.keyId ?? null, before: redact(change.before ?? null), after: redact(change.after ?? null), requestId: c.get("requestId") };
   console.log(JSON.stringify({ level: "info", msg: "admin change", tenant: tenantId, ...entry }));
   try {
-    await withDeadline(c.env.TENANT_LIMITER.getByName(tenantId).recordAudit(entry), AUDIT_TIMEOUT_MS);
+    await withDeadline(c.env.TENANT_LIMITER.getByName(tenantId).recordAudit(entry), c.get("config").admin.auditTimeoutMs);
   } catch (err) {
     console.log(JSON.stringify({ level: "error", msg: "admin change not stored in the audit trail", tenant: tenantId, requestId: entry.requestId, reason: err instanceof Error ? err.message : String(err) }));
   }

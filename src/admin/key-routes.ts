@@ -16,19 +16,19 @@ export function keyRoutes(): Hono<AppEnv> {
   keys.post("/tenants/:tenantId/keys", async (c) => {
     const tenantId = tenantParam(c);
     const input = newKeyInput(await jsonBody(c), c.get("config").products.map((p) => p.name));
-    const created = await createKey(c.env, { tenantId, ...input }, keyNow());
+    const created = await createKey(c.env, { tenantId, ...input }, keyNow(), c.get("config").admin.storeTimeoutMs);
     const { key: _plaintext, ...record } = created;
     await audit(c, tenantId, "key.created", { keyId: record.keyId, after: record });
     return c.json(created, 201, NO_STORE);
   });
 
-  keys.get("/tenants/:tenantId/keys", async (c) => c.json({ data: await listKeys(c.env, tenantParam(c), keyNow()) }));
+  keys.get("/tenants/:tenantId/keys", async (c) => c.json({ data: await listKeys(c.env, tenantParam(c), keyNow(), c.get("config").admin.storeTimeoutMs) }));
 
   keys.delete("/tenants/:tenantId/keys/:keyId", async (c) => {
     const tenantId = tenantParam(c);
     const keyId = keyIdParam(c);
     try {
-      const revoked = await revokeKey(c.env, tenantId, keyId, keyNow());
+      const revoked = await revokeKey(c.env, tenantId, keyId, keyNow(), c.get("config").admin.storeTimeoutMs);
       await audit(c, tenantId, "key.revoked", { keyId, before: { ...revoked, revokedAt: null }, after: revoked });
       return c.json(revoked);
     } catch (err) {
@@ -45,7 +45,7 @@ export function keyRoutes(): Hono<AppEnv> {
     const empty = c.req.raw.body === null || c.req.header("content-length") === "0";
     const body = c.req.header("content-type") === undefined && empty ? {} : await jsonBody(c);
     const { graceSec } = rollInput(body);
-    const rolled = await rollKey(c.env, tenantId, keyId, graceSec, keyNow());
+    const rolled = await rollKey(c.env, tenantId, keyId, graceSec, keyNow(), c.get("config").admin.storeTimeoutMs);
     const { key: _plaintext, ...record } = rolled;
     await audit(c, tenantId, "key.rolled", { keyId, before: { keyId }, after: record });
     return c.json(rolled, 201, NO_STORE);

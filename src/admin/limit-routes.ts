@@ -60,7 +60,7 @@ export function limitRoutes(): Hono<AppEnv> {
     const tenantId = tenantParam(c);
     const keyId = keyIdParam(c);
     const policies = policiesInput(await jsonBody(c));
-    await assertKeyExists(c.env, tenantId, keyId);
+    await assertKeyExists(c.env, tenantId, keyId, c.get("config").admin.storeTimeoutMs);
     const before = await limiter(c, tenantId).status(defaults(c), keyId, "key");
     await limiter(c, tenantId).setKeyPolicies(keyId, policies);
     await audit(c, tenantId, "key-rate-limit.set", { keyId, before: before.overridden ? before.policies : null, after: policies });

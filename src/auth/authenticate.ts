@@ -4,6 +4,7 @@
  * the caller); only the log says which.
  */
 import type { MiddlewareHandler } from "hono";
+import type { AuthConfig } from "../config/auth";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
 import { lookupAddress, unknownKeyLimit } from "../security/address-limit";
@@ -20,7 +21,7 @@ import { isKnownRevoked } from "./revoked-keys";
  * key this isolate has cached costs no I/O; any other key is looked up (KV, then the directory) unless its
  * client address is over its budget of unknown keys, and an unknown key is counted against that budget.
  */
-async function authenticateKey(env: Env, key: string, headers: Headers): Promise<Principal> {
+async function authenticateKey(env: Env, key: string, headers: Headers, auth: AuthConfig): Promise<Principal> {
   if (!isWellFormedKey(key)) throw new GatewayError("UNAUTHORIZED", { logReason: "integration key malformed or checksum mismatch" });
   const hash = await hashKey(key);
   const nowMs = keyNow();
@@ -28,8 +29,8 @@ async function authenticateKey(env: Env, key: string, headers: Headers): Promise
   if (record === undefined) {
     const address = lookupAddress(headers);
     unknownKeyLimit.refuseIfLimited(address, nowMs);
-    record = await lookUpKey({ kv: env.KEYS, directory: env.KEY_DIRECTORY }, hash, nowMs);
-    if (record === null) await unknownKeyLimit.countFailure(env.AUTH_FAILURE_LIMITER, address, nowMs);
+    record = await lookUpKey({ kv: env.KEYS, directory: env.KEY_DIRECTORY, directoryTimeoutMs: auth.keyDirectoryTimeoutMs }, hash, nowMs);
+    if (record === null) await unknownKeyLimit.countFailure(env.AUTH_FAILURE_LIMITER, address, nowMs, auth.failureLimiterTimeoutMs);
   }
   if (record === null) throw new GatewayError("UNAUTHORIZED", { logReason: "integration key unknown" });
   if (!isUsable(record, keyNow()) || isKnownRevoked(record.tenantId, record.keyId)) throw new GatewayError("UNAUTHORIZED", { logReason: `integration key ${record.keyId} revoked, expired or past its grace period` });
@@ -42,7 +43,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     const log = c.get("log");
     const credential = extractCredential(c.req.raw.headers, c.get("url").searchParams, config.auth.sessionCookie);
     if (credential.kind === "none") throw new GatewayError("UNAUTHORIZED", { logReason: "no credential" });
-    const principal = credential.kind === "key" ? await authenticateKey(c.env, credential.key, c.req.raw.headers) : await verifyToken(credential.token, config.auth);
+    const principal = credential.kind === "key" ? await authenticateKey(c.env, credential.key, c.req.raw.headers, config.auth) : await verifyToken(credential.token, config.auth);
     c.set("principal", principal);
     log.principal({ tenant: principal.tenantId, principalType: principal.type, principalId: principalId(principal) });
     await next();

@@ -4,6 +4,7 @@
  * any reader trusts, and is 503. A failure after it is reported step by step in `propagation`; the
  * directory's alarm repairs it (KV rewritten from the directory, the revocation re-sent), and repeating a
  * revocation is safe. So KV can lag the directory for at most the sync delay, never contradict it after.
+ * Each call to a store waits at most `timeoutMs` (ADMIN_STORE_TIMEOUT_MS); a late call is a failed one.
  */
 import { GatewayError } from "../errors";
 import { rememberRevoked } from "./revoked-keys";
@@ -21,14 +22,12 @@ export interface Propagation {
   limiter?: Step;
 }
 
-const ADMIN_CALL_TIMEOUT_MS = 5_000;
-
 type Directory = DurableObjectStub<KeyDirectory>;
 
-/** One directory call with a deadline; any failure is 503, as nothing is known to have changed. */
-async function directoryCall<T>(call: () => Promise<T>): Promise<T> {
+/** One directory call with a deadline (ADMIN_STORE_TIMEOUT_MS); any failure is 503, as nothing is known to have changed. */
+async function directoryCall<T>(timeoutMs: number, call: () => Promise<T>): Promise<T> {
   try {
-    return await withDeadline(call(), ADMIN_CALL_TIMEOUT_MS);
+    return await withDeadline(call(), timeoutMs);
   } catch (err) {
     throw new GatewayError("SERVICE_UNAVAILABLE", {
       headers: { "Retry-After": "1" },
@@ -38,9 +37,9 @@ async function directoryCall<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-async function step(write: () => Promise<unknown>): Promise<Step> {
+async function step(timeoutMs: number, write: () => Promise<unknown>): Promise<Step> {
   try {
-    await withDeadline(write(), ADMIN_CALL_TIMEOUT_MS);
+    await withDeadline(write(), timeoutMs);
     return "written";
   } catch {
     return "failed";
@@ -48,48 +47,48 @@ async function step(write: () => Promise<unknown>): Promise<Step> {
 }
 
 const notFound = (keyId: string) => new GatewayError("NOT_FOUND", { details: { resourceType: "integrationKey", resourceId: keyId } });
-const kvWrite = (env: Env, ...keys: StoredKey[]) => step(() => Promise.all(keys.map((k) => writeKeyToKv(env.KEYS, k.hash, k.record))));
+const kvWrite = (env: Env, timeoutMs: number, ...keys: StoredKey[]) => step(timeoutMs, () => Promise.all(keys.map((k) => writeKeyToKv(env.KEYS, k.hash, k.record))));
 
 /** The shard holding a key id; a key made before the directory is adopted into it from its KV index entry first. */
-async function locate(env: Env, tenantId: string, keyId: string): Promise<Directory | null> {
+async function locate(env: Env, tenantId: string, keyId: string, timeoutMs: number): Promise<Directory | null> {
   const byId = env.KEY_DIRECTORY.getByName(shardForKeyId(keyId));
-  if ((await directoryCall(() => byId.find(tenantId, keyId))) !== null) return byId;
+  if ((await directoryCall(timeoutMs, () => byId.find(tenantId, keyId))) !== null) return byId;
   const legacy = await legacyKey(env.KEYS, tenantId, keyId);
   if (legacy === null) return null;
   const home = env.KEY_DIRECTORY.getByName(shardForHash(legacy.hash));
-  await directoryCall(() => home.create(legacy.hash, legacy.record));
+  await directoryCall(timeoutMs, () => home.create(legacy.hash, legacy.record));
   return home;
 }
 
 /** Refuses with 404 a key id the tenant does not have (in the directory, or from before it, in KV). */
-export async function assertKeyExists(env: Env, tenantId: string, keyId: string): Promise<void> {
+export async function assertKeyExists(env: Env, tenantId: string, keyId: string, timeoutMs: number): Promise<void> {
   const byId = env.KEY_DIRECTORY.getByName(shardForKeyId(keyId));
-  if ((await directoryCall(() => byId.find(tenantId, keyId))) !== null) return;
+  if ((await directoryCall(timeoutMs, () => byId.find(tenantId, keyId))) !== null) return;
   if ((await legacyKey(env.KEYS, tenantId, keyId)) === null) throw notFound(keyId);
 }
 
 /** Creates a key; the plaintext is in the answer only. */
-export async function createKey(env: Env, fields: Omit<KeyRecord, "keyId" | "createdAt" | "revokedAt">, nowMs: number) {
+export async function createKey(env: Env, fields: Omit<KeyRecord, "keyId" | "createdAt" | "revokedAt">, nowMs: number, timeoutMs: number) {
   const key = generateIntegrationKey();
   const hash = await hashKey(key);
   const record: KeyRecord = { keyId: newKeyId(hash), ...fields, createdAt: new Date(nowMs).toISOString(), revokedAt: null };
-  const created = await directoryCall(() => env.KEY_DIRECTORY.getByName(shardForHash(hash)).create(hash, record));
-  const propagation: Propagation = { directory: "written", kv: await kvWrite(env, created) };
+  const created = await directoryCall(timeoutMs, () => env.KEY_DIRECTORY.getByName(shardForHash(hash)).create(hash, record));
+  const propagation: Propagation = { directory: "written", kv: await kvWrite(env, timeoutMs, created) };
   return { key, ...listedRecord(record, nowMs), propagation };
 }
 
 /** Tells the tenant's limiter (so every isolate learns it within a lease life) and this isolate, at once. */
-async function propagateRevocation(env: Env, tenantId: string, keyId: string): Promise<Step> {
+async function propagateRevocation(env: Env, tenantId: string, keyId: string, timeoutMs: number): Promise<Step> {
   rememberRevoked(tenantId, [keyId]);
-  return step(() => env.TENANT_LIMITER.getByName(tenantId).revokeKey(keyId));
+  return step(timeoutMs, () => env.TENANT_LIMITER.getByName(tenantId).revokeKey(keyId));
 }
 
 /** Revokes a key. Any step after the directory failing is 503 with the steps, the revocation kept; retrying is safe. */
-export async function revokeKey(env: Env, tenantId: string, keyId: string, nowMs: number) {
-  const directory = await locate(env, tenantId, keyId);
-  const revoked = directory === null ? null : await directoryCall(() => directory.revoke(tenantId, keyId));
+export async function revokeKey(env: Env, tenantId: string, keyId: string, nowMs: number, timeoutMs: number) {
+  const directory = await locate(env, tenantId, keyId, timeoutMs);
+  const revoked = directory === null ? null : await directoryCall(timeoutMs, () => directory.revoke(tenantId, keyId));
   if (revoked === null) throw notFound(keyId);
-  const propagation: Propagation = { directory: "written", limiter: await propagateRevocation(env, tenantId, keyId), kv: await kvWrite(env, revoked) };
+  const propagation: Propagation = { directory: "written", limiter: await propagateRevocation(env, tenantId, keyId, timeoutMs), kv: await kvWrite(env, timeoutMs, revoked) };
   forgetKey(revoked.hash);
   if (propagation.kv === "failed" || propagation.limiter === "failed") {
     throw new GatewayError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, details: { keyId, ...propagation }, logReason: "key revoked in the directory; propagation incomplete" });
@@ -98,26 +97,26 @@ export async function revokeKey(env: Env, tenantId: string, keyId: string, nowMs
 }
 
 /** Rolls a key: its successor (plaintext in the answer only) and the old key's new state. */
-export async function rollKey(env: Env, tenantId: string, keyId: string, graceSec: number, nowMs: number) {
-  const directory = await locate(env, tenantId, keyId);
+export async function rollKey(env: Env, tenantId: string, keyId: string, graceSec: number, nowMs: number, timeoutMs: number) {
+  const directory = await locate(env, tenantId, keyId, timeoutMs);
   if (directory === null) throw notFound(keyId);
   // The stub's type of a union answer is a union of promises; the answer itself is a RollResult.
-  const result = await directoryCall(async () => (await directory.roll(tenantId, keyId, graceSec)) as RollResult);
+  const result = await directoryCall(timeoutMs, async () => (await directory.roll(tenantId, keyId, graceSec)) as RollResult);
   if (result.kind === "not-found") throw notFound(keyId);
   if (result.kind === "not-rollable") {
     const record = listedRecord(result.record, nowMs);
     throw new GatewayError("CONFLICT", { details: { resourceType: "integrationKey", resourceId: keyId, state: record.state, rolledTo: record.rolledTo } });
   }
-  const propagation: Propagation = { directory: "written", kv: await kvWrite(env, result.next, result.old) };
-  if (graceSec === 0) propagation.limiter = await propagateRevocation(env, tenantId, keyId);
+  const propagation: Propagation = { directory: "written", kv: await kvWrite(env, timeoutMs, result.next, result.old) };
+  if (graceSec === 0) propagation.limiter = await propagateRevocation(env, tenantId, keyId, timeoutMs);
   forgetKey(result.old.hash); // this isolate's next request reads the old key's deadline
   return { key: result.key, ...listedRecord(result.next.record, nowMs), previous: listedRecord(result.old.record, nowMs), propagation };
 }
 
 /** A tenant's keys with their states, oldest first, from every shard (and keys made before the directory). */
-export async function listKeys(env: Env, tenantId: string, nowMs: number) {
+export async function listKeys(env: Env, tenantId: string, nowMs: number, timeoutMs: number) {
   const shards = Array.from({ length: SHARD_COUNT }, (_, i) => env.KEY_DIRECTORY.getByName(`shard-${i.toString(16)}`));
-  const found = (await directoryCall(() => Promise.all(shards.map((s) => s.list(tenantId))))).flat();
+  const found = (await directoryCall(timeoutMs, () => Promise.all(shards.map((s) => s.list(tenantId))))).flat();
   const ids = new Set(found.map((r) => r.keyId));
   const legacy = (await legacyKeys(env.KEYS, tenantId)).filter((r) => !ids.has(r.keyId));
   return [...found, ...legacy].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map((r) => listedRecord(r, nowMs));

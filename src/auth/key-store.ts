@@ -18,12 +18,12 @@ export const POSITIVE_TTL_MS = 30_000;
 export const NEGATIVE_TTL_MS = 5_000;
 const MAX_POSITIVE = 10_000;
 const MAX_NEGATIVE = 10_000;
-/** The longest a request waits for the directory on a KV miss. */
-const DIRECTORY_TIMEOUT_MS = 1_000;
 
 export interface KeyStores {
   kv: KVNamespace;
   directory: DurableObjectNamespace<KeyDirectory>;
+  /** The longest a request waits for the directory on a KV miss (KEY_DIRECTORY_TIMEOUT_MS). */
+  directoryTimeoutMs: number;
 }
 
 const positive = new Map<string, { record: KeyRecord; until: number }>();
@@ -71,7 +71,7 @@ const inflight = new Map<string, Promise<KeyRecord | null>>();
 
 /**
  * The record for a key hash from KV, else from the directory; null when neither knows it. The result is
- * cached. A directory that fails or does not answer in time is 503 (a refusal would tell a valid new key
+ * cached. A directory that fails or does not answer within `stores.directoryTimeoutMs` is 503 (a refusal would tell a valid new key
  * it is unknown), never cached. A lookup of a hash already being looked up waits for that one: its
  * promise is made by the request that started it, and each waiting request resumes in its own context.
  */
@@ -88,7 +88,7 @@ async function readKey(stores: KeyStores, hash: string, nowMs: number): Promise<
   let record = await readKeyFromKv(stores.kv, hash);
   if (record === null) {
     try {
-      record = await withDeadline(stores.directory.getByName(shardForHash(hash)).lookup(hash), DIRECTORY_TIMEOUT_MS);
+      record = await withDeadline(stores.directory.getByName(shardForHash(hash)).lookup(hash), stores.directoryTimeoutMs);
     } catch (err) {
       throw new GatewayError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, logReason: `key directory unavailable: ${String(err)}` });
     }

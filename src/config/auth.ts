@@ -31,6 +31,10 @@ export interface AuthConfig {
   adminSecretNext: string | null;
   /** Cloudflare Access in front of the admin API (deployments); null when not configured. */
   adminAccess: AdminAccess | null;
+  /** How long a request waits for the key directory to confirm a KV miss; late is 503 (docs/authentication.md). */
+  keyDirectoryTimeoutMs: number;
+  /** How long a failure-budget call to a Rate Limiting binding may take; late counts as a refusal (fail closed). */
+  failureLimiterTimeoutMs: number;
 }
 
 /** Cloudflare Access application: tokens from `issuer` (the team domain) for `audiences`, keys at `certsUrl`. */
@@ -99,6 +103,8 @@ export function parseAuthConfig(vars: Record<string, unknown>, environment: stri
     adminSecret,
     adminSecretNext,
     adminAccess: parseAdminAccess(vars, environment),
+    keyDirectoryTimeoutMs: expectInt(vars.KEY_DIRECTORY_TIMEOUT_MS ?? 1000, "KEY_DIRECTORY_TIMEOUT_MS", 10, 30_000),
+    failureLimiterTimeoutMs: expectInt(vars.AUTH_LIMITER_TIMEOUT_MS ?? 1000, "AUTH_LIMITER_TIMEOUT_MS", 10, 30_000),
   };
 }
 

@@ -5,6 +5,7 @@
  * INTERNAL_ERROR and the log names the bad field, and the health endpoint reports it.
  */
 import productsDoc from "../../config/products.json";
+import { parseAdminConfig, type AdminConfig } from "./admin";
 import { parseAuthConfig, type AuthConfig } from "./auth";
 import { parseCorsConfig, type CorsConfig } from "./cors";
 import { parseProducts, type Product } from "./products";
@@ -22,6 +23,7 @@ export interface GatewayConfig {
    */
   limits: { maxBodyBytes: number; maxJsonBytes: number; uploadIdleMs: number; lingerBytes: number; lingerMs: number };
   auth: AuthConfig;
+  admin: AdminConfig;
   rateLimit: RateLimitConfig;
   cors: CorsConfig;
 }
@@ -44,6 +46,7 @@ export function parseConfig(vars: Record<string, unknown>): GatewayConfig {
       lingerMs: expectInt(vars.LINGER_TIMEOUT_MS ?? 10_000, "LINGER_TIMEOUT_MS", 0, 60_000),
     },
     auth: parseAuthConfig(vars, environment),
+    admin: parseAdminConfig(vars),
     rateLimit: parseRateLimitConfig(vars),
     cors: parseCorsConfig(vars),
   };

@@ -2,7 +2,8 @@
  * Per-address failure budgets with the Workers Rate Limiting binding: only failures call the binding, and
  * once it refuses, the address is refused in this isolate for the period *before* the costly step is
  * tried again, with 429 RATE_LIMIT_EXCEEDED and a Retry-After the period honestly bounds. A binding that errs
- * or takes over 1 s counts as a refusal. (src/admin/admin-auth.ts holds one for admin secrets.)
+ * or takes longer than the caller's deadline (AUTH_LIMITER_TIMEOUT_MS, 1 s) counts as a refusal: the budget
+ * fails closed, as an unmetered failure path is what a flood would look for. (src/admin/admin-auth.ts holds one for admin secrets.)
  *
  * `unknownKeyLimit` is the one for integration keys: well-formed keys that neither KV nor the key directory
  * knows (each costs a KV read and a directory call), counted per client address with
@@ -15,7 +16,6 @@ import { withDeadline } from "../shared/with-deadline";
 
 /** The key for requests without `CF-Connecting-IP` (local development, tests): they share one budget. */
 const NO_ADDRESS_KEY = "no-client-address";
-const BINDING_TIMEOUT_MS = 1000;
 const MAX_BLOCKED_ADDRESSES = 10_000;
 
 /** The limiter key: Cloudflare's `CF-Connecting-IP` (set by the edge, never by the client), else one fixed key. */
@@ -29,14 +29,14 @@ export interface AddressLimit {
   readonly periodSec: number;
   /** Throws the 429 while `address` is blocked in this isolate. */
   refuseIfLimited(address: string, nowMs: number): void;
-  /** Counts one failure; throws the 429 (and blocks the address) when the binding refuses. */
-  countFailure(binding: RateLimit, address: string, nowMs: number): Promise<void>;
+  /** Counts one failure; throws the 429 (and blocks the address) when the binding refuses or is not back within `timeoutMs`. */
+  countFailure(binding: RateLimit, address: string, nowMs: number, timeoutMs: number): Promise<void>;
 }
 
 /** Counts one failure for `key`; true while the binding still allows it. A slow or failing binding counts as a refusal. */
-async function bindingAllows(binding: RateLimit, key: string): Promise<boolean> {
+async function bindingAllows(binding: RateLimit, key: string, timeoutMs: number): Promise<boolean> {
   try {
-    return (await withDeadline(binding.limit({ key }), BINDING_TIMEOUT_MS)).success;
+    return (await withDeadline(binding.limit({ key }), timeoutMs)).success;
   } catch {
     return false;
   }
@@ -57,8 +57,8 @@ export function addressLimit(limit: number, periodSec: number, what: string): Ad
       if (until > nowMs) throw tooMany(Math.ceil((until - nowMs) / 1000), "address limited");
       blockedUntil.delete(address);
     },
-    async countFailure(binding, address, nowMs) {
-      if (await bindingAllows(binding, address)) return;
+    async countFailure(binding, address, nowMs, timeoutMs) {
+      if (await bindingAllows(binding, address, timeoutMs)) return;
       if (blockedUntil.size >= MAX_BLOCKED_ADDRESSES) blockedUntil.delete(blockedUntil.keys().next().value as string);
       blockedUntil.set(address, nowMs + periodSec * 1000);
       throw tooMany(periodSec, "too many from this address");

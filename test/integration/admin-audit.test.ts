@@ -2,6 +2,7 @@
  * The audit trail of admin changes: each change (key created, revoked; policies set, reset) recorded with
  * the admin identity, time, action, before and after, newest first, a page at a time, as a log line too;
  * plaintext keys never in it; retention bounded by count and age (the object's clock moved, never slept).
+ * A trail that never answers is met with AUDIT_TIMEOUT_MS injected small.
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -9,6 +10,9 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { MAX_AGE_MS, MAX_ENTRIES, type AuditInput } from "../../src/audit/audit-log";
 import type { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { ADMIN, call, createKey, envelope, tenant } from "../support/gateway";
+import { captureLogs } from "../support/logs";
+import { silentLimiter } from "../support/silent-bindings";
+import { callWith, envWith } from "../support/worker";
 
 interface Entry { id: number; at: string; actor: string; action: string; keyId: string | null; before: unknown; after: unknown; requestId: string }
 interface Page { tenantId: string; data: Entry[]; nextCursor: string | null }
@@ -71,6 +75,25 @@ describe("audit trail of admin changes", () => {
     const changes = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === "admin change");
     expect(changes).toEqual([expect.objectContaining({ tenant: t, action: "key.created", keyId, actor: "admin-secret", requestId: expect.any(String) })]);
     expect(lines.join("\n")).not.toContain(key);
+  });
+
+  it("answers the change when the audit trail never answers, at AUDIT_TIMEOUT_MS not the 2 s default, and logs that it was not stored", async () => {
+    const t = tenant("audit-late");
+    let res: Response | null = null;
+    const started = Date.now();
+    const lines = await captureLogs(async () => {
+      res = await callWith(envWith({ TENANT_LIMITER: silentLimiter("recordAudit"), AUDIT_TIMEOUT_MS: "50" }), `/__gateway/admin/tenants/${t}/keys`, { method: "POST", headers: { ...json, "x-request-id": "audit-late-1" }, body: JSON.stringify({ name: "k", access: { psa: "read" } }) });
+    });
+    const elapsed = Date.now() - started;
+    expect(res!.status).toBe(201);
+    const created = (await res!.json()) as { keyId: string; propagation: unknown };
+    expect(created.propagation).toEqual({ directory: "written", kv: "written" });
+    expect(elapsed).toBeGreaterThanOrEqual(50);
+    expect(elapsed).toBeLessThan(1000);
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged.filter((l) => l.msg === "admin change")).toEqual([expect.objectContaining({ tenant: t, action: "key.created", keyId: created.keyId, requestId: "audit-late-1" })]);
+    expect(logged.filter((l) => l.msg === "admin change not stored in the audit trail")).toEqual([expect.objectContaining({ level: "error", tenant: t, requestId: "audit-late-1" })]);
+    expect((await page(t)).body.data).toEqual([]);
   });
 
   it("pages newest first with a cursor until nextCursor is null", async () => {

@@ -1,13 +1,15 @@
 /**
  * Unauthenticated floods of made-up keys with valid checksums: each address may cost the gateway a few
  * lookups (KV + directory) per period, then is refused with 429 before any lookup; real keys stay cached
- * throughout; valid keys, cached or not, never touch the limiter binding; no tenant pays for any of it.
+ * throughout; valid keys, cached or not, never touch the limiter binding; no tenant pays for any of it. A
+ * binding that never answers counts as a refusal at AUTH_LIMITER_TIMEOUT_MS (injected small).
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { generateIntegrationKey } from "../../src/auth/integration-key";
 import { createKey, envelope, rid, tenant } from "../support/gateway";
 import { countingDirectory, freshAddress, wrappedKv } from "../support/key-stores";
+import { silentRateLimit } from "../support/silent-bindings";
 import { callWith, envWith } from "../support/worker";
 import { unknownKeyLimit } from "../../src/security/address-limit";
 
@@ -55,6 +57,22 @@ describe("unauthenticated floods", () => {
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(FAILURE_PERIOD_SEC);
     expect(e.details).toMatchObject({ limit: FAILURE_LIMIT, retryAfter });
+  });
+
+  it("counts a binding that never answers as a refusal at AUTH_LIMITER_TIMEOUT_MS, not the 1 s default: 429 with Retry-After, then no lookup", async () => {
+    const address = freshAddress();
+    const started = Date.now();
+    const res = await send(envWith({ AUTH_FAILURE_LIMITER: silentRateLimit(), AUTH_LIMITER_TIMEOUT_MS: "50" }), generateIntegrationKey(), address);
+    const elapsed = Date.now() - started;
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toBe(String(FAILURE_PERIOD_SEC));
+    expect(await envelope(res)).toEqual({ error: expect.any(String), code: "RATE_LIMIT_EXCEEDED", details: { limit: FAILURE_LIMIT, window: "1m", retryAfter: FAILURE_PERIOD_SEC } });
+    expect(elapsed).toBeGreaterThanOrEqual(50);
+    expect(elapsed).toBeLessThan(500);
+    // Fail closed: the address is now refused before any lookup, as after a refusal by the binding.
+    const s = stores();
+    expect((await send(s.env, generateIntegrationKey(), address)).status).toBe(429);
+    expect([s.kv.counts.get, s.dir.lookups(), s.limiter.calls()]).toEqual([0, 0, 0]);
   });
 
   it("counts per address: a limited address does not limit another", async () => {

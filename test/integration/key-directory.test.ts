@@ -2,6 +2,8 @@
  * The key directory as the authority: a key KV does not show yet works on its first request (the miss is
  * confirmed with the directory), an unreachable directory is 503 rather than a false 401, and admin writes
  * go to the directory first, then KV, with partial failures reported and repaired by the directory's alarm.
+ * A directory or limiter that never answers is met with the deadline injected (KEY_DIRECTORY_TIMEOUT_MS,
+ * ADMIN_STORE_TIMEOUT_MS) small, so no test waits out a default.
  */
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -10,6 +12,7 @@ import { generateIntegrationKey } from "../../src/auth/integration-key";
 import { hashKey, shardForHash, shardForKeyId, type KeyRecord } from "../../src/auth/key-record";
 import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
 import { brokenDirectory, countingDirectory, directoryOnlyKey, freshAddress, wrappedKv } from "../support/key-stores";
+import { silentLimiter } from "../support/silent-bindings";
 import { callWith, envWith } from "../support/worker";
 
 const JSON_ADMIN = { ...ADMIN, "content-type": "application/json" };
@@ -62,6 +65,22 @@ describe("key directory: a new key on its first request", () => {
     const after = await callWith(envWith({ KEYS: kv }), "/psa/tickets", { headers: headersFor(key) });
     expect(after.status).toBe(200);
   });
+
+  it("answers 503 SERVICE_UNAVAILABLE with Retry-After at KEY_DIRECTORY_TIMEOUT_MS, not the 1 s default, when the directory never answers", async () => {
+    const t = tenant("dir-late");
+    const { key, hash } = await directoryOnlyKey(t);
+    const { kv } = wrappedKv({ hidden: (name) => name === `key:${hash}` });
+    const id = rid("late");
+    const started = Date.now();
+    const res = await callWith(envWith({ KEYS: kv, KEY_DIRECTORY: brokenDirectory(true), KEY_DIRECTORY_TIMEOUT_MS: "50" }), "/psa/tickets", { headers: headersFor(key, id) });
+    const elapsed = Date.now() - started;
+    expect(res.status).toBe(503);
+    expect(await envelope(res)).toEqual({ error: expect.any(String), code: "SERVICE_UNAVAILABLE", details: null });
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(elapsed).toBeGreaterThanOrEqual(50);
+    expect(elapsed).toBeLessThan(500);
+    expect(await recorded("psa", id, 0)).toEqual([]);
+  });
 });
 
 describe("key directory: admin writes, directory first", () => {
@@ -88,6 +107,20 @@ describe("key directory: admin writes, directory first", () => {
     expect([e.code, e.details]).toEqual(["SERVICE_UNAVAILABLE", { directory: "failed" }]);
     expect(counts.put).toBe(0);
     expect((await (await call(`/__gateway/admin/tenants/${t}/keys`, { headers: ADMIN })).json()) as unknown).toEqual({ data: [] });
+  });
+
+  it("creates nothing when the directory never answers: 503 with details.directory failed at ADMIN_STORE_TIMEOUT_MS, not the 5 s default", async () => {
+    const t = tenant("dir-late-admin");
+    const { kv, counts } = wrappedKv();
+    const started = Date.now();
+    const res = await callWith(envWith({ KEYS: kv, KEY_DIRECTORY: brokenDirectory(true), ADMIN_STORE_TIMEOUT_MS: "50" }), `/__gateway/admin/tenants/${t}/keys`, { method: "POST", headers: JSON_ADMIN, body: JSON.stringify({ name: "k", access: { psa: "read" } }) });
+    const elapsed = Date.now() - started;
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(await envelope(res)).toEqual({ error: expect.any(String), code: "SERVICE_UNAVAILABLE", details: { directory: "failed" } });
+    expect(elapsed).toBeGreaterThanOrEqual(50);
+    expect(elapsed).toBeLessThan(2500);
+    expect(counts.put).toBe(0);
   });
 
   it("revokes when KV fails: 503 naming the failed step, the key refused at once, KV repaired by the alarm, a retry answers 200", async () => {
@@ -119,6 +152,20 @@ describe("key directory: admin writes, directory first", () => {
     expect(await limiterRevocations(t)).toEqual([]);
     await runDurableObjectAlarm(env.KEY_DIRECTORY.getByName(shardForKeyId(keyId)));
     expect(await limiterRevocations(t)).toEqual([keyId]);
+  });
+
+  it("revokes when the limiter never answers: 503 with details.limiter failed at ADMIN_STORE_TIMEOUT_MS, not the 5 s default", async () => {
+    const t = tenant("dir-revlate");
+    const { key, keyId } = await createKey(t, { psa: "read" });
+    const started = Date.now();
+    const res = await callWith(envWith({ TENANT_LIMITER: silentLimiter("revokeKey"), ADMIN_STORE_TIMEOUT_MS: "50" }), `/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
+    const elapsed = Date.now() - started;
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(await envelope(res)).toEqual({ error: expect.any(String), code: "SERVICE_UNAVAILABLE", details: { keyId, directory: "written", limiter: "failed", kv: "written" } });
+    expect(elapsed).toBeGreaterThanOrEqual(50);
+    expect(elapsed).toBeLessThan(2500);
+    expect((await callWith(envWith({}), "/psa/tickets", { headers: headersFor(key) })).status).toBe(401);
   });
 
   it("adopts a key made before the directory (KV only) when it is revoked, and lists it once", async () => {

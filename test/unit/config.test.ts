@@ -1,10 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/config";
+import { parseConfig, type GatewayConfig } from "../../src/config";
 import { parseProducts, parseUpstream } from "../../src/config/products";
 import { configErrorField } from "../support/config-error";
 
-
 const route = { method: "GET", path: "/tickets" };
+
+/** The deadlines on the gateway's own stores: each var, the setting it becomes, its default and its largest value. */
+const DEADLINES: Array<[string, (c: GatewayConfig) => number, number, number]> = [
+  ["KEY_DIRECTORY_TIMEOUT_MS", (c) => c.auth.keyDirectoryTimeoutMs, 1000, 30_000],
+  ["AUTH_LIMITER_TIMEOUT_MS", (c) => c.auth.failureLimiterTimeoutMs, 1000, 30_000],
+  ["ADMIN_STORE_TIMEOUT_MS", (c) => c.admin.storeTimeoutMs, 5000, 60_000],
+  ["AUDIT_TIMEOUT_MS", (c) => c.admin.auditTimeoutMs, 2000, 60_000],
+];
 
 describe("configuration", () => {
   it("loads the shipped products with psa and rmm", () => {
@@ -27,6 +34,19 @@ describe("configuration", () => {
   it("names the bad var", () => {
     expect(configErrorField(() => parseConfig({ UPSTREAM_RMM: "ftp://x" }))).toBe("UPSTREAM_RMM");
     expect(configErrorField(() => parseConfig({ MAX_BODY_BYTES: "ten" }))).toBe("MAX_BODY_BYTES");
+  });
+
+  it.each(DEADLINES)("defaults %s to today's value and reads it from 10 ms up to its bound", (name, setting, fallback, max) => {
+    expect(setting(parseConfig({}))).toBe(fallback);
+    expect(setting(parseConfig({ [name]: "10" }))).toBe(10);
+    expect(setting(parseConfig({ [name]: String(max) }))).toBe(max);
+    expect(setting(parseConfig({ [name]: 50 }))).toBe(50);
+  });
+
+  it.each(DEADLINES)("refuses %s outside its bounds or not a whole number of ms, naming it", (name, _setting, _fallback, max) => {
+    for (const bad of ["9", "0", String(max + 1), "-50", "1.5", "1e3", " 50", "ten", 2.5]) {
+      expect(configErrorField(() => parseConfig({ [name]: bad }))).toBe(name);
+    }
   });
 
   it.each([

@@ -1,0 +1,25 @@
+/**
+ * Stand-ins at the binding boundary that never answer, for tests of a deadline's expiry: the only way a
+ * request that waits on one of them ends is the gateway's own deadline, so the time it took is that deadline.
+ */
+import { env } from "cloudflare:workers";
+
+/** A promise that never settles: a call the far side never answers. */
+export const never = () => new Promise<never>(() => {});
+
+/** A Workers Rate Limiting binding whose `limit` never answers. */
+export function silentRateLimit(): RateLimit {
+  return { limit: never } as unknown as RateLimit;
+}
+
+type Limiter = Env["TENANT_LIMITER"];
+
+/** A TENANT_LIMITER namespace whose stubs never answer the RPC methods named; every other call goes to the real object. */
+export function silentLimiter(...methods: string[]): Limiter {
+  return {
+    getByName(name: string) {
+      const real = env.TENANT_LIMITER.getByName(name);
+      return new Proxy(real, { get: (target, prop) => (typeof prop === "string" && methods.includes(prop) ? never : Reflect.get(target, prop, target)) });
+    },
+  } as unknown as Limiter;
+}
