@@ -34,7 +34,10 @@ describe("chunkReader", () => {
     expect(Math.max(...chunks.map((c) => c.byteLength))).toBeLessThanOrEqual(128 * 1024);
     const joined = new Uint8Array(504_096);
     let at = 0;
-    for (const c of chunks) (joined.set(c, at), (at += c.byteLength));
+    for (const c of chunks) {
+      joined.set(c, at);
+      at += c.byteLength;
+    }
     expect([joined[0], joined[299_999], joined[300_000], joined[304_095], joined[304_096], joined[504_095]]).toEqual([0, 0, 1, 1, 2, 2]);
   });
 
