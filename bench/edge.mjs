@@ -80,7 +80,8 @@ async function loadOnce({ pid, urls, headers, warmHeaders, seconds, warmSeconds,
   await sleep(200); // answers a lease exchange may still send in waitUntil
   const { arrivals } = await upstream.call("arrivals"); // [id, monoMs, wallMs, ...]
   const arrived = arrivalsByRequest(arrivals, `${idPrefix}-`);
-  return { load, arrived, serverCoreBusy, otherBusy };
+  const arrivedWall = arrivalsByRequest(arrivals, `${idPrefix}-`, { wall: true });
+  return { load, arrived, arrivedWall, serverCoreBusy, otherBusy };
 }
 
 async function measure(edge, upstream, profile, delayMs, quick) {
@@ -94,7 +95,16 @@ async function measure(edge, upstream, profile, delayMs, quick) {
   const t = tally(m);
   const w = profile.windowSec * 1000;
   const arrivedT = Float64Array.from([...m.arrived.values()].flat()).sort();
-  const admittedT = sortedTimes(logTimes(edge.log, `${idPrefix}-`, "admittedAt").values());
+  const admittedAt = logTimes(edge.log, `${idPrefix}-`, "admittedAt");
+  // A 2xx the gateway logged no admission time for was admitted without a permit (fail open): it counts
+  // too, at the time it reached the upstream (wall clock, as admittedAt), when the admission was already made.
+  const untimed = [];
+  for (let i = 0; i < m.load.sent; i++) {
+    const ok = m.load.records.status[i] >= 200 && m.load.records.status[i] < 300;
+    if (ok && !admittedAt.has(`${idPrefix}-${i}`) && m.arrivedWall.has(i)) untimed.push(m.arrivedWall.get(i)[0]);
+  }
+  const admittedT = sortedTimes([...admittedAt.values(), ...untimed]);
+  if (untimed.length) t.notes.unshift(`${untimed.length} admitted without a logged admittedAt (counted at their upstream arrival)`);
   return {
     isolates: ISOLATES,
     delayMs,
@@ -110,7 +120,7 @@ async function measure(edge, upstream, profile, delayMs, quick) {
     p99Ms: t.p99Ms,
     // extras
     maxReceivedInWindow: maxInWindow(t.okDone, w),
-    admissionsLogged: admittedT.length,
+    admissionsLogged: admittedAt.size,
     policy: profile.policy,
     seconds: m.load.seconds,
     offeredRps: RATE,

@@ -4,17 +4,8 @@
  * arrivals are judged against. Pure functions: no clock, no I/O, the same seed gives the same schedule.
  */
 
-/** A seeded uniform generator on [0, 1) (mulberry32): reproducible schedules, no dependency. */
-export function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The property tests' seeded generator (mulberry32): reproducible schedules, no dependency.
+import { rng as seededRandom } from "../../test/support/rng.ts";
 
 /** Arrival times (ms, ascending) of a Poisson process of `perMs` arrivals per ms on [fromMs, toMs). */
 function poissonTimes(random, perMs, fromMs, toMs) {

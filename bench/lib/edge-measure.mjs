@@ -7,9 +7,9 @@
 import { readFileSync } from "node:fs";
 import { quantile } from "./edge-report.mjs";
 
-/** An admin API call through isolate 0 of `edge`; the parsed answer. */
-export async function edgeAdmin(edge, method, path, body) {
-  const res = await fetch(`${edge.gatewayUrls[0]}/__gateway/admin${path}`, {
+/** An admin API call through one isolate of `edge` (the first unless told); the parsed answer. */
+export async function edgeAdmin(edge, method, path, body, isolate = 0) {
+  const res = await fetch(`${edge.gatewayUrls[isolate]}/__gateway/admin${path}`, {
     method,
     headers: { authorization: `Bearer ${edge.vars.ADMIN_SECRET}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -31,13 +31,16 @@ export async function limiterService(edge, path, method = "POST") {
   return res.json();
 }
 
-/** The upstream's arrivals ([id, monoMs, wallMs, ...]) of the ids `${prefix}${n}`: Map(n -> arrival times). */
-export function arrivalsByRequest(arrivals, prefix) {
+/**
+ * The upstream's arrivals ([id, monoMs, wallMs, ...]) of the ids `${prefix}${n}`: Map(n -> arrival times), on
+ * CLOCK_MONOTONIC, or with `wall` on the wall clock (ms since the epoch: the isolates' `Date.now()` clock).
+ */
+export function arrivalsByRequest(arrivals, prefix, { wall = false } = {}) {
   const arrived = new Map();
   for (let i = 0; i < arrivals.length; i += 3) {
     if (typeof arrivals[i] !== "string" || !arrivals[i].startsWith(prefix)) continue;
     const n = Number(arrivals[i].slice(prefix.length));
-    arrived.set(n, [...(arrived.get(n) ?? []), arrivals[i + 1]]);
+    arrived.set(n, [...(arrived.get(n) ?? []), arrivals[i + (wall ? 2 : 1)]]);
   }
   return arrived;
 }
