@@ -149,8 +149,9 @@ function sparseMarkdown(rows, m) {
     "",
     "exact: what an exact sliding log admits for the same arrivals, by the times the gateway received them (logged in",
     "the isolate, lib/edge-received.mjs): a request is admitted when fewer than L admissions lie in the closed W before it.",
-    "max admitted in W: by the isolates' admission times (admittedAt), as above. limiter calls: the calls the row's",
-    "tenant's object served during the load, all methods. Latency from when each request was due, admitted ones only.",
+    "max admitted in W: the most admissions in any closed interval of length W by the isolates' admission times (log field",
+    "admittedAt; one admitted without one counts at its receive time). limiter calls: the calls the row's tenant's object",
+    "served during the load, all methods. Latency from when each request was due, admitted ones only.",
     "",
   ];
   return lines.join("\n");
@@ -164,8 +165,7 @@ export function markdown({ meta, runs, refPass, checks }) {
     `# Edge: K isolates, one tenant's Durable Object D ms away (${meta.mode})`,
     "",
     `- Date: ${meta.date}; gateway bundle from ${meta.source}`,
-    "",
-    ...(classic.length || refPass ? [classicMarkdown({ meta, runs: classic, refPass })] : []),
+    ...(classic.length || refPass ? [classicMarkdown({ meta, runs: classic, refPass })] : [""]),
     ...(sparse.length ? [sparseMarkdown(sparse, meta.sparse)] : []),
     "## Targets",
     "",
