@@ -51,6 +51,11 @@ type Background = (p: Promise<unknown>) => void;
 /** What a waiting request learns from an exchange: look again, or the limiter failed (or answered too late to use). */
 type ExchangeResult = { kind: "answered" } | { kind: "failed"; reason: string } | { kind: "late"; reason: string };
 
+interface Finished {
+  report: LeaseReport;
+  unused: number;
+}
+
 interface Waiter {
   cost: number;
   keyId: string | null;
@@ -79,7 +84,8 @@ const RTT_DECAY = 0.9;
 
 export class LeaseHolder {
   private readonly pools = new Map<string, Pool>();
-  private finished: LeaseReport[] = [];
+  /** Reports of leases that will be used no more, not sent yet, with the permits each gives back. */
+  private finished: Finished[] = [];
   /** Cached refusals by scope: "" for the tenant's policies, a key id for a key's own. */
   private readonly refusals = new Map<string, CachedRefusal>();
   private cursor = 0;
@@ -146,7 +152,7 @@ export class LeaseHolder {
   /** When this holder is dropped: its unused permits are given back in the background, not stranded. */
   giveBack(background: Background): void {
     this.forget();
-    if (this.lastExchange !== null && this.finished.some((r) => this.hasUnused(r))) background(this.report(this.lastExchange.exchange, this.lastExchange.settings));
+    if (this.lastExchange !== null && this.finished.some((f) => f.unused > 0)) background(this.report(this.lastExchange.exchange, this.lastExchange.settings));
   }
 
   /** The leases in hand (for tests that play an adversary with perfect timing). */
@@ -183,8 +189,7 @@ export class LeaseHolder {
   }
 
   private retire(pool: Pool, lease: HeldLease): void {
-    this.finished.push(reportOf(lease));
-    if (this.finished.length > MAX_FINISHED) this.finished.shift();
+    this.finish(lease);
     pool.leases = pool.leases.filter((l) => l !== lease);
   }
 
@@ -192,12 +197,11 @@ export class LeaseHolder {
     for (const lease of [...pool.leases]) this.retire(pool, lease);
   }
 
-  private hasUnused(report: LeaseReport): boolean {
-    return report.used < (this.grantedOf.get(report.id) ?? 0);
+  /** Queues a lease's report for the next exchange (past MAX_FINISHED the oldest is dropped: its permits stay counted). */
+  private finish(lease: HeldLease): void {
+    this.finished.push({ report: reportOf(lease), unused: lease.left });
+    if (this.finished.length > MAX_FINISHED) this.finished.shift();
   }
-
-  /** Permits granted per lease, for the reports not sent yet: a report with fewer used gives permits back. */
-  private readonly grantedOf = new Map<string, number>();
 
   /**
    * Starts one exchange for `pool`: asks for the units of its waiting line, plus what its
@@ -227,18 +231,17 @@ export class LeaseHolder {
   }
 
   /** Reports and clears what has ended; put back if the call fails (a report is idempotent). */
-  private takeReports(nowMs: number): LeaseReport[] {
+  private takeReports(nowMs: number): Finished[] {
     for (const pool of this.pools.values()) for (const lease of pool.leases.filter((l) => l.left === 0 || nowMs >= l.usableUntilMs)) this.retire(pool, lease);
     const reports = this.finished;
     this.finished = [];
     return reports;
   }
 
-  private async call(exchange: Exchange, settings: LeaseSettings, req: Omit<LeaseRequest, "defaults" | "holderId" | "reports" | "revocationCursor" | "keysEpoch">, reports: LeaseReport[]): Promise<LeaseAnswer | { failed: string }> {
+  private async call(exchange: Exchange, settings: LeaseSettings, req: Omit<LeaseRequest, "defaults" | "holderId" | "reports" | "revocationCursor" | "keysEpoch">, reports: Finished[]): Promise<LeaseAnswer | { failed: string }> {
     try {
       const late = () => new LimiterTimeout(`limiter did not answer within ${settings.timeoutMs} ms`);
-      const answer = await withDeadline(exchange({ ...req, reports, revocationCursor: this.cursor, keysEpoch: this.keysEpoch }), settings.timeoutMs, late);
-      for (const r of reports) this.grantedOf.delete(r.id);
+      const answer = await withDeadline(exchange({ ...req, reports: reports.map((f) => f.report), revocationCursor: this.cursor, keysEpoch: this.keysEpoch }), settings.timeoutMs, late);
       this.learn(answer);
       return answer;
     } catch (err) {
@@ -283,12 +286,11 @@ export class LeaseHolder {
     const leaseKey = answer.lease.keyId;
     this.refusals.delete(leaseKey ?? "");
     const lease: HeldLease = { id, keyId: leaseKey, permits, left: permits, sentAtMs, usableUntilMs: sentAtMs + ttlMs - settings.marginMs, lastUseOffsetMs: 0, states: answer.states, shadowRemaining: answer.shadowRemaining, skewMs };
-    this.grantedOf.set(id, permits);
     if (leaseKey !== null) this.scopedKeys.add(leaseKey);
     const target = this.pool(leaseKey ?? "");
     if (nowMs >= lease.usableUntilMs) {
       // Too late to use: given back with the next exchange (only under-admits meanwhile).
-      this.finished.push(reportOf(lease));
+      this.finish(lease);
       return { kind: "late", reason: `lease arrived after its end (${nowMs - sentAtMs} ms)` };
     }
     target.leases.push(lease);
@@ -313,7 +315,7 @@ export class LeaseHolder {
     if (this.inflight > 0) return;
     for (const pool of this.pools.values()) if (pool.leases.some((l) => l.left > 0 && nowMs < l.usableUntilMs)) return;
     for (const pool of this.pools.values()) for (const lease of pool.leases.filter((l) => nowMs >= l.usableUntilMs)) this.retire(pool, lease);
-    if (this.finished.some((r) => this.hasUnused(r))) await this.report(exchange, settings);
+    if (this.finished.some((f) => f.unused > 0)) await this.report(exchange, settings);
   }
 
   /** A report only: gives back what has ended (and learns what the answer carries). */
