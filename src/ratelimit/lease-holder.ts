@@ -66,7 +66,8 @@ interface Waiter {
 interface Pool {
   leases: HeldLease[];
   demand: Demand;
-  line: Waiter[];
+  /** In arrival order (a Set keeps insertion order, and a request leaves it in O(1)). */
+  line: Set<Waiter>;
   inflight: number;
   latest: Promise<ExchangeResult> | null;
 }
@@ -131,11 +132,11 @@ export class LeaseHolder {
         if (refuses(r, keyId, cost, nowMs)) return { kind: "refused", violated: r.violated, states: r.states, limiterNowMs: nowMs + r.skewMs, cached: !waited };
       }
       const waiter: Waiter = { cost, keyId, admitted: null };
-      pool.line.push(waiter);
+      pool.line.add(waiter);
       // One exchange in flight per pool: a request arriving meanwhile waits for it, and for the next one if
       // its grant (sized for the requests waiting when it was sent) did not cover it.
       const result = await (pool.latest ?? this.start(pool, name, keyId, settings, exchange, background));
-      pool.line = pool.line.filter((w) => w !== waiter);
+      pool.line.delete(waiter);
       if (waiter.admitted !== null) return waiter.admitted;
       if (result.kind === "failed") return { kind: "unavailable", reason: result.reason };
       if (result.kind === "late" && ++late >= MAX_LATE) return { kind: "unavailable", reason: result.reason };
@@ -166,7 +167,7 @@ export class LeaseHolder {
 
   private pool(name: string): Pool {
     let pool = this.pools.get(name);
-    if (pool === undefined) this.pools.set(name, (pool = { leases: [], demand: newDemand(), line: [], inflight: 0, latest: null }));
+    if (pool === undefined) this.pools.set(name, (pool = { leases: [], demand: newDemand(), line: new Set(), inflight: 0, latest: null }));
     return pool;
   }
 
@@ -211,7 +212,7 @@ export class LeaseHolder {
   private start(pool: Pool, name: string, keyId: string | null, settings: LeaseSettings, exchange: Exchange, background: Background): Promise<ExchangeResult> {
     const nowMs = this.now();
     sampleDemand(pool.demand, nowMs, settings.ttlMs);
-    const waiting = pool.line.filter((w) => w.admitted === null);
+    const waiting = [...pool.line].filter((w) => w.admitted === null);
     const need = waiting.reduce((n, w) => n + w.cost, 0);
     const want = Math.min(MAX_WANT, need + aheadOfNeed(pool.demand, settings.ttlMs, MAX_WANT));
     const min = waiting[0]?.cost ?? 1;
