@@ -23,7 +23,7 @@ import { isKnownRevoked, rememberRevoked } from "../auth/revoked-keys";
 import type { LeaseSettings } from "../config/rate-limit";
 import { withDeadline } from "../shared/with-deadline";
 import { refusalUntil, refuses, type CachedRefusal } from "./cached-refusal";
-import { aheadOfNeed, newDemand, noteUse, sampleDemand, type Demand } from "./demand";
+import { aheadFor, aheadOfNeed, currentRate, newDemand, noteUse, sampleDemand, type Demand } from "./demand";
 import { canTake, justInTimeLife, reportOf, statesWithInHand, takePermits, type HeldLease } from "./held-lease";
 import type { LeaseReport } from "./lease-ledger";
 import type { LeaseAnswer, LeaseRequest } from "./limiter-protocol";
@@ -184,9 +184,7 @@ export class LeaseHolder {
     const newest = pool.leases[pool.leases.length - 1];
     const inHand = pool.leases.reduce((n, l) => n + (nowMs < l.usableUntilMs ? l.left : 0), 0);
     if (newest === undefined || (inHand * 2 > newest.permits && nowMs - newest.sentAtMs < settings.ttlMs / 2)) return false;
-    const d = pool.demand;
-    const expected = d.sinceMs === null ? 0 : d.used / Math.max(settings.ttlMs / 4, nowMs - d.sinceMs);
-    return Math.floor(expected * settings.ttlMs * 1.5) > 0;
+    return aheadFor(currentRate(pool.demand, nowMs, settings.ttlMs), settings.ttlMs, MAX_WANT) > 0;
   }
 
   private retire(pool: Pool, lease: HeldLease): void {
