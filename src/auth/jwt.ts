@@ -25,12 +25,12 @@ function unauthorized(reason: string): GatewayError {
  * A verification failure as the contract sees it, by jose's error `code`: ERR_JWT_EXPIRED is TOKEN_EXPIRED,
  * every other jose error UNAUTHORIZED. Anything that is not a jose error (a TypeError from a bug in the key
  * resolver, a key the runtime cannot use) is returned as it is, to be thrown on: an exception, logged as
- * one and answered 500, never passed off as a bad token.
+ * one and answered 500, never passed off as a bad token. `kind` names the token in the log reason.
  */
-export function mapJoseError(err: unknown): unknown {
+export function mapJoseError(err: unknown, kind = "jwt"): unknown {
   if (err instanceof GatewayError || !(err instanceof errors.JOSEError)) return err;
-  if (err.code === "ERR_JWT_EXPIRED") return new GatewayError("TOKEN_EXPIRED", { logReason: `jwt: ${err.code}: ${err.message}` });
-  return unauthorized(`jwt: ${err.code}: ${err.message}`);
+  const logReason = `${kind}: ${err.code}: ${err.message}`;
+  return err.code === "ERR_JWT_EXPIRED" ? new GatewayError("TOKEN_EXPIRED", { logReason }) : unauthorized(logReason);
 }
 
 function claimId(payload: JWTPayload, claim: string): string {

@@ -8,6 +8,7 @@ import type { JWTPayload } from "jose";
 import { describe, expect, it } from "vitest";
 import { call, envelope, mintToken, portalToken, recorded, rid, sessionToken, tenant } from "../support/gateway";
 import { captureLogs } from "../support/logs";
+import { weakRsaKey } from "../support/weak-rsa";
 import { callWith, envWith } from "../support/worker";
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -155,25 +156,14 @@ describe("portal tokens", () => {
 });
 
 describe("a failure that is not the token's", () => {
-  /** A compact JWS signed RS256 by `key` (jose refuses to sign with a weak key, so it is signed here). */
-  async function signRs256(key: CryptoKey, claims: JWTPayload, kid: string): Promise<string> {
-    const part = (v: unknown) => btoa(JSON.stringify(v)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-    const input = `${part({ alg: "RS256", kid })}.${part(claims)}`;
-    const sig = new Uint8Array(await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, new TextEncoder().encode(input)));
-    return `${input}.${btoa(String.fromCharCode(...sig)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")}`;
-  }
-
   it("answers a key set the gateway cannot use (a 1024-bit RSA key) with 500, logged as an exception, not a 401 blaming the token", async () => {
-    const pair = (await crypto.subtle.generateKey({ name: "RSASSA-PKCS1-v1_5", modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
-    const jwk = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey;
-    const kid = "weak-1";
-    const jwks = JSON.stringify({ keys: [{ kty: "RSA", n: jwk.n, e: jwk.e, kid, alg: "RS256", use: "sig" }] });
+    const weak = await weakRsaKey("weak-1");
     const t = now();
-    const token = await signRs256(pair.privateKey, { iss: env.JWT_ISSUER ?? "https://auth.onestack.example", aud: "onestack-api", token_use: "session", sub: "usr_1", tid: tenant("weak"), iat: t, exp: t + 600 }, kid);
+    const token = await weak.sign({ iss: env.JWT_ISSUER, aud: "onestack-api", token_use: "session", sub: "usr_1", tid: tenant("weak"), iat: t, exp: t + 600 });
     const id = rid("weak");
     let res: Response | undefined;
     const lines = await captureLogs(async () => {
-      res = await callWith(envWith({ JWKS: jwks, JWT_ALGORITHMS: "RS256" }), "/psa/tickets", { headers: { authorization: `Bearer ${token}`, "x-request-id": id } });
+      res = await callWith(envWith({ JWKS: JSON.stringify({ keys: [weak.jwk] }), JWT_ALGORITHMS: "RS256" }), "/psa/tickets", { headers: { authorization: `Bearer ${token}`, "x-request-id": id } });
     });
     expect(res?.status).toBe(500);
     expect(await envelope(res as Response)).toEqual({ error: expect.any(String), code: "INTERNAL_ERROR", details: null });
