@@ -130,6 +130,44 @@ describe("normalizeUpstream", () => {
   });
 });
 
+describe("product text in a 4xx, checked before it reaches the client", () => {
+  const UNSAFE_NAMES = ["<img src=x onerror=alert(1)>", "a\nb", "x".repeat(101), "", "na me", "title\u202e"];
+
+  it.each(UNSAFE_NAMES)("drops the field name %j from a non-envelope 400, keeping the safe ones", async (name) => {
+    const res = await normalizeUpstream(json({ errors: { [name]: "is wrong", title: "is required" } }, 400), ctx());
+    expect(await envelopeOf(res)).toEqual({ error: "Validation failed", code: "VALIDATION_ERROR", details: { fields: { title: "is required" } } });
+  });
+
+  it("keeps field names as products write them: dotted, indexed, snake and kebab case", async () => {
+    const fields = { "address.street": "is required", "items[0].qty": "must be positive", due_date: "is invalid", "x-ref": "is taken" };
+    const res = await normalizeUpstream(json({ errors: fields }, 400), ctx());
+    expect((await envelopeOf(res)).details).toEqual({ fields });
+  });
+
+  it("does not pass a VALIDATION_ERROR envelope whose field names fail the check: it is rebuilt with the safe ones", async () => {
+    const res = await normalizeUpstream(json({ error: "Validation failed", code: "VALIDATION_ERROR", details: { fields: { "<script>": "bad", title: "is required" } } }, 400), ctx());
+    expect(await envelopeOf(res)).toEqual({ error: "Validation failed", code: "VALIDATION_ERROR", details: { fields: { title: "is required" } } });
+  });
+
+  it("does not pass a VALIDATION_ERROR envelope whose field text fails the check", async () => {
+    const res = await normalizeUpstream(json({ error: "Validation failed", code: "VALIDATION_ERROR", details: { fields: { title: "at Object.<anonymous> (/srv/app.js:1:1)" } } }, 400), ctx());
+    expect(await envelopeOf(res)).toEqual({ error: "Validation failed", code: "VALIDATION_ERROR", details: { fields: {} } });
+  });
+
+  it.each([
+    ["markup", "<b>Ticket</b> not found"],
+    ["a control character", "Ticket\u0000not found"],
+    ["a stack frame", "TypeError at handler (/srv/psa/app.js:10:5)"],
+    ["too long", "x".repeat(201)],
+    ["blank", "   "],
+    ["a bidi override", "Ticket \u202egnp.exe"],
+  ])("replaces a valid envelope's error text that is %s with the generic message, keeping its code", async (_label, text) => {
+    const res = await normalizeUpstream(json({ error: text, code: "DUPLICATE_RESOURCE", details: { resourceId: "tkt_1" } }, 409), ctx());
+    expect(res.status).toBe(409);
+    expect(await envelopeOf(res)).toEqual({ error: "Resource already exists", code: "DUPLICATE_RESOURCE", details: null });
+  });
+});
+
 describe("an error body cut off by the upstream", () => {
   function cutBody(status: number, headers: Record<string, string> = {}): Response {
     const body = new ReadableStream<Uint8Array>({
