@@ -1,8 +1,9 @@
 /**
  * Unauthenticated floods of made-up keys with valid checksums: each address may cost the gateway a few
  * lookups (KV + directory) per period, then is refused with 429 before any lookup; real keys stay cached
- * throughout; valid keys, cached or not, never touch the limiter binding; no tenant pays for any of it. A
- * binding that never answers counts as a refusal at AUTH_LIMITER_TIMEOUT_MS (injected small).
+ * throughout; valid keys, cached or not, never touch the limiter binding; no tenant pays for any of it. An
+ * IPv6 address counts by its /64. A binding that never answers counts as a refusal at AUTH_LIMITER_TIMEOUT_MS
+ * (set small, its timer fired by hand: no wall clock).
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
