@@ -14,6 +14,7 @@ import { hashKey, shardForHash, shardForKeyId, type KeyRecord } from "../../src/
 import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
 import { brokenDirectory, countingDirectory, directoryOnlyKey, freshAddress, wrappedKv } from "../support/key-stores";
 import { settlesAfter } from "../support/fake-time";
+import { captureLogs } from "../support/logs";
 import { silentLimiter } from "../support/silent-bindings";
 import { callWith, envWith } from "../support/worker";
 
@@ -88,8 +89,12 @@ describe("key directory: KV, only its cache, failing or late", () => {
     const { kv, counts } = wrappedKv({ gets: "fail" });
     const dir = countingDirectory();
     const id = rid("kvfail");
-    const res = await callWith(envWith({ KEYS: kv, KEY_DIRECTORY: dir.directory }), "/psa/tickets", { headers: headersFor(key, id) });
-    expect(res.status).toBe(200);
+    let res: Response | undefined;
+    const lines = await captureLogs(async () => {
+      res = await callWith(envWith({ KEYS: kv, KEY_DIRECTORY: dir.directory }), "/psa/tickets", { headers: headersFor(key, id) });
+    });
+    expect(res?.status).toBe(200);
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual({ level: "warn", msg: "key cache unavailable, asking the key directory", error: "Error: KV get failed" });
     expect([counts.get, dir.lookups()]).toEqual([1, 1]);
     expect((await recorded("psa", id)).length).toBe(1);
   });
