@@ -68,16 +68,30 @@ export function isValidEnvelope(value: unknown): value is { error: string; code:
 // eslint-disable-next-line no-control-regex
 const UNSAFE_TEXT = /[\x00-\x1f\x7f-\x9f<>\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
 
+/** Text with none of those characters and nothing like a stack frame (`at handler (/srv/app.js:10:5)`). */
+function isPlainText(text: string): boolean {
+  return !UNSAFE_TEXT.test(text) && !/\bat\s+\S+\s*\(/.test(text);
+}
+
 /** A short, single-line, markup-free message is worth keeping from a 4xx; anything else is replaced. */
 function safeMessage(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
   const m = value.trim();
-  if (m === "" || m.length > 200 || UNSAFE_TEXT.test(m) || /\bat\s+\S+\s*\(/.test(m)) return undefined;
+  if (m === "" || m.length > 200 || !isPlainText(m)) return undefined;
   return m;
 }
 
-/** A field name as products write them (`title`, `due_date`, `address.street`, `items[0].qty`, `/items/0`); nothing else is a key the client gets. */
-const FIELD_NAME = /^[A-Za-z0-9_.\-[\]/]{1,100}$/;
+/** A field name as products write them (`title`, `due_date`, `address.street`, `items[0].qty`, `/items/0`, `título`); nothing else is a key the client gets. */
+const FIELD_NAME = /^[\p{L}\p{N}_.\-[\]/]{1,100}$/u;
+
+/** True when every key and string in a product's `details` is plain text (at most 8 levels deep). */
+function isPlainValue(value: unknown, depth = 0): boolean {
+  if (typeof value === "string") return isPlainText(value);
+  if (value === null || typeof value !== "object") return true;
+  if (depth >= 8) return false;
+  if (Array.isArray(value)) return value.every((v) => isPlainValue(v, depth + 1));
+  return Object.entries(value).every(([k, v]) => isPlainText(k) && isPlainValue(v, depth + 1));
+}
 
 /** `{ title: "is required" }` from an upstream `errors` or `fields` object: the entries whose name and text pass the checks. */
 function deriveFields(body: Record<string, unknown>): Record<string, string> {
@@ -92,10 +106,11 @@ function deriveFields(body: Record<string, unknown>): Record<string, string> {
 
 /**
  * A valid envelope is passed byte for byte only when its product text passes the checks any other product
- * text gets: its `error`, and for VALIDATION_ERROR every field name and text. Otherwise it is rebuilt.
+ * text gets: its `error` is a safe message, every key and string of its `details` plain text, and for
+ * VALIDATION_ERROR every field name and text passes. Otherwise it is rebuilt.
  */
 function passesChecks(envelope: { error: string; code: string; details?: unknown }): boolean {
-  if (safeMessage(envelope.error) !== envelope.error) return false;
+  if (safeMessage(envelope.error) !== envelope.error || !isPlainValue(envelope.details)) return false;
   if (envelope.code !== "VALIDATION_ERROR" || !isRecord(envelope.details) || !isRecord(envelope.details.fields)) return true;
   const fields = envelope.details.fields;
   return Object.keys(deriveFields({ fields })).length === Object.keys(fields).length;

@@ -149,6 +149,27 @@ describe("product text in a 4xx, checked before it reaches the client", () => {
     expect(await envelopeOf(res)).toEqual({ error: "Validation failed", code: "VALIDATION_ERROR", details: { fields: { title: "is required" } } });
   });
 
+  it("keeps field names in any script's letters", async () => {
+    const res = await normalizeUpstream(json({ errors: { título: "es obligatorio", 名前: "必須です" } }, 400), ctx());
+    expect((await envelopeOf(res)).details).toEqual({ fields: { título: "es obligatorio", 名前: "必須です" } });
+  });
+
+  it.each([
+    ["a stack frame", { trace: "at handler (/srv/psa/app.js:10:5)" }],
+    ["markup", { hint: "<a href=//evil.example>help</a>" }],
+    ["a control character, nested", { resource: { id: "tkt\u001b[31m" } }],
+    ["a bidi override in a key", { "id\u202e": "tkt_1" }],
+  ])("does not pass an envelope whose details hold product text with %s: rebuilt, its details dropped", async (_label, details) => {
+    const res = await normalizeUpstream(json({ error: "Ticket not found", code: "NOT_FOUND", details }, 404), ctx());
+    expect(await envelopeOf(res)).toEqual({ error: "Ticket not found", code: "NOT_FOUND", details: null });
+  });
+
+  it("passes an envelope whose details are plain values byte for byte", async () => {
+    const bytes = '{"error":"Ticket not found","code":"NOT_FOUND","details":{"resource":{"type":"ticket","ids":["tkt_1","tkt_2"]},"count":2,"archived":false,"note":null}}';
+    const res = await normalizeUpstream(new Response(bytes, { status: 404, headers: { "content-type": "application/json" } }), ctx());
+    expect(await res.text()).toBe(bytes);
+  });
+
   it("does not pass a VALIDATION_ERROR envelope whose field text fails the check", async () => {
     const res = await normalizeUpstream(json({ error: "Validation failed", code: "VALIDATION_ERROR", details: { fields: { title: "at Object.<anonymous> (/srv/app.js:1:1)" } } }, 400), ctx());
     expect(await envelopeOf(res)).toEqual({ error: "Validation failed", code: "VALIDATION_ERROR", details: { fields: {} } });
