@@ -51,6 +51,12 @@ describe("admin API: failed authentications per client address", () => {
     expect((await list(tenant(), ip, null)).status).toBe(429);
   });
 
+  it("counts an IPv6 /64 as one address: failures spread over its addresses are limited together", async () => {
+    const prefix = address().split("::")[0] ?? "";
+    for (let i = 0; i < LIMIT; i++) expect((await list(tenant(), `${prefix}::${(i + 1).toString(16)}`, "wrong-secret-guess")).status).toBe(401);
+    expect((await list(tenant(), `${prefix}:ffff:ffff:ffff:ffff`, "wrong-secret-guess")).status).toBe(429);
+  });
+
   it("keeps other addresses unaffected by one address's failures", async () => {
     const noisy = address();
     for (let i = 0; i <= LIMIT; i++) await list(tenant(), noisy, "wrong-secret-guess");
