@@ -6,7 +6,7 @@
  * A store that never answers is met with its deadline (KEY_KV_TIMEOUT_MS, KEY_DIRECTORY_TIMEOUT_MS,
  * ADMIN_STORE_TIMEOUT_MS) set small, and time moved by hand (../support/fake-time.ts), never on the wall clock.
  */
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { generateIntegrationKey } from "../../src/auth/integration-key";
@@ -15,7 +15,8 @@ import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../supp
 import { brokenDirectory, countingDirectory, directoryOnlyKey, freshAddress, wrappedKv } from "../support/key-stores";
 import { settlesAfter } from "../support/fake-time";
 import { captureLogs } from "../support/logs";
-import { silentLimiter } from "../support/silent-bindings";
+import { never, silentLimiter } from "../support/silent-bindings";
+import type { KeyDirectory } from "../../src/auth/key-directory";
 import { callWith, envWith } from "../support/worker";
 
 const JSON_ADMIN = { ...ADMIN, "content-type": "application/json" };
@@ -156,6 +157,32 @@ describe("key directory: admin writes, directory first", () => {
     expect((await callWith(envWith({}), "/psa/tickets", { headers: headersFor(body.key) })).status).toBe(200);
     expect(await runDurableObjectAlarm(env.KEY_DIRECTORY.getByName(shardForHash(hash)))).toBe(true);
     expect(await env.KEYS.get(`key:${hash}`, "json")).toMatchObject({ keyId: body.keyId, tenantId: t, revokedAt: null });
+  });
+
+  it("ends the alarm's KV write that never answers at ADMIN_STORE_TIMEOUT_MS: the row stays unsynced and the alarm comes back", async () => {
+    const t = tenant("dir-alarm-late");
+    const { kv: failing } = wrappedKv({ failPuts: true });
+    const res = await callWith(envWith({ KEYS: failing }), `/__gateway/admin/tenants/${t}/keys`, { method: "POST", headers: JSON_ADMIN, body: JSON.stringify({ name: "k", access: { psa: "read" } }) });
+    const hash = await hashKey(((await res.json()) as { key: string }).key);
+    // KV never answers a write of this key; other rows of the shard (other tests') sync as usual.
+    const hanging = new Proxy(env.KEYS, {
+      get: (target, prop) => (prop === "put" ? (name: string, value: string) => (name === `key:${hash}` ? never() : target.put(name, value)) : Reflect.get(target, prop, target)),
+    });
+    const stub = env.KEY_DIRECTORY.getByName(shardForHash(hash));
+    const next = await runInDurableObject(stub, async (instance: KeyDirectory, state) => {
+      const real = Reflect.get(instance, "env") as Env;
+      Reflect.set(instance, "env", { ...real, KEYS: hanging, ADMIN_STORE_TIMEOUT_MS: "50" });
+      try {
+        await settlesAfter([50], () => instance.alarm());
+        return state.storage.getAlarm();
+      } finally {
+        Reflect.set(instance, "env", real);
+      }
+    });
+    expect(next).not.toBeNull(); // an alarm is set for the retry
+    expect(await env.KEYS.get(`key:${hash}`)).toBeNull();
+    expect(await runDurableObjectAlarm(stub)).toBe(true); // the next alarm, with KV answering, writes it
+    expect(await env.KEYS.get(`key:${hash}`, "json")).toMatchObject({ tenantId: t, revokedAt: null });
   });
 
   it("creates nothing when the directory fails: 503 with details.directory failed, and no KV write", async () => {
