@@ -116,6 +116,17 @@ export function policiesInput(body: Record<string, unknown>): Policy[] {
   return policies.map((p) => ({ name: p.name, limit: p.limit, windowSec: parseWindow(p.window) as number, ...(p.mode === "shadow" ? { mode: "shadow" as const } : {}) }));
 }
 
+/**
+ * A tenant's override: as a key's, and at least one policy enforced. The override replaces the default, so
+ * one of shadow policies only would leave the tenant with no limit at all; a key's own policies only add
+ * to the tenant's, so a key may have shadow policies only.
+ */
+export function tenantPoliciesInput(body: Record<string, unknown>): Policy[] {
+  const policies = policiesInput(body);
+  if (policies.every((p) => p.mode === "shadow")) throw validationError({ policies: 'Must include at least one policy with mode "enforce": a tenant\'s override replaces the default limits' }, "tenant override with shadow policies only");
+  return policies;
+}
+
 /** The longest grace period a roll may give the old key: 7 days. */
 const MAX_GRACE_SEC = 7 * 86_400;
 
