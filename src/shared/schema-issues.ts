@@ -14,14 +14,29 @@ export interface SchemaIssue {
   readonly path?: ReadonlyArray<PathSegment> | undefined;
 }
 
-/** `root`, then `.key` for object keys and `[i]` for array indexes. */
+const PLAIN_KEY = /^[A-Za-z0-9_$-]{1,64}$/;
+const MAX_KEY_SHOWN = 64;
+
+/**
+ * `field` followed by the object key `key`: `.key` for a plain key, else `["..."]` with every character
+ * outside printable ASCII escaped (\uXXXX) and at most 64 shown, so a name a client or a file chose can
+ * neither forge text in a terminal or a log nor grow an answer.
+ */
+export function fieldKey(field: string, key: string): string {
+  if (PLAIN_KEY.test(key)) return field === "" ? key : `${field}.${key}`;
+  const shown = [...key].slice(0, MAX_KEY_SHOWN).join("");
+  const escaped = shown.replace(/[^\x20-\x7e]|["\\]/gu, (ch) => (ch === '"' || ch === "\\" ? `\\${ch}` : Array.from({ length: ch.length }, (_, i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`).join("")));
+  return `${field}["${escaped}${shown.length < key.length ? "..." : ""}"]`;
+}
+
+/** `root`, then `.key` for object keys (fieldKey) and `[i]` for array indexes. */
 export function issueField(issue: SchemaIssue, root = ""): string {
   let field = root;
   for (const segment of issue.path ?? []) {
     const key = typeof segment === "object" ? segment.key : segment;
     if (typeof key === "number") field += `[${key}]`;
     else if (typeof key === "symbol" || (typeof key === "object" && key !== null)) field += ".?";
-    else field += field === "" ? String(key) : `.${String(key)}`;
+    else field = fieldKey(field, String(key));
   }
   return field === "" ? "body" : field;
 }
