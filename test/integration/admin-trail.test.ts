@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { MAX_AGE_MS, MAX_ENTRIES, type AuditInput } from "../../src/audit/audit-log";
 import type { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { ADMIN, call, createKey, envelope, tenant } from "../support/gateway";
-import { brokenDirectory } from "../support/key-stores";
+import { brokenDirectory, wrappedKv } from "../support/key-stores";
 import { callWith, envWith } from "../support/worker";
 
 interface Entry { id: number; action: string; keyId: string | null; before: unknown; after: unknown; requestId: string }
@@ -58,6 +58,18 @@ describe("no entry for a change that did not happen", () => {
     expect(res.status).toBe(503);
     expect((await envelope(res)).details).toEqual({ directory: "failed" });
     expect((await trail(t)).data.map((e) => e.action)).toEqual(["key.created"]);
+  });
+
+  it("records a revocation that reached the directory but not KV (503 with propagation): it happened", async () => {
+    const t = tenant("trail-rev-kv");
+    const { keyId } = await createKey(t, { psa: "read" });
+    const res = await callWith(envWith({ KEYS: wrappedKv({ failPuts: true }).kv }), `/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
+    expect(res.status).toBe(503);
+    expect((await envelope(res)).details).toMatchObject({ keyId, directory: "written", kv: "failed" });
+    const [revoked] = (await trail(t)).data;
+    expect(revoked).toMatchObject({ action: "key.revoked", keyId, before: { revokedAt: null, state: "active" }, after: { revokedAt: expect.any(String), state: "revoked" } });
+    expect((await del(`/__gateway/admin/tenants/${t}/keys/${keyId}`)).status).toBe(200); // the retry completes it, and records nothing more
+    expect((await trail(t)).data.map((e) => e.action)).toEqual(["key.revoked", "key.created"]);
   });
 
   it("records nothing for a change that leaves the policies as they were: a reset of the default, a repeated PUT", async () => {

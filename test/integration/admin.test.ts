@@ -238,6 +238,14 @@ describe("admin API: input validation", () => {
     expect((await listKeys(t)).data).toEqual([]);
   });
 
+  it("names a product key that is not plain escaped and cut to 64 characters, never as sent", async () => {
+    const t = tenant();
+    const res = await call(keysPath(t), createRequest(t, { name: "k", access: { "ad\u202Emin\n": "read", ["x".repeat(5000)]: "read" } }));
+    expect(res.status).toBe(400);
+    const fields = Object.keys(((await envelope(res)).details?.fields ?? {}) as object);
+    expect(fields).toEqual(['access["ad\\u202emin\\u000a"]', `access["${"x".repeat(64)}..."]`]);
+  });
+
   it("refuses policies that repeat a member at any depth with VALIDATION_ERROR naming it", async () => {
     const t = tenant();
     const res = await call(`/__gateway/admin/tenants/${t}/rate-limit`, { method: "PUT", headers: { ...ADMIN, "content-type": "application/json" }, body: '{"policies":[{"name":"a","limit":1,"window":"1m"},{"name":"b","limit":5,"limit":500,"window":"1m"}]}' });

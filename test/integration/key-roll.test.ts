@@ -170,6 +170,14 @@ describe("key roll", () => {
     expect(await statuses(next.key)).toEqual([200, 200, 200, 429]);
   });
 
+  it("carries the key's expiry to its successor", async () => {
+    const t = tenant("roll-expiry");
+    const expiresAt = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    const old = await createKey(t, { psa: "read" }, { expiresAt });
+    const next = (await (await roll(t, old.keyId, { gracePeriod: "1h" })).json()) as Listed;
+    expect(next.expiresAt).toBe(expiresAt);
+  });
+
   it("copies the policies from the directory's alarm when the tenant's object failed them at the roll", async () => {
     const t = tenant("roll-policies-late");
     const old = await createKey(t, { psa: "read" });
