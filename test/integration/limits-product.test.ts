@@ -208,6 +208,19 @@ describe("self-service view", () => {
     expect(await asPortal.json()).toEqual({ tenantId: t, policies: [{ name: "burst", limit: 5, window: "1m", mode: "enforce", scope: "tenant" }] });
   });
 
+  it("sends a portal customer no RateLimit fields on product answers, and a 429 with Retry-After only", async () => {
+    const { t } = await setup("lp-portal-headers", [{ name: "burst", limit: 2, window: "1m" }]);
+    const token = await portalToken(t, "cust_1");
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await call("/psa/portal/tickets", { headers: { authorization: `Bearer ${token}` } }));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 429]);
+    for (const res of answers) expect([res.headers.get("ratelimit"), res.headers.get("ratelimit-policy")]).toEqual([null, null]);
+    expect(Number(answers[2]!.headers.get("retry-after"))).toBeGreaterThan(0);
+    const asSession = await call("/psa/tickets", { headers: { authorization: `Bearer ${await sessionToken(t, ["psa:tickets.read"])}` } });
+    expect(asSession.status).toBe(429);
+    expect(asSession.headers.get("ratelimit")).toMatch(/^"burst";r=0;t=\d+$/); // the same budget, shown to a session
+  });
+
   it("answers 503 SERVICE_UNAVAILABLE with Retry-After at ADMIN_STORE_TIMEOUT_MS when the tenant's object never answers", async () => {
     const { key } = await setup("lp-view-late", [{ name: "burst", limit: 5, window: "1m" }]);
     const limiter = silentLimiter("status");
