@@ -138,6 +138,6 @@ export function newKeyBody(products: readonly string[], nowMs: number, isSafeNam
 
 /** `GET .../audit` query: `limit` 1-100 (default 50), `cursor` from the previous page's `nextCursor`. */
 export const AuditQuerySchema = v.object({
-  limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/, "Must be an integer from 1 to 100"), v.transform(Number), v.minValue(1, "Must be an integer from 1 to 100"), v.maxValue(100, "Must be an integer from 1 to 100")), "50"),
-  cursor: v.optional(v.pipe(v.string(), v.regex(/^\d{1,15}$/, "Must be a nextCursor from an earlier page"), v.transform(Number))),
+  limit: v.optional(v.pipe(v.string("Must be one integer from 1 to 100 (given once)"), v.regex(/^\d{1,3}$/, "Must be an integer from 1 to 100"), v.transform(Number), v.minValue(1, "Must be an integer from 1 to 100"), v.maxValue(100, "Must be an integer from 1 to 100")), "50"),
+  cursor: v.optional(v.pipe(v.string("Must be one nextCursor from an earlier page (given once)"), v.regex(/^\d{1,15}$/, "Must be a nextCursor from an earlier page"), v.transform(Number))),
 });

@@ -119,6 +119,8 @@ describe("audit trail of admin changes", () => {
     ["limit=101", "limit"],
     ["limit=abc", "limit"],
     ["cursor=x", "cursor"],
+    ["limit=5&limit=100", "limit"],
+    ["cursor=1&cursor=2", "cursor"],
   ])("refuses ?%s with VALIDATION_ERROR naming %s", async (qs, field) => {
     const res = await call(auditPath(tenant("audit"), `?${qs}`), { headers: ADMIN });
     expect(res.status).toBe(400);
