@@ -67,6 +67,22 @@ export function trailPolicies(policies: readonly Policy[] | null, scope: "tenant
   return policies === null ? null : policies.map((p) => ({ name: p.name, limit: p.limit, window: formatWindow(p.windowSec), mode: p.mode ?? "enforce", scope }));
 }
 
+/**
+ * A policy list as the trail shows it, also from entries written before the one shape: those had
+ * `windowSec` (key policies) or no `mode` and `scope` (tenant policies, which were enforced unless shadow).
+ */
+function policyShape(action: AuditAction, value: unknown): unknown {
+  if (!action.includes("rate-limit") || !Array.isArray(value)) return value;
+  const scope = action.startsWith("key-") ? "key" : "tenant";
+  return value.map((p: Partial<TrailPolicy> & { windowSec?: number }) => ({
+    name: p.name,
+    limit: p.limit,
+    window: typeof p.window === "string" ? p.window : formatWindow(p.windowSec ?? 0),
+    mode: p.mode ?? "enforce",
+    scope: p.scope ?? scope,
+  }));
+}
+
 type Row = { id: number; at: number; actor: string; action: string; key_id: string | null; before: string; after: string; request_id: string };
 
 function ensureTables(sql: SqlStorage): void {
@@ -110,8 +126,8 @@ export function listAudit(sql: SqlStorage, query: AuditQuery, nowMs: number): Au
     actor: r.actor,
     action: r.action as AuditAction,
     keyId: r.key_id,
-    before: JSON.parse(r.before) as unknown,
-    after: JSON.parse(r.after) as unknown,
+    before: policyShape(r.action as AuditAction, JSON.parse(r.before)),
+    after: policyShape(r.action as AuditAction, JSON.parse(r.after)),
     requestId: r.request_id,
   }));
   return { data: page, nextCursor: rows.length > limit ? String(page[page.length - 1]?.id) : null, retention: retention(sql, nowMs) };

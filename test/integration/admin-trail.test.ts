@@ -141,6 +141,21 @@ describe("before and after are exactly what the change replaced and produced", (
   });
 });
 
+describe("one shape", () => {
+  it("shows entries written before the one shape with it: windowSec and missing mode and scope filled in", async () => {
+    const t = tenant("trail-old");
+    await runInDurableObject(env.TENANT_LIMITER.getByName(t), async (instance: TenantLimiter, state) => {
+      await instance.listAudit({ limit: 1, before: null }); // creates the table
+      const insert = "INSERT INTO audit (at, actor, action, key_id, before, after, request_id) VALUES (1800000000000, 'admin-secret', ?, ?, ?, ?, 'r')";
+      state.storage.sql.exec(insert, "rate-limit.set", null, JSON.stringify([{ name: "burst", limit: 5, window: "1m" }]), JSON.stringify([{ name: "burst", limit: 5, window: "1m", mode: "shadow" }]));
+      state.storage.sql.exec(insert, "key-rate-limit.set", "key_0123456789abcdef", "null", JSON.stringify([{ name: "mine", limit: 3, windowSec: 90 }]));
+    });
+    const [keySet, tenantSet] = (await trail(t)).data;
+    expect(tenantSet).toMatchObject({ before: [{ name: "burst", limit: 5, window: "1m", mode: "enforce", scope: "tenant" }], after: [{ name: "burst", limit: 5, window: "1m", mode: "shadow", scope: "tenant" }] });
+    expect(keySet).toMatchObject({ before: null, after: [{ name: "mine", limit: 3, window: "90s", mode: "enforce", scope: "key" }] });
+  });
+});
+
 describe("retention", () => {
   const entry = (i: number): AuditInput => ({ actor: "test", action: "rate-limit.set", keyId: null, before: null, after: { i }, requestId: `r${i}` });
   const T0 = 1_800_000_000_000;
