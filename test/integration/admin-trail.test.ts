@@ -51,6 +51,14 @@ describe("no entry for a change that did not happen", () => {
     expect((await trail(t)).data.map((e) => e.action)).toEqual(["key.revoked", "key.created"]);
   });
 
+  it("records one revocation for 4 concurrent revocations of a key", async () => {
+    const t = tenant("trail-revoke-race");
+    const { keyId } = await createKey(t, { psa: "read" });
+    const answers = await Promise.all([1, 2, 3, 4].map(() => del(`/__gateway/admin/tenants/${t}/keys/${keyId}`)));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect((await trail(t)).data.map((e) => e.action)).toEqual(["key.revoked", "key.created"]);
+  });
+
   it("records nothing when the key directory fails a revocation (503): nothing changed", async () => {
     const t = tenant("trail-dir503");
     const { keyId } = await createKey(t, { psa: "read" });
