@@ -126,14 +126,12 @@ export class TenantLimiter extends DurableObject<Env> {
     this.lastRevocation = row.seq;
   }
 
-  /** Sets the tenant's policies (null: back to the gateway default). Every lease granted from now on uses them. */
+  /**
+   * Sets the tenant's policies (null: back to the gateway default) without an audit entry: for tests and
+   * tools that drive the object directly; the admin API changes policies through `changePolicies`.
+   */
   async setPolicies(policies: Policy[] | null): Promise<void> {
     this.applyPolicies(null, policies);
-  }
-
-  /** Sets a key's own policies, applied besides the tenant's (null: none). Every lease granted from now on uses them. */
-  async setKeyPolicies(keyId: string, policies: Policy[] | null): Promise<void> {
-    this.applyPolicies(keyId, policies);
   }
 
   /**
