@@ -201,4 +201,10 @@ describe("the request id in the trail", () => {
     const [set] = (await trail(t)).data;
     expect(set?.requestId).toBe(answered);
   });
+
+  it("is the gateway's own for an admin path written with percent-escapes too", async () => {
+    const res = await call(`/__gateway/%61dmin/tenants/${tenant("trail-rid")}/rate-limit`, { headers: { ...ADMIN, "x-request-id": "client-chosen-0002" } });
+    expect(res.status).toBe(200); // routed to the admin API as the decoded path ...
+    expect(res.headers.get("x-request-id")).not.toBe("client-chosen-0002"); // ... and treated as one
+  });
 });
