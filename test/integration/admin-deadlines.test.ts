@@ -27,6 +27,7 @@ describe("admin calls to the tenant's object have a deadline", () => {
     ["resetting a tenant's limits", "changePolicies", "/rate-limit", { method: "DELETE", headers: ADMIN }, false],
     ["reading a key's limits", "status", "/keys/{key}/rate-limit", { headers: ADMIN }, true],
     ["setting a key's limits", "changePolicies", "/keys/{key}/rate-limit", { method: "PUT", headers: json, body }, true],
+    ["resetting a key's limits", "changePolicies", "/keys/{key}/rate-limit", { method: "DELETE", headers: ADMIN }, true],
     ["listing the audit trail", "listAudit", "/audit", { headers: ADMIN }, false],
   ];
 
@@ -39,6 +40,15 @@ describe("admin calls to the tenant's object have a deadline", () => {
       await expectUnavailable(res);
     });
     expect(lines.filter((l) => l.includes('"msg":"admin change"'))).toEqual([]);
+  });
+
+  it("rolls a key when the tenant's object never takes its policies: 201 with propagation.limiter failed at ADMIN_STORE_TIMEOUT_MS", async () => {
+    const t = tenant("adm-roll-late");
+    const { keyId } = await createKey(t, { psa: "read" });
+    const limiter = silentLimiter("inheritKeyPolicies");
+    const res = await answeredAt(30, () => limiter.asked > 0, () => callWith(envWith({ TENANT_LIMITER: limiter, ADMIN_STORE_TIMEOUT_MS: "30" }), `/__gateway/admin/tenants/${t}/keys/${keyId}/roll`, { method: "POST", headers: json, body: JSON.stringify({ gracePeriod: "1h" }) }));
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { propagation: unknown }).propagation).toEqual({ directory: "written", kv: "written", limiter: "failed" });
   });
 
   it("answers 503 when the tenant's object fails a change (not a hang, not a 500)", async () => {
