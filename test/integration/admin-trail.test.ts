@@ -51,6 +51,15 @@ describe("no entry for a change that did not happen", () => {
     expect((await trail(t)).data.map((e) => e.action)).toEqual(["key.revoked", "key.created"]);
   });
 
+  it("records nothing for a refused roll (409) or an oversized body (413)", async () => {
+    const t = tenant("trail-refused");
+    const { keyId } = await createKey(t, { psa: "read" });
+    expect((await del(`/__gateway/admin/tenants/${t}/keys/${keyId}`)).status).toBe(200);
+    expect((await call(`/__gateway/admin/tenants/${t}/keys/${keyId}/roll`, { method: "POST", headers: ADMIN })).status).toBe(409);
+    expect((await call(`/__gateway/admin/tenants/${t}/rate-limit`, { method: "PUT", headers: json, body: JSON.stringify({ policies: [{ name: "burst", limit: 5, window: "1m", pad: "x".repeat(20_000) }] }) })).status).toBe(413);
+    expect((await trail(t)).data.map((e) => e.action)).toEqual(["key.revoked", "key.created"]);
+  });
+
   it("records one revocation for 4 concurrent revocations of a key", async () => {
     const t = tenant("trail-revoke-race");
     const { keyId } = await createKey(t, { psa: "read" });
