@@ -10,6 +10,7 @@ import type { AppEnv } from "../env";
 import { GatewayError, validationError } from "../errors";
 import { isJsonMediaType, parseStrictJson } from "../http/json-body";
 import { duplicateMember } from "../shared/json-members";
+import { shownText } from "../shared/schema-issues";
 import { parseWindow, type Policy } from "../shared/policy";
 import { KEY_ID_PATTERN, newKeyBody, PoliciesBody, RollBody, TenantIdSchema } from "./schemas";
 import { parseInput } from "./validation-hook";
@@ -22,7 +23,7 @@ export function tenantParam(c: Context<AppEnv>): string {
 
 export function keyIdParam(c: Context<AppEnv>): string {
   const id = c.req.param("keyId") ?? "";
-  if (!KEY_ID_PATTERN.test(id)) throw new GatewayError("NOT_FOUND", { details: { resourceType: "integrationKey", resourceId: id.slice(0, 64) } });
+  if (!KEY_ID_PATTERN.test(id)) throw new GatewayError("NOT_FOUND", { details: { resourceType: "integrationKey", resourceId: shownText(id) } });
   return id;
 }
 

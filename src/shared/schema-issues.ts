@@ -15,18 +15,22 @@ export interface SchemaIssue {
 }
 
 const PLAIN_KEY = /^[A-Za-z0-9_$-]{1,64}$/;
-const MAX_KEY_SHOWN = 64;
+const MAX_SHOWN = 64;
 
 /**
- * `field` followed by the object key `key`: `.key` for a plain key, else `["..."]` with every character
- * outside printable ASCII escaped (\uXXXX) and at most 64 shown, so a name a client or a file chose can
- * neither forge text in a terminal or a log nor grow an answer.
+ * Text a client or a file chose, as the gateway may show it back: every character outside printable ASCII
+ * escaped (\uXXXX), `"` and `\` escaped, at most 64 characters shown (then `...`), so it can neither forge
+ * text in a terminal or a log nor grow an answer.
  */
-export function fieldKey(field: string, key: string): string {
-  if (PLAIN_KEY.test(key)) return field === "" ? key : `${field}.${key}`;
-  const shown = [...key].slice(0, MAX_KEY_SHOWN).join("");
+export function shownText(text: string): string {
+  const shown = [...text].slice(0, MAX_SHOWN).join("");
   const escaped = shown.replace(/[^\x20-\x7e]|["\\]/gu, (ch) => (ch === '"' || ch === "\\" ? `\\${ch}` : Array.from({ length: ch.length }, (_, i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`).join("")));
-  return `${field}["${escaped}${shown.length < key.length ? "..." : ""}"]`;
+  return shown.length < text.length ? `${escaped}...` : escaped;
+}
+
+/** `field` followed by the object key `key`: `.key` for a plain key, else `["..."]` with the key as shownText shows it. */
+export function fieldKey(field: string, key: string): string {
+  return PLAIN_KEY.test(key) ? (field === "" ? key : `${field}.${key}`) : `${field}["${shownText(key)}"]`;
 }
 
 /** `root`, then `.key` for object keys (fieldKey) and `[i]` for array indexes. */

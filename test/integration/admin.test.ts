@@ -246,6 +246,12 @@ describe("admin API: input validation", () => {
     expect(fields).toEqual(['access["ad\\u202emin\\u000a"]', `access["${"x".repeat(64)}..."]`]);
   });
 
+  it("shows a malformed key id in a 404 escaped and cut to 64 characters", async () => {
+    const res = await call(`/__gateway/admin/tenants/${tenant()}/keys/${encodeURIComponent("key_\u202Eevil\n" + "y".repeat(100))}`, { method: "DELETE", headers: ADMIN });
+    expect(res.status).toBe(404);
+    expect((await envelope(res)).details).toEqual({ resourceType: "integrationKey", resourceId: `key_\\u202eevil\\u000a${"y".repeat(54)}...` });
+  });
+
   it("refuses policies that repeat a member at any depth with VALIDATION_ERROR naming it", async () => {
     const t = tenant();
     const res = await call(`/__gateway/admin/tenants/${t}/rate-limit`, { method: "PUT", headers: { ...ADMIN, "content-type": "application/json" }, body: '{"policies":[{"name":"a","limit":1,"window":"1m"},{"name":"b","limit":5,"limit":500,"window":"1m"}]}' });
