@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { lookupAddress as clientAddressKey } from "../../src/security/address-limit";
 import { ADMIN, call, envelope, tenant } from "../support/gateway";
-import { settlesAfter } from "../support/fake-time";
+import { answeredAfter } from "../support/deadline";
 import { silentRateLimit } from "../support/silent-bindings";
 import { callWith, envWith } from "../support/worker";
 
@@ -75,7 +75,7 @@ describe("admin API: failed authentications per client address", () => {
     const t = tenant();
     const ip = address();
     const silent = envWith({ ADMIN_AUTH_LIMITER: silentRateLimit(), AUTH_LIMITER_TIMEOUT_MS: "50" });
-    const res = await settlesAfter([50], () => callWith(silent, keysPath(t), { headers: { "cf-connecting-ip": ip, authorization: "Bearer wrong-secret-guess" } }));
+    const res = await answeredAfter([50], () => callWith(silent, keysPath(t), { headers: { "cf-connecting-ip": ip, authorization: "Bearer wrong-secret-guess" } }));
     expect(res.status).toBe(429);
     expect(res.headers.get("retry-after")).toBe("60");
     expect(await envelope(res)).toEqual({ error: expect.any(String), code: "RATE_LIMIT_EXCEEDED", details: { limit: LIMIT, window: "1m", retryAfter: 60 } });

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { generateIntegrationKey } from "../../src/auth/integration-key";
 import { createKey, envelope, rid, tenant } from "../support/gateway";
 import { countingDirectory, freshAddress, wrappedKv } from "../support/key-stores";
-import { settlesAfter } from "../support/fake-time";
+import { answeredAfter } from "../support/deadline";
 import { silentRateLimit } from "../support/silent-bindings";
 import { callWith, envWith } from "../support/worker";
 import { unknownKeyLimit } from "../../src/security/address-limit";
@@ -91,7 +91,7 @@ describe("unauthenticated floods", () => {
 
   it("counts a binding that never answers as a refusal at AUTH_LIMITER_TIMEOUT_MS, not the 1 s default: 429 with Retry-After, then no lookup", async () => {
     const address = freshAddress();
-    const res = await settlesAfter([50], () => send(envWith({ AUTH_FAILURE_LIMITER: silentRateLimit(), AUTH_LIMITER_TIMEOUT_MS: "50" }), generateIntegrationKey(), address));
+    const res = await answeredAfter([50], () => send(envWith({ AUTH_FAILURE_LIMITER: silentRateLimit(), AUTH_LIMITER_TIMEOUT_MS: "50" }), generateIntegrationKey(), address));
     expect(res.status).toBe(429);
     expect(res.headers.get("retry-after")).toBe(String(FAILURE_PERIOD_SEC));
     expect(await envelope(res)).toEqual({ error: expect.any(String), code: "RATE_LIMIT_EXCEEDED", details: { limit: FAILURE_LIMIT, window: "1m", retryAfter: FAILURE_PERIOD_SEC } });

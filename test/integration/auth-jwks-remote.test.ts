@@ -10,7 +10,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { base64url, exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
-import { settlesAfter } from "../support/fake-time";
+import { answeredAfter } from "../support/deadline";
 import { recorded, rid, tenant } from "../support/gateway";
 
 const COOLDOWN_MS = 30_000;
@@ -239,7 +239,8 @@ describe("remote JWKS: never loaded", () => {
     await remote.control({ jwks: { keys: [a.jwk] }, mode: "hang" });
     const token = await remote.token(a);
     // Held by the hanging endpoint until the JWKS_TIMEOUT_MS timer fires (by hand: no wall clock).
-    expect(await settlesAfter([Number(TIMEOUT_MS)], () => remote.send(token))).toMatchObject({ status: 503, code: "SERVICE_UNAVAILABLE" });
+    // Held once the endpoint has the gateway's fetch (its deadline timer is set just before).
+    expect(await answeredAfter([Number(TIMEOUT_MS)], () => remote.send(token), async () => (await remote.hits()) > 0)).toMatchObject({ status: 503, code: "SERVICE_UNAVAILABLE" });
   });
 
   it.each(["fail", "hang"] as const)(

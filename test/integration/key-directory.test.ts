@@ -4,7 +4,7 @@
  * go to the directory first, then KV, with partial failures reported and repaired by the directory's alarm.
  * KV is only the directory's cache: a KV read that fails or is late (KEY_KV_TIMEOUT_MS) asks the directory.
  * A store that never answers is met with its deadline (KEY_KV_TIMEOUT_MS, KEY_DIRECTORY_TIMEOUT_MS,
- * ADMIN_STORE_TIMEOUT_MS) set small, and time moved by hand (../support/fake-time.ts), never on the wall clock.
+ * ADMIN_STORE_TIMEOUT_MS) set small, and its timer fired by hand (../support/deadline.ts), never on the wall clock.
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -13,7 +13,7 @@ import { generateIntegrationKey } from "../../src/auth/integration-key";
 import { hashKey, shardForHash, shardForKeyId, type KeyRecord } from "../../src/auth/key-record";
 import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
 import { brokenDirectory, countingDirectory, directoryOnlyKey, freshAddress, wrappedKv } from "../support/key-stores";
-import { settlesAfter } from "../support/fake-time";
+import { answeredAfter } from "../support/deadline";
 import { captureLogs } from "../support/logs";
 import { never, silentLimiter } from "../support/silent-bindings";
 import type { KeyDirectory } from "../../src/auth/key-directory";
@@ -75,7 +75,7 @@ describe("key directory: a new key on its first request", () => {
     const { key, hash } = await directoryOnlyKey(t);
     const { kv } = wrappedKv({ hidden: (name) => name === `key:${hash}` });
     const id = rid("late");
-    const res = await settlesAfter([50], () => callWith(envWith({ KEYS: kv, KEY_DIRECTORY: brokenDirectory(true), KEY_DIRECTORY_TIMEOUT_MS: "50" }), "/psa/tickets", { headers: headersFor(key, id) }));
+    const res = await answeredAfter([50], () => callWith(envWith({ KEYS: kv, KEY_DIRECTORY: brokenDirectory(true), KEY_DIRECTORY_TIMEOUT_MS: "50" }), "/psa/tickets", { headers: headersFor(key, id) }));
     expect(res.status).toBe(503);
     expect(await envelope(res)).toEqual({ error: expect.any(String), code: "SERVICE_UNAVAILABLE", details: null });
     expect(res.headers.get("retry-after")).toBe("1");
@@ -105,7 +105,7 @@ describe("key directory: KV, only its cache, failing or late", () => {
     const { key } = await directoryOnlyKey(t);
     const { kv } = wrappedKv({ gets: "hang" });
     const dir = countingDirectory();
-    const res = await settlesAfter([40], () => callWith(envWith({ KEYS: kv, KEY_DIRECTORY: dir.directory, KEY_KV_TIMEOUT_MS: "40" }), "/psa/tickets", { headers: headersFor(key) }));
+    const res = await answeredAfter([40], () => callWith(envWith({ KEYS: kv, KEY_DIRECTORY: dir.directory, KEY_KV_TIMEOUT_MS: "40" }), "/psa/tickets", { headers: headersFor(key) }));
     expect(res.status).toBe(200);
     expect(dir.lookups()).toBe(1);
   });
@@ -134,7 +134,7 @@ describe("key directory: KV, only its cache, failing or late", () => {
     const { key } = await directoryOnlyKey(t);
     const { kv } = wrappedKv({ gets: "hang" });
     const id = rid("kvlate");
-    const res = await settlesAfter([40, 60], () =>
+    const res = await answeredAfter([40, 60], () =>
       callWith(envWith({ KEYS: kv, KEY_DIRECTORY: brokenDirectory(true), KEY_KV_TIMEOUT_MS: "40", KEY_DIRECTORY_TIMEOUT_MS: "60" }), "/psa/tickets", { headers: headersFor(key, id) }),
     );
     expect(res.status).toBe(503);
@@ -173,7 +173,7 @@ describe("key directory: admin writes, directory first", () => {
       const real = Reflect.get(instance, "env") as Env;
       Reflect.set(instance, "env", { ...real, KEYS: hanging, ADMIN_STORE_TIMEOUT_MS: "50" });
       try {
-        await settlesAfter([50], () => instance.alarm());
+        await answeredAfter([50], () => instance.alarm());
         return state.storage.getAlarm();
       } finally {
         Reflect.set(instance, "env", real);
@@ -199,7 +199,7 @@ describe("key directory: admin writes, directory first", () => {
   it("creates nothing when the directory never answers: 503 with details.directory failed at ADMIN_STORE_TIMEOUT_MS, not the 5 s default", async () => {
     const t = tenant("dir-late-admin");
     const { kv, counts } = wrappedKv();
-    const res = await settlesAfter([50], () =>
+    const res = await answeredAfter([50], () =>
       callWith(envWith({ KEYS: kv, KEY_DIRECTORY: brokenDirectory(true), ADMIN_STORE_TIMEOUT_MS: "50" }), `/__gateway/admin/tenants/${t}/keys`, { method: "POST", headers: JSON_ADMIN, body: JSON.stringify({ name: "k", access: { psa: "read" } }) }),
     );
     expect(res.status).toBe(503);
@@ -242,7 +242,7 @@ describe("key directory: admin writes, directory first", () => {
   it("revokes when the limiter never answers: 503 with details.limiter failed at ADMIN_STORE_TIMEOUT_MS, not the 5 s default", async () => {
     const t = tenant("dir-revlate");
     const { key, keyId } = await createKey(t, { psa: "read" });
-    const res = await settlesAfter([50], () => callWith(envWith({ TENANT_LIMITER: silentLimiter("revokeKey"), ADMIN_STORE_TIMEOUT_MS: "50" }), `/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN }));
+    const res = await answeredAfter([50], () => callWith(envWith({ TENANT_LIMITER: silentLimiter("revokeKey"), ADMIN_STORE_TIMEOUT_MS: "50" }), `/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN }));
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("1");
     expect(await envelope(res)).toEqual({ error: expect.any(String), code: "SERVICE_UNAVAILABLE", details: { keyId, directory: "written", limiter: "failed", kv: "written" } });
