@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 
 /** The RPC methods of TenantLimiter, each wrapped once (on the class, since RPC refuses a method replaced on an instance). */
-const METHODS = ["exchange", "status", "revokeKey", "setPolicies", "setKeyPolicies", "recordAudit", "listAudit"] as const;
+const METHODS = ["exchange", "status", "revokeKey", "setPolicies", "changePolicies", "inheritKeyPolicies", "recordAudit", "listAudit"] as const;
 const counters = new WeakMap<object, Map<string, number>>();
 let wrapped = false;
 
