@@ -140,7 +140,7 @@ describe("unauthenticated floods", () => {
 
   it("keeps real keys cached through a flood from many addresses: no KV read and no directory lookup for them after it", async () => {
     const t = tenant("flood");
-    // A lease's end is not waited for here (callWith waits for the background work): rate-limit.md, "Giving back".
+    // A lease's end is not waited for here (callWith waits for the background work): docs/rate-limiting.md, "Edge admission".
     setLeaseClock(null, () => Promise.resolve());
     onTestFinished(() => setLeaseClock(null));
     const real = await Promise.all([1, 2, 3].map(() => createKey(t, { psa: "read" })));
