@@ -5,6 +5,7 @@
  */
 import type { LeaseSettings } from "../config/rate-limit";
 import { LeaseHolder, type Exchange, type Outcome, type Sleep } from "./lease-holder";
+import { newRoundTrip } from "./round-trip";
 
 /**
  * Admits, refuses or reports the limiter unavailable for one request of `keyId` (null: a principal that is
@@ -28,6 +29,8 @@ const realClock = () => Date.now();
 const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let clock: () => number = realClock;
 let sleep: Sleep = realSleep;
+/** The isolate's round trip to tenants' objects, shared by all its holders (round-trip.ts). */
+const isolateRtt = newRoundTrip();
 
 /**
  * The isolate's holder for a tenant. Created on first use; past 10,000 the least recently created is
@@ -41,7 +44,7 @@ export function holderFor(tenantId: string, background: (p: Promise<unknown>) =>
       holders.delete(oldest);
       dropped.giveBack(background);
     }
-    holders.set(tenantId, (holder = new LeaseHolder(tenantId, () => clock(), (ms) => sleep(ms))));
+    holders.set(tenantId, (holder = new LeaseHolder(tenantId, () => clock(), (ms) => sleep(ms), isolateRtt)));
   }
   return holder;
 }

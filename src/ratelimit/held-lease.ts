@@ -7,7 +7,7 @@
  * use them); null for the tenant's alone, usable by every principal of the tenant without policies of its own.
  */
 import type { LeaseSettings } from "../config/rate-limit";
-import type { LeaseReport } from "./lease-ledger";
+import type { LeaseReport, UseMark } from "./lease-ledger";
 import type { PolicyState } from "./sliding-window";
 
 export interface HeldLease {
@@ -17,8 +17,11 @@ export interface HeldLease {
   left: number;
   sentAtMs: number;
   usableUntilMs: number;
-  /** The last use, in ms after `sentAtMs`: what the report says, so the object can move the used permits back to it. */
-  lastUseOffsetMs: number;
+  /**
+   * When the permits were used, in ms after `sentAtMs`, quantized up and merged (see `noteUseAt`): what the
+   * report says, so the object can count each used permit at its own use instead of at the lease's end.
+   */
+  uses: UseMark[];
   /** The policies' states as the object stated them with the grant. */
   states: PolicyState[];
   /**
@@ -39,13 +42,41 @@ export function canTake(lease: HeldLease, nowMs: number, cost: number): boolean 
 export function takePermits(lease: HeldLease, nowMs: number, cost: number): string[] {
   const first = lease.permits - lease.left;
   lease.left -= cost;
-  lease.lastUseOffsetMs = nowMs - lease.sentAtMs;
+  noteUseAt(lease.uses, nowMs - lease.sentAtMs, cost);
   return lease.shadowRemaining.filter((s) => first + cost > s.remaining).map((s) => s.name);
+}
+
+/** Use offsets are rounded up to this: a few ms, well under 1% of the shortest window (1 s). */
+const USE_RESOLUTION_MS = 5;
+/** Marks kept per lease at most; past it two neighbours merge (see `noteUseAt`). */
+const MAX_USE_MARKS = 16;
+
+/**
+ * Records `count` permits used `offsetMs` after the send. Offsets are rounded UP and, past MAX_USE_MARKS
+ * marks, the two neighbours whose merge moves the fewest permit-ms merge at the LATER offset: every mark
+ * stays at or after the uses it stands for, an upper bound, which is all the exactness argument needs.
+ */
+export function noteUseAt(marks: UseMark[], offsetMs: number, count: number): void {
+  const at = Math.ceil(Math.max(0, offsetMs) / USE_RESOLUTION_MS) * USE_RESOLUTION_MS;
+  const last = marks[marks.length - 1];
+  if (last !== undefined && last.offsetMs >= at) last.count += count; // uses come in time order: a later mark already bounds this one
+  else marks.push({ offsetMs: at, count });
+  if (marks.length <= MAX_USE_MARKS) return;
+  let best = 0;
+  let bestCost = Infinity;
+  for (let i = 0; i + 1 < marks.length; i++) {
+    const a = marks[i] as UseMark;
+    const cost = a.count * ((marks[i + 1] as UseMark).offsetMs - a.offsetMs);
+    if (cost < bestCost) [best, bestCost] = [i, cost];
+  }
+  const [a, b] = marks.splice(best, 2) as [UseMark, UseMark];
+  marks.splice(best, 0, { offsetMs: b.offsetMs, count: a.count + b.count });
 }
 
 /** What the isolate tells the object of a lease it will use no more. */
 export function reportOf(lease: HeldLease): LeaseReport {
-  return { id: lease.id, used: lease.permits - lease.left, lastUseOffsetMs: lease.lastUseOffsetMs };
+  const last = lease.uses[lease.uses.length - 1]?.offsetMs ?? 0;
+  return { id: lease.id, used: lease.permits - lease.left, lastUseOffsetMs: last, uses: lease.uses.map((m) => ({ ...m })) };
 }
 
 /**

@@ -27,6 +27,7 @@ import { aheadFor, aheadOfNeed, currentRate, newDemand, noteUse, sampleDemand, t
 import { canTake, justInTimeLife, reportOf, statesWithInHand, takePermits, type HeldLease } from "./held-lease";
 import type { LeaseReport } from "./lease-ledger";
 import type { LeaseAnswer, LeaseRequest } from "./limiter-protocol";
+import { newRoundTrip, noteRoundTrip, type RoundTrip } from "./round-trip";
 import type { PolicyState } from "./sliding-window";
 
 export type Outcome =
@@ -80,9 +81,6 @@ const MAX_FINISHED = 256;
 /** Answers arriving after their lease's end that a request accepts before the limiter counts as unable to answer. */
 const MAX_LATE = 3;
 
-/** Each measured round trip's weight fades by this per exchange, so one slow answer does not set the life of every later grant. */
-const RTT_DECAY = 0.9;
-
 export class LeaseHolder {
   private readonly pools = new Map<string, Pool>();
   /** Reports of leases that will be used no more, not sent yet, with the permits each gives back. */
@@ -94,8 +92,8 @@ export class LeaseHolder {
   private scopedKeys = new Set<string>();
   private keysEpoch = -1;
   private inflight = 0;
-  /** The round trip to the object: the longest recent one, decaying (null: none measured yet). */
-  private rttMs: number | null = null;
+  /** The round trip to this tenant's object: the longest recent one, decaying (null: none measured yet). */
+  private readonly rtt: RoundTrip = newRoundTrip();
   /** The exchange function of the last request, to give permits back when this holder is dropped. */
   private lastExchange: { exchange: Exchange; settings: LeaseSettings } | null = null;
 
@@ -103,6 +101,8 @@ export class LeaseHolder {
     private readonly tenantId: string,
     private readonly now: () => number,
     private readonly sleep: Sleep,
+    /** The isolate's round trip, shared by the holders of all its tenants: used until this tenant's is measured. */
+    private readonly isolateRtt: RoundTrip = newRoundTrip(),
   ) {}
 
   /**
@@ -216,7 +216,9 @@ export class LeaseHolder {
     const min = waiting[0]?.cost ?? 1;
     // Just in time: a grant for the waiting requests alone is used the moment it arrives, so it is asked for
     // a life just long enough to arrive (counted at its end: the shorter, the closer to the real use).
-    const ttlMs = want === need && this.rttMs !== null ? justInTimeLife(this.rttMs, settings) : settings.ttlMs;
+    // A holder new to its tenant uses the isolate's round trip to other tenants' objects.
+    const rttMs = this.rtt.ms ?? this.isolateRtt.ms;
+    const ttlMs = want === need && rttMs !== null ? justInTimeLife(rttMs, settings) : settings.ttlMs;
     pool.inflight++;
     this.inflight++;
     const p = this.exchangeOnce(pool, name === "" ? keyId : name, settings, exchange, background, { want: Math.max(want, min), need, min, ttlMs }).finally(() => {
@@ -271,7 +273,8 @@ export class LeaseHolder {
     const answer = await this.call(exchange, settings, { keyId, ...ask }, this.takeReports(sentAtMs));
     if ("failed" in answer) return { kind: "failed", reason: answer.failed };
     const nowMs = this.now();
-    this.rttMs = Math.max(nowMs - sentAtMs, (this.rttMs ?? 0) * RTT_DECAY);
+    noteRoundTrip(this.rtt, nowMs - sentAtMs);
+    noteRoundTrip(this.isolateRtt, nowMs - sentAtMs);
     const skewMs = answer.nowMs - nowMs;
     if (answer.lease === null) {
       const violated = answer.violated ?? answer.states[0];
@@ -284,7 +287,7 @@ export class LeaseHolder {
     const { id, permits, ttlMs } = answer.lease;
     const leaseKey = answer.lease.keyId;
     this.refusals.delete(leaseKey ?? "");
-    const lease: HeldLease = { id, keyId: leaseKey, permits, left: permits, sentAtMs, usableUntilMs: sentAtMs + ttlMs - settings.marginMs, lastUseOffsetMs: 0, states: answer.states, shadowRemaining: answer.shadowRemaining, skewMs };
+    const lease: HeldLease = { id, keyId: leaseKey, permits, left: permits, sentAtMs, usableUntilMs: sentAtMs + ttlMs - settings.marginMs, uses: [], states: answer.states, shadowRemaining: answer.shadowRemaining, skewMs };
     if (leaseKey !== null) this.scopedKeys.add(leaseKey);
     const target = this.pool(leaseKey ?? "");
     if (nowMs >= lease.usableUntilMs) {

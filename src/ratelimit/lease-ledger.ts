@@ -11,7 +11,7 @@
  *   holds a use of one of them lies within [g - W, g + ttl + W]: every later grant sees them (it counts
  *   every bucket from k-B on), and so no interval ever holds more than L uses, summed over every isolate.
  * - A report from the isolate can only move facts closer to the truth: unused permits were never used and
- *   are released; used ones move to the bucket of g + (last use - s), still a bound on their last use. A
+ *   are released; each used one moves to the bucket of g + (its use - s), still a bound on that use. A
  *   report for a lease the ledger no longer knows (forgotten, or sent twice) changes nothing.
  *
  * Policies of several scopes (the tenant's, a key's) are leased together: a permit is granted only where
@@ -37,6 +37,17 @@ export interface LeaseReport {
   used: number;
   /** Its last use, in ms after it sent the lease request, on its own clock. */
   lastUseOffsetMs: number;
+  /**
+   * Each use, in ms after the send (rounded up, neighbours merged at the later offset), with the permits
+   * used then; absent: all `used` at `lastUseOffsetMs`.
+   */
+  uses?: UseMark[];
+}
+
+/** `count` permits used `offsetMs` (or earlier) after the lease request was sent, on the isolate's clock. */
+export interface UseMark {
+  offsetMs: number;
+  count: number;
 }
 
 /** The ledger's state: counters by store key, the leases whose report may still come, the isolates drawing on it. */
@@ -79,25 +90,49 @@ export function policyCounter(ledger: Ledger, policy: Policy, keyId: string | nu
 }
 
 /**
- * Applies an isolate's report on a lease: releases the unused permits and moves the used ones to the bucket
- * of their last use. Unknown leases are ignored, so a report sent twice is harmless.
+ * Applies an isolate's report on a lease: releases the unused permits and moves each used one to the bucket
+ * of its own use (g + offset: an upper bound, since the isolate sent before g). Unknown leases are ignored, so
+ * a report sent twice is harmless.
  */
 function applyReport(ledger: Ledger, report: LeaseReport, nowMs: number): TouchedBucket[] {
   const lease = ledger.leases.get(report.id);
   if (lease === undefined) return [];
   ledger.leases.delete(report.id);
-  const used = Math.min(lease.permits, Math.max(0, Math.floor(report.used)));
-  const offset = Math.min(lease.ttlMs, Math.max(0, report.lastUseOffsetMs));
+  const marks = usedMarks(report, lease);
   const touched: TouchedBucket[] = [];
   for (const { store, bucket } of lease.recorded) {
     const counter = counterOf(ledger, store);
     const oldest = oldestLiveBucket(counter.windowSec, nowMs);
     if (bucket < oldest) continue; // nothing of this lease is counted in this window any more
     touched.push(addToBucket(counter, bucket, -lease.permits));
-    const usedBucket = bucketOf(counter.windowSec, lease.grantMs + offset);
-    if (used > 0 && usedBucket >= oldest) touched.push(addToBucket(counter, usedBucket, used));
+    for (const { offsetMs, count } of marks) {
+      const usedBucket = bucketOf(counter.windowSec, lease.grantMs + offsetMs);
+      if (usedBucket >= oldest) touched.push(addToBucket(counter, usedBucket, count));
+    }
   }
   return touched;
+}
+
+/**
+ * The used permits of a report, each at an offset within the lease's life, never more than were granted:
+ * marks past the granted count are dropped from the earliest (the later ones bound them), and a report
+ * without marks puts every used permit at its last use.
+ */
+function usedMarks(report: LeaseReport, lease: LeaseRecord): UseMark[] {
+  const clampOffset = (ms: number) => Math.min(lease.ttlMs, Math.max(0, Number.isFinite(ms) ? ms : lease.ttlMs));
+  const used = Math.min(lease.permits, Math.max(0, Math.floor(report.used) || 0));
+  const given = report.uses ?? [{ offsetMs: report.lastUseOffsetMs, count: used }];
+  const marks: UseMark[] = [];
+  let left = used;
+  for (let i = given.length - 1; i >= 0 && left > 0; i--) {
+    const m = given[i] as UseMark;
+    const count = Math.min(left, Math.max(0, Math.floor(m.count) || 0));
+    left -= count;
+    if (count > 0) marks.push({ offsetMs: clampOffset(m.offsetMs), count });
+  }
+  // Used permits the marks do not place (a malformed report) count at the lease's end, where they were.
+  if (left > 0) marks.push({ offsetMs: lease.ttlMs, count: left });
+  return marks;
 }
 
 /**

@@ -10,6 +10,7 @@ import { admit } from "../../src/ratelimit/admission";
 import { LeaseHolder, type Exchange, type Outcome } from "../../src/ratelimit/lease-holder";
 import { newLedger, settleExchange, type Ledger } from "../../src/ratelimit/lease-ledger";
 import type { LeaseAnswer } from "../../src/ratelimit/limiter-protocol";
+import { newRoundTrip, type RoundTrip } from "../../src/ratelimit/round-trip";
 import type { Policy } from "../../src/shared/policy";
 
 /** One request as it reaches an isolate: when (ms from the start, real time), where, by whom, at what cost. */
@@ -45,6 +46,8 @@ export interface World {
   settings: LeaseSettings;
   /** A regression switch: one holder per (isolate, key) instead of one per isolate. */
   holderPerKey?: boolean;
+  /** Every holder in an isolate of its own, with no round trip measured (a brand-new isolate per holder). */
+  coldIsolates?: boolean;
 }
 
 export interface SimResult {
@@ -193,10 +196,13 @@ export async function simulate(world: World, random: () => number): Promise<SimR
     hoarded: Set<string>;
   }
   let made = 0;
-  const makeIsolate = (boundKey: string | null): Isolate => {
+  // Each isolate's round trip estimate, shared by its holders (admission.ts); a new holder per request (isolate
+  // -1) lands in one of `world.isolates` warm isolates, new to this tenant but not to the network.
+  const roundTrips = Array.from({ length: world.isolates }, () => newRoundTrip());
+  const makeIsolate = (boundKey: string | null, rtt: RoundTrip): Isolate => {
     const i = made++;
     const offset = Math.floor((random() - 0.5) * 3_600_000); // clocks disagree by up to half an hour
-    const holder = new LeaseHolder("t", () => now + offset, sleep);
+    const holder = new LeaseHolder("t", () => now + offset, sleep, world.coldIsolates === true ? newRoundTrip() : rtt);
     const exchange: Exchange = (req) =>
       new Promise<LeaseAnswer>((resolve, reject) => {
         exchanges++;
@@ -217,11 +223,17 @@ export async function simulate(world: World, random: () => number): Promise<SimR
     return { holder, exchange, offset, hoarded: new Set() };
   };
   const isolates = new Map<string, Isolate>();
+  const perIsolateRtt = new Map<number, RoundTrip>();
+  const isolateRtt = (at: number): RoundTrip => {
+    let rt = perIsolateRtt.get(at);
+    if (rt === undefined) perIsolateRtt.set(at, (rt = newRoundTrip()));
+    return rt;
+  };
   const isolateFor = (a: Arrival): Isolate => {
-    if (a.isolate < 0) return makeIsolate(a.key);
+    if (a.isolate < 0) return makeIsolate(a.key, roundTrips[Math.floor(random() * roundTrips.length)] ?? newRoundTrip());
     const name = world.holderPerKey === true ? `${a.isolate}/${a.key ?? ""}` : String(a.isolate);
     let iso = isolates.get(name);
-    if (iso === undefined) isolates.set(name, (iso = makeIsolate(a.key)));
+    if (iso === undefined) isolates.set(name, (iso = makeIsolate(a.key, isolateRtt(a.isolate))));
     return iso;
   };
 

@@ -10,6 +10,7 @@ import { LeaseHolder, type Exchange, type Outcome } from "../../src/ratelimit/le
 import { newLedger, settleExchange } from "../../src/ratelimit/lease-ledger";
 import type { Policy } from "../../src/shared/policy";
 import type { LeaseAnswer, LeaseRequest } from "../../src/ratelimit/limiter-protocol";
+import { newRoundTrip, type RoundTrip } from "../../src/ratelimit/round-trip";
 
 const settings: LeaseSettings = { ttlMs: 1000, marginMs: 25, denyForMs: 1000, timeoutMs: 5000 };
 const flush = async () => {
@@ -248,5 +249,43 @@ describe("lease holder: no admission without a permit", () => {
     expect(outcomes.filter((o) => o.kind === "unavailable")).toEqual([]);
     expect(outcomes.filter((o) => o.kind === "admitted")).toHaveLength(1000);
     expect(calls).toBeGreaterThanOrEqual(1000);
+  });
+});
+
+describe("lease holder: the isolate's round trip", () => {
+  /** A holder on a shared clock whose object answers `rttMs` after each request, granting what is asked. */
+  function farHolder(clock: { now: number }, rtt: RoundTrip, rttMs: number) {
+    const asked: number[] = [];
+    const policy: Policy = { name: "p", limit: 100, windowSec: 60, scope: "tenant" };
+    const ledger = newLedger();
+    const exchange: Exchange = async (req) => {
+      asked.push(req.ttlMs);
+      clock.now += rttMs;
+      const d = settleExchange(ledger, [policy], { ...req, holderId: "h" }, clock.now);
+      return { nowMs: clock.now, lease: d.lease, states: d.states, violated: d.violated, shadowRemaining: [], revoked: [], revocationCursor: 0, keyScopes: null };
+    };
+    const holder = new LeaseHolder(`t-${crypto.randomUUID()}`, () => clock.now, () => new Promise<void>(() => {}), rtt);
+    return { asked, admit: () => admit(holder, null, 1, settings, exchange, () => {}) };
+  }
+
+  it("asks a short life for a just-in-time grant in a holder new to its tenant, from the round trip its isolate measured for other tenants", async () => {
+    const clock = { now: 1_800_000_000_000 };
+    const rtt = newRoundTrip();
+    const first = farHolder(clock, rtt, 100);
+    expect((await first.admit()).kind).toBe("admitted");
+    expect(first.asked).toEqual([settings.ttlMs]); // nothing measured yet in this isolate: the full life
+    const second = farHolder(clock, rtt, 100);
+    expect((await second.admit()).kind).toBe("admitted");
+    expect(second.asked).toEqual([2 * 100 + 2 * settings.marginMs]);
+  });
+
+  it("asks again when the isolate's estimate was too short for a farther object: the late grant is not used", async () => {
+    const clock = { now: 1_800_000_000_000 };
+    const rtt = newRoundTrip();
+    expect((await farHolder(clock, rtt, 10).admit()).kind).toBe("admitted");
+    const far = farHolder(clock, rtt, 200);
+    expect((await far.admit()).kind).toBe("admitted");
+    // 70 ms asked from the isolate's 10 ms round trip: the grant came 200 ms later, unused; the second ask uses 200 ms.
+    expect(far.asked).toEqual([70, 450]);
   });
 });
