@@ -17,6 +17,8 @@ export interface HeldLease {
   left: number;
   sentAtMs: number;
   usableUntilMs: number;
+  /** The life the object granted (τ): it counts every permit at g + τ until a report says better. */
+  lifeMs: number;
   /**
    * When the permits were used, in ms after `sentAtMs`, quantized up and merged (see `noteUseAt`): what the
    * report says, so the object can count each used permit at its own use instead of at the lease's end.
@@ -71,6 +73,30 @@ export function noteUseAt(marks: UseMark[], offsetMs: number, count: number): vo
   }
   const [a, b] = marks.splice(best, 2) as [UseMark, UseMark];
   marks.splice(best, 0, { offsetMs: b.offsetMs, count: a.count + b.count });
+}
+
+/** Windows from this one on never get a correction report: a sparse tenant keeps one call per request. */
+const CORRECTION_BELOW_WINDOW_MS = 60_000;
+
+/** Whether the lease counts in a window short enough that a correction report at its end may be worth a call. */
+export function mayNeedCorrection(lease: HeldLease): boolean {
+  return smallestWindowMs(lease) < CORRECTION_BELOW_WINDOW_MS;
+}
+
+/**
+ * Whether a lease used up (or ended) is worth a report of its own at its end, even with nothing to give back:
+ * its used permits are counted at g + τ until a report moves them to their uses, and that gap is more than 1% of
+ * the smallest enforced window, below 60 s. From 60 s on the gap (at most T = 1 s) is never reported alone.
+ */
+export function correctionWorth(lease: HeldLease): boolean {
+  const used = lease.permits - lease.left;
+  const windowMs = smallestWindowMs(lease);
+  const last = lease.uses[lease.uses.length - 1]?.offsetMs ?? lease.lifeMs;
+  return used > 0 && windowMs < CORRECTION_BELOW_WINDOW_MS && lease.lifeMs - last > windowMs / 100;
+}
+
+function smallestWindowMs(lease: HeldLease): number {
+  return Math.min(Infinity, ...lease.states.filter((s) => s.policy.mode !== "shadow").map((s) => s.policy.windowSec * 1000));
 }
 
 /** What the isolate tells the object of a lease it will use no more. */

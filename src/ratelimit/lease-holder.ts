@@ -24,7 +24,7 @@ import type { LeaseSettings } from "../config/rate-limit";
 import { withDeadline } from "../shared/with-deadline";
 import { refusalUntil, refuses, type CachedRefusal } from "./cached-refusal";
 import { aheadFor, aheadOfNeed, currentRate, newDemand, noteUse, sampleDemand, type Demand } from "./demand";
-import { canTake, justInTimeLife, reportOf, statesWithInHand, takePermits, type HeldLease } from "./held-lease";
+import { canTake, correctionWorth, justInTimeLife, mayNeedCorrection, reportOf, statesWithInHand, takePermits, type HeldLease } from "./held-lease";
 import type { LeaseReport } from "./lease-ledger";
 import type { LeaseAnswer, LeaseRequest } from "./limiter-protocol";
 import { newRoundTrip, noteRoundTrip, type RoundTrip } from "./round-trip";
@@ -55,6 +55,8 @@ type ExchangeResult = { kind: "answered" } | { kind: "failed"; reason: string } 
 interface Finished {
   report: LeaseReport;
   unused: number;
+  /** Worth a report of its own even with nothing unused (held-lease.ts, `correctionWorth`). */
+  correct: boolean;
 }
 
 interface Waiter {
@@ -198,7 +200,7 @@ export class LeaseHolder {
 
   /** Queues a lease's report for the next exchange (past MAX_FINISHED the oldest is dropped: its permits stay counted). */
   private finish(lease: HeldLease): void {
-    this.finished.push({ report: reportOf(lease), unused: lease.left });
+    this.finished.push({ report: reportOf(lease), unused: lease.left, correct: correctionWorth(lease) });
     if (this.finished.length > MAX_FINISHED) this.finished.shift();
   }
 
@@ -287,7 +289,7 @@ export class LeaseHolder {
     const { id, permits, ttlMs } = answer.lease;
     const leaseKey = answer.lease.keyId;
     this.refusals.delete(leaseKey ?? "");
-    const lease: HeldLease = { id, keyId: leaseKey, permits, left: permits, sentAtMs, usableUntilMs: sentAtMs + ttlMs - settings.marginMs, uses: [], states: answer.states, shadowRemaining: answer.shadowRemaining, skewMs };
+    const lease: HeldLease = { id, keyId: leaseKey, permits, left: permits, sentAtMs, usableUntilMs: sentAtMs + ttlMs - settings.marginMs, lifeMs: ttlMs, uses: [], states: answer.states, shadowRemaining: answer.shadowRemaining, skewMs };
     if (leaseKey !== null) this.scopedKeys.add(leaseKey);
     const target = this.pool(leaseKey ?? "");
     if (nowMs >= lease.usableUntilMs) {
@@ -304,20 +306,21 @@ export class LeaseHolder {
       if (!canTake(lease, nowMs, w.cost)) break;
       w.admitted = this.take(target, lease, nowMs, w.cost, true);
     }
-    if (lease.left > 0) background(this.sleep(lease.usableUntilMs - nowMs).then(() => this.leaseEnded(exchange, settings)));
+    if (lease.left > 0 || mayNeedCorrection(lease)) background(this.sleep(lease.usableUntilMs - nowMs).then(() => this.leaseEnded(exchange, settings)));
     return { kind: "answered" };
   }
 
   /**
-   * At a lease's end: if permits are unused and nothing will carry the report soon (no exchange in flight,
-   * no lease in hand with permits left), report now so the object stops counting them.
+   * At a lease's end: if permits are unused, or (windows under 60 s) its used permits are counted noticeably
+   * later than their uses, and nothing will carry the report soon (no exchange in flight, no lease in hand
+   * with permits left), report now so the object stops counting them, or counts them at their uses.
    */
   private async leaseEnded(exchange: Exchange, settings: LeaseSettings): Promise<void> {
     const nowMs = this.now();
     if (this.inflight > 0) return;
     for (const pool of this.pools.values()) if (pool.leases.some((l) => l.left > 0 && nowMs < l.usableUntilMs)) return;
     for (const pool of this.pools.values()) for (const lease of pool.leases.filter((l) => nowMs >= l.usableUntilMs)) this.retire(pool, lease);
-    if (this.finished.some((f) => f.unused > 0)) await this.report(exchange, settings);
+    if (this.finished.some((f) => f.unused > 0 || f.correct)) await this.report(exchange, settings);
   }
 
   /** A report only: gives back what has ended (and learns what the answer carries). */

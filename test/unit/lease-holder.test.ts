@@ -289,3 +289,28 @@ describe("lease holder: the isolate's round trip", () => {
     expect(far.asked).toEqual([70, 450]);
   });
 });
+
+describe("lease holder: a correction report for short windows", () => {
+  /** One request served just in time (its answer 100 ms after the send), then the lease's life passes. */
+  async function oneRequest(windowSec: number) {
+    const r = rig([{ name: "p", limit: 20, windowSec }]);
+    const o = r.admit();
+    await flush();
+    r.advance(100);
+    await r.answer();
+    expect((await o).kind).toBe("admitted");
+    r.advance(settings.ttlMs);
+    await flush();
+    return r.sent;
+  }
+
+  it("reports a used-up lease at its end when the window is under 60 s, so its permit counts at its use, not at the lease's end", async () => {
+    const sent = await oneRequest(10);
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toMatchObject({ want: 0, reports: [{ used: 1, uses: [{ offsetMs: 100, count: 1 }] }] });
+  });
+
+  it("makes no call but the request's own from a window of 60 s on (one call per sparse request)", async () => {
+    expect(await oneRequest(60)).toHaveLength(1);
+  });
+});
