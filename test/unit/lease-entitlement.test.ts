@@ -114,21 +114,23 @@ const runs = (shape: Shape, size: { limit: number }, offered: number) =>
 
 /**
  * The bound docs/rate-limiting.md states, by window: at least 99% of the exact log from W = 60 s on; below,
- * a just-in-time grant is counted until W after its lease's end (up to T = 1 s plus a round trip of up to
- * 600 ms here), which the exact log does not pay.
+ * a just-in-time grant is counted from g + (its use - s), up to a round trip (600 ms here) after the real use,
+ * which the exact log does not pay. Requests reaching cold holders at once, where the exact log admits them
+ * all, get all of them at every W: a cold holder holds nothing unused.
  */
-const floorFor = (windowSec: number) => (windowSec >= 60 ? 0.99 : windowSec >= 10 ? 0.95 : 0.6);
+const floorFor = (shape: Shape, windowSec: number) => (windowSec >= 60 || shape === "cold isolates at once" ? 0.99 : windowSec >= 10 ? 0.96 : 0.8);
 
-/** At 1.5 L offered, the share of L per W admitted (docs/rate-limiting.md, "At saturation"). */
-const perWindowFloor = (windowSec: number) => (windowSec >= 60 ? 0.95 : windowSec >= 10 ? 0.75 : 0.3);
+/** At 1.5 L offered, the share of L per W admitted (docs/rate-limiting.md, "Under-admission bound"). */
+const perWindowFloor = (windowSec: number) => (windowSec >= 60 ? 0.95 : windowSec >= 10 ? 0.88 : 0.6);
 
 const table: string[] = [];
 const worst = new Map<string, number>();
 
 async function check(c: Case, seed: number) {
+  const started = performance.now();
   const r = await runCase(c, seed);
   const label = `${c.shape} L=${c.limit} W=${c.windowSec}s offered=${c.offered}`;
-  table.push(`${label}: admitted ${r.admittedUnits} of exact ${r.exact} (${r.admittedVsExact.toFixed(4)}), per W ${r.perWindow.toFixed(3)} of L, max in a window ${r.maxInWindow}, calls ${r.exchanges}`);
+  table.push(`${label}: admitted ${r.admittedUnits} of exact ${r.exact} (${r.admittedVsExact.toFixed(4)}), per W ${r.perWindow.toFixed(3)} of L, max in a window ${r.maxInWindow}, calls ${r.exchanges}, ${Math.round(performance.now() - started)} ms`);
   const key = `${c.shape} W=${c.windowSec}s ${c.offered > 1 ? "1.5L per W of L" : "<=L vs log"}`;
   worst.set(key, Math.min(worst.get(key) ?? Infinity, c.offered > 1 && c.shape !== "limit raised" && c.shape !== "route costs" ? r.perWindow : r.admittedVsExact));
   expect(r.maxInWindow, label).toBeLessThanOrEqual(c.limit);
@@ -138,18 +140,18 @@ async function check(c: Case, seed: number) {
 }
 
 describe("edge admission: no under-admission against an exact sliding log", () => {
-  it.each([0.5, 0.9])("admits at least 99 percent of the exact log at %s L offered from W = 60 s on, in every shape (seeded)", async (offered) => {
+  it.each([0.5, 0.9])("admits at least 99 percent of the exact log at %s L offered from W = 60 s on (96 at 10 s, 80 at 1 s), in every shape (seeded)", async (offered) => {
     let seed = Math.round(offered * 1000);
     for (const shape of SHAPES) {
       for (const size of SIZES) {
         if (!runs(shape, size, offered)) continue;
         const { r, label } = await check({ shape, offered, ...size }, seed++);
-        expect(r.admittedVsExact, `${label}: ${r.admittedUnits} of ${r.exact}`).toBeGreaterThanOrEqual(floorFor(size.windowSec));
+        expect(r.admittedVsExact, `${label}: ${r.admittedUnits} of ${r.exact}`).toBeGreaterThanOrEqual(floorFor(shape, size.windowSec));
       }
     }
-  }, 60_000);
+  }, 180_000);
 
-  it("admits at least 95 percent of L per W at 1.5 L offered for W of 60 s and more, in every shape (seeded)", async () => {
+  it("admits at least 95 percent of L per W at 1.5 L offered for W of 60 s and more (88 at 10 s, 60 at 1 s), in every shape (seeded)", async () => {
     let seed = 15;
     for (const shape of SHAPES) {
       for (const size of SIZES.filter((s) => s.windows >= 2)) {
@@ -162,5 +164,5 @@ describe("edge admission: no under-admission against an exact sliding log", () =
       }
     }
     console.info([...table, JSON.stringify(Object.fromEntries(worst))].join("\n"));
-  }, 60_000);
+  }, 180_000);
 });
