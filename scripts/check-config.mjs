@@ -64,7 +64,19 @@ export function parseVarArgs(pairs) {
  * does not have. `extraVars` are set on top, as `wrangler dev --var` would.
  */
 export async function checkEnvironments({ configPath = path.join(ROOT, "wrangler.toml"), only, extraVars = {} } = {}) {
-  process.env.WRANGLER_LOG ??= "error"; // wrangler's expected warning about the top-level vars environments do not inherit
+  // Quiet while wrangler reads the config (its expected warning about the top-level vars environments do not
+  // inherit), then as before: scripts/dev.mjs passes its environment on to `wrangler dev`.
+  const logLevel = process.env.WRANGLER_LOG;
+  process.env.WRANGLER_LOG = "error";
+  try {
+    return await checkAll(configPath, only, extraVars);
+  } finally {
+    if (logLevel === undefined) delete process.env.WRANGLER_LOG;
+    else process.env.WRANGLER_LOG = logLevel;
+  }
+}
+
+async function checkAll(configPath, only, extraVars) {
   const wrangler = await import("wrangler");
   const { checkConfiguration } = await loadCheck();
   const envNames = Object.keys(wrangler.experimental_readRawConfig({ config: configPath }).rawConfig.env ?? {});

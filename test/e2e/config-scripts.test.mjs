@@ -16,9 +16,9 @@ const dirs = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** Runs `node scripts/<script> ...args`; resolves { code, stdout, stderr } (bounded: 120 s). */
-function run(script, args) {
+function run(script, args, env = {}) {
   return new Promise((resolve) => {
-    execFile(NODE, [path.join(ROOT, "scripts", script), ...args], { cwd: ROOT, timeout: 120_000, env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" } }, (err, stdout, stderr) =>
+    execFile(NODE, [path.join(ROOT, "scripts", script), ...args], { cwd: ROOT, timeout: 120_000, env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", ...env } }, (err, stdout, stderr) =>
       resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -91,6 +91,17 @@ describe("npm run check:config", () => {
     const { code, stderr } = await run("check-config.mjs", ["--env", "prod"]);
     expect(code).toBe(2);
     expect(stderr).toContain("no [env.prod] in wrangler.toml (it has: staging, production)");
+  });
+});
+
+describe("npm run dev with an invalid configuration", () => {
+  it("refuses to start, printing each field and reason, before any backend or wrangler starts", async () => {
+    const { code, stdout, stderr } = await run("dev.mjs", ["--var", "RATE_LIMIT_FAIL_MODE:close", "--var", "RATE_LIMT_DEFAULT:1/1m"], { PORT: "0", PSA_PORT: "0", RMM_PORT: "0" });
+    expect(code).toBe(1);
+    expect(stderr).toContain('dev: configuration invalid: RATE_LIMIT_FAIL_MODE: must be "open", "closed" or "reads-open"');
+    expect(stderr).toContain("dev: configuration invalid: RATE_LIMT_DEFAULT: not a var the gateway reads; did you mean RATE_LIMIT_DEFAULT?");
+    expect(stdout).not.toContain("gateway ready");
+    expect(stdout).not.toContain("[backends]");
   });
 });
 
