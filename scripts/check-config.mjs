@@ -84,7 +84,9 @@ async function checkAll(configPath, only, extraVars) {
   for (const env of targets) {
     if (env !== null && !envNames.includes(env)) throw new Error(`no [env.${env}] in ${path.relative(process.cwd(), configPath) || configPath} (it has: ${envNames.join(", ") || "none"})`);
   }
-  const environments = Object.fromEntries(envNames.map((env) => [env, wrangler.unstable_readConfig({ config: configPath, env }).name]));
+  const deployed = Object.fromEntries(envNames.map((env) => [env, wrangler.unstable_readConfig({ config: configPath, env })]));
+  const environments = Object.fromEntries(envNames.map((env) => [env, deployed[env].name]));
+  const rateLimitNamespaces = Object.fromEntries(envNames.map((env) => [env, Object.fromEntries((deployed[env].ratelimits ?? []).map((r) => [r.name, String(r.namespace_id)]))]));
   const productsText = readFileSync(path.join(path.dirname(configPath), "config", "products.json"), "utf8");
   return targets.map((env) => {
     const config = wrangler.unstable_readConfig({ config: configPath, env: env ?? undefined });
@@ -95,7 +97,7 @@ async function checkAll(configPath, only, extraVars) {
       productsText,
       env: { ...bindingStandIns(config), ...vars },
       varNames: Object.keys(vars),
-      target: { env, name: config.name, environments },
+      target: { env, name: config.name, environments, rateLimitNamespaces },
     });
     return { label: env === null ? "top level (development)" : `[env.${env}]`, name: config.name, problems };
   });

@@ -14,6 +14,11 @@ export interface DeployTarget {
   name: string;
   /** Every environment in wrangler.toml and the Worker name it deploys as. */
   environments: Record<string, string>;
+  /**
+   * Each environment's Rate Limiting bindings: binding name to `namespace_id`. A namespace id is unique
+   * within a Cloudflare account, so two environments (or bindings) sharing one would share counters.
+   */
+  rateLimitNamespaces?: Record<string, Record<string, string>>;
 }
 
 /** Vars that hold secrets: in a deployed environment only `wrangler secret put` may set them. */
@@ -31,5 +36,16 @@ export function deploymentProblems(target: DeployTarget, vars: Record<string, un
   for (const name of SECRET_VARS) {
     if (Object.hasOwn(vars, name)) problems.push(new ConfigError(name, `a secret, never a plain var in a deployed environment: wrangler secret put ${name} --env ${target.env}`));
   }
-  return problems;
+  return [...problems, ...sharedNamespaces(target.env, target.rateLimitNamespaces ?? {})];
+}
+
+/** The Rate Limiting bindings of `env` whose namespace id another binding (of any deployed environment) also uses. */
+function sharedNamespaces(env: string, namespaces: Record<string, Record<string, string>>): ConfigError[] {
+  const own = namespaces[env] ?? {};
+  return Object.entries(own).flatMap(([binding, id]) => {
+    const others = Object.entries(namespaces).flatMap(([otherEnv, bindings]) =>
+      Object.entries(bindings).filter(([otherBinding, otherId]) => otherId === id && (otherEnv !== env || otherBinding !== binding)).map(([otherBinding]) => `[env.${otherEnv}] ${otherBinding}`),
+    );
+    return others.length === 0 ? [] : [new ConfigError(`ratelimits.${binding}.namespace_id`, `also used by ${others.join(", ")}; each binding of each environment needs its own (unique within the account)`)];
+  });
 }

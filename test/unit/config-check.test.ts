@@ -89,6 +89,15 @@ describe("deployment rules (a development credential never deploys under a deplo
     expect(check({ vars, target }).map((p) => p.field)).toEqual(["ENVIRONMENT", "JWKS"]);
   });
 
+  it("refuses a Rate Limiting namespace id another environment's binding also uses (ids are per account)", () => {
+    const rateLimitNamespaces = { production: { ADMIN_AUTH_LIMITER: "1003", AUTH_FAILURE_LIMITER: "1013" }, staging: { ADMIN_AUTH_LIMITER: "1003", AUTH_FAILURE_LIMITER: "1012" } };
+    expect(check({ vars: deployed, target: { ...target, rateLimitNamespaces } })).toEqual([
+      { field: "ratelimits.ADMIN_AUTH_LIMITER.namespace_id", reason: "also used by [env.staging] ADMIN_AUTH_LIMITER; each binding of each environment needs its own (unique within the account)" },
+    ]);
+    const distinct = { ...rateLimitNamespaces, staging: { ADMIN_AUTH_LIMITER: "1002", AUTH_FAILURE_LIMITER: "1012" } };
+    expect(check({ vars: deployed, target: { ...target, rateLimitNamespaces: distinct } })).toEqual([]);
+  });
+
   it("refuses a top level whose Worker name is a deployed environment's", () => {
     const top = { env: null, name: "onestack-gateway", environments: target.environments };
     expect(check({ target: top })).toEqual([{ field: "name", reason: "the top-level (development) Worker must have a name of its own; [env.production] deploys as this name" }]);
