@@ -64,32 +64,27 @@ export function parseVarArgs(pairs) {
  * does not have. `extraVars` are set on top, as `wrangler dev --var` would.
  */
 export async function checkEnvironments({ configPath = path.join(ROOT, "wrangler.toml"), only, extraVars = {} } = {}) {
-  // Quiet while wrangler reads the config (its expected warning about the top-level vars environments do not
-  // inherit), then as before: scripts/dev.mjs passes its environment on to `wrangler dev`.
-  const logLevel = process.env.WRANGLER_LOG;
-  process.env.WRANGLER_LOG = "error";
-  try {
-    return await checkAll(configPath, only, extraVars);
-  } finally {
-    if (logLevel === undefined) delete process.env.WRANGLER_LOG;
-    else process.env.WRANGLER_LOG = logLevel;
-  }
-}
-
-async function checkAll(configPath, only, extraVars) {
   const wrangler = await import("wrangler");
   const { checkConfiguration } = await loadCheck();
-  const envNames = Object.keys(wrangler.experimental_readRawConfig({ config: configPath }).rawConfig.env ?? {});
+  const raw = wrangler.experimental_readRawConfig({ config: configPath }).rawConfig;
+  const envNames = Object.keys(raw.env ?? {});
+  // hideWarnings: wrangler's warnings are judged here instead (its expected one about top-level vars that
+  // environments do not inherit; unknown fields, below), and with them hidden it makes no update check.
+  const read = (env) => wrangler.unstable_readConfig({ config: configPath, env: env ?? undefined }, { hideWarnings: true });
   const targets = only === undefined ? [null, ...envNames] : [only];
   for (const env of targets) {
     if (env !== null && !envNames.includes(env)) throw new Error(`no [env.${env}] in ${path.relative(process.cwd(), configPath) || configPath} (it has: ${envNames.join(", ") || "none"})`);
   }
-  const deployed = Object.fromEntries(envNames.map((env) => [env, wrangler.unstable_readConfig({ config: configPath, env })]));
+  const deployed = Object.fromEntries(envNames.map((env) => [env, read(env)]));
   const environments = Object.fromEntries(envNames.map((env) => [env, deployed[env].name]));
   const rateLimitNamespaces = Object.fromEntries(envNames.map((env) => [env, Object.fromEntries((deployed[env].ratelimits ?? []).map((r) => [r.name, String(r.namespace_id)]))]));
   const productsText = readFileSync(path.join(path.dirname(configPath), "config", "products.json"), "utf8");
   return targets.map((env) => {
-    const config = wrangler.unstable_readConfig({ config: configPath, env: env ?? undefined });
+    const config = read(env);
+    // Every field wrangler knows is in its resolved config (defaulted); a field of the section that is not, it ignored.
+    const known = Object.keys(config);
+    const section = env === null ? raw : raw.env[env];
+    const unknownFields = Object.keys(section).filter((k) => k !== "env" && !known.includes(k)).map((k) => (env === null ? k : `env.${env}.${k}`));
     // The top level runs under `wrangler dev`, which adds .dev.vars; a deployment gets exactly its vars.
     const declared = env === null ? Object.fromEntries(Object.entries(wrangler.unstable_getVarsForDev(configPath, undefined, config.vars, undefined, true)).map(([k, v]) => [k, typeof v === "object" && v !== null && "value" in v ? v.value : v])) : config.vars;
     const vars = { ...declared, ...extraVars };
@@ -98,6 +93,7 @@ async function checkAll(configPath, only, extraVars) {
       env: { ...bindingStandIns(config), ...vars },
       varNames: Object.keys(vars),
       target: { env, name: config.name, environments, rateLimitNamespaces },
+      wranglerFields: { unknown: unknownFields, known },
     });
     return { label: env === null ? "top level (development)" : `[env.${env}]`, name: config.name, problems };
   });

@@ -5,9 +5,11 @@
  * bundle keeps only the last), vars it does not read, and development credentials under a deployed name.
  * Pure; scripts/check-config.mjs reads wrangler.toml and the files.
  */
+import { missingBindings } from "./bindings";
 import { parseConfig } from "./index";
 import { deploymentProblems, type DeployTarget } from "./deployment";
 import { firstDuplicateMember } from "./json-members";
+import { withSuggestion } from "./suggest";
 import { ConfigError } from "./validate";
 import { unknownVars } from "./vars";
 
@@ -27,10 +29,20 @@ export interface ConfigCheckInput {
   /** The names set as vars (wrangler.toml vars, `--var`, .dev.vars), each checked against the vars the gateway reads. */
   varNames: readonly string[];
   target: DeployTarget;
+  /**
+   * Fields of the environment's wrangler.toml section that wrangler does not know (it warns and ignores
+   * them: a misspelt `[[ratelimit]]` would deploy with no binding), as `field` paths, and the ones it knows.
+   */
+  wranglerFields?: { unknown: readonly string[]; known: readonly string[] };
 }
 
 function problem(err: ConfigError): ConfigProblem {
   return err.detail === undefined ? { field: err.field, reason: err.reason } : { field: err.field, reason: err.reason, detail: err.detail };
+}
+
+function unknownWranglerFields(fields: ConfigCheckInput["wranglerFields"]): ConfigError[] {
+  if (fields === undefined) return [];
+  return fields.unknown.map((field) => new ConfigError(field, withSuggestion("not a wrangler configuration field (wrangler ignores it)", field.slice(field.lastIndexOf(".") + 1), fields.known)));
 }
 
 /** Every problem found: each unknown var and broken deployment rule, then the first the Worker's validation names. */
@@ -44,7 +56,7 @@ export function checkConfiguration(input: ConfigCheckInput): ConfigProblem[] {
   const duplicate = firstDuplicateMember(input.productsText, "products");
   if (duplicate !== null) return [{ field: duplicate, reason: "appears twice in config/products.json (the last would silently replace the first)" }];
   const productNames = doc !== null && typeof doc === "object" ? Object.keys(doc) : [];
-  const problems = [...unknownVars(input.varNames, productNames), ...deploymentProblems(input.target, input.env)].map(problem);
+  const problems = [...unknownWranglerFields(input.wranglerFields), ...unknownVars(input.varNames, productNames), ...deploymentProblems(input.target, input.env), ...missingBindings(input.env)].map(problem);
   try {
     parseConfig(input.env, doc);
   } catch (err) {

@@ -87,6 +87,14 @@ describe("npm run check:config", () => {
     expect(stderr).toContain("top level (development) (onestack-gateway): name: the top-level (development) Worker must have a name of its own; [env.production] deploys as this name");
   });
 
+  it("refuses a misspelt wrangler.toml field, which wrangler ignores, and the binding it then lacks", async () => {
+    const config = fixture({ toml: (t) => t.replace(/\n\[env\.staging\]\n([\s\S]*?)\nratelimits = \[/, "\n[env.staging]\n$1\nratelimit = [") });
+    const { code, stderr } = await run("check-config.mjs", ["--config", config, "--env", "staging"]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("env.staging.ratelimit: not a wrangler configuration field (wrangler ignores it); did you mean ratelimits?");
+    expect(stderr).toContain("ADMIN_AUTH_LIMITER: a binding the gateway needs is not declared in this environment");
+  });
+
   it("answers an environment wrangler.toml does not have with usage (exit 2)", async () => {
     const { code, stderr } = await run("check-config.mjs", ["--env", "prod"]);
     expect(code).toBe(2);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
+import { REQUIRED_BINDINGS } from "../../src/config/bindings";
 import { checkConfiguration, type ConfigCheckInput } from "../../src/config/check";
 import { parseProducts } from "../../src/config/products";
 import { GATEWAY_VARS } from "../../src/config/vars";
@@ -10,12 +11,14 @@ const product = { basePath: "/psa", upstream: "http://x", routes: [route] };
 
 /** The development vars every check below starts from (a valid top-level configuration). */
 const DEV_VARS = { ENVIRONMENT: "development", RATE_LIMIT_DEFAULT: "100/1m", ADMIN_SECRET: "dev-admin-secret-change-me" };
+/** Stand-ins for the bindings the gateway needs, as scripts/check-config.mjs makes them from wrangler.toml. */
+const BINDINGS = Object.fromEntries(REQUIRED_BINDINGS.map((name) => [name, {}]));
 
 function check(overrides: Partial<ConfigCheckInput> & { vars?: Record<string, unknown> } = {}) {
   const vars = overrides.vars ?? DEV_VARS;
   return checkConfiguration({
     productsText: JSON.stringify({ psa: product }),
-    env: { ...vars },
+    env: { ...BINDINGS, ...vars },
     varNames: Object.keys(vars),
     target: { env: null, name: "onestack-gateway-dev", environments: { production: "onestack-gateway" } },
     ...overrides,
@@ -96,6 +99,18 @@ describe("deployment rules (a development credential never deploys under a deplo
     ]);
     const distinct = { ...rateLimitNamespaces, staging: { ADMIN_AUTH_LIMITER: "1002", AUTH_FAILURE_LIMITER: "1012" } };
     expect(check({ vars: deployed, target: { ...target, rateLimitNamespaces: distinct } })).toEqual([]);
+  });
+
+  it("refuses an environment without a binding the gateway needs (wrangler does not inherit them)", () => {
+    const { KEY_DIRECTORY: _omitted, ...rest } = BINDINGS;
+    expect(check({ env: { ...rest, ...deployed }, vars: deployed, target }).map((p) => p.field)).toEqual(["KEY_DIRECTORY"]);
+  });
+
+  it("refuses a wrangler.toml field wrangler would ignore, suggesting the one it knows", () => {
+    const wranglerFields = { unknown: ["env.production.ratelimit"], known: ["name", "ratelimits", "kv_namespaces"] };
+    expect(check({ vars: deployed, target, wranglerFields })).toEqual([
+      { field: "env.production.ratelimit", reason: "not a wrangler configuration field (wrangler ignores it); did you mean ratelimits?" },
+    ]);
   });
 
   it("refuses a top level whose Worker name is a deployed environment's", () => {
