@@ -53,7 +53,7 @@ export function parseUpstream(value: unknown, field: string): Upstream {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(field, "not a URL", JSON.stringify(raw));
+    throw new ConfigError(field, "not a URL");
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(field, "must be http(s) or service:BINDING");
   if (url.username || url.password || url.search || url.hash) throw new ConfigError(field, "must not carry credentials, query or fragment");
