@@ -38,6 +38,8 @@ describe("the configuration check (npm run check:config)", () => {
   it("refuses a duplicate member at any depth, and not strings that merely look like one", () => {
     const nested = '{"psa": {"basePath": "/psa", "upstream": "http://x", "routes": [{"method": "GET", "path": "/a", "path": "/b"}]}}';
     expect(check({ productsText: nested }).map((p) => p.field)).toEqual(["products.psa.routes[0].path"]);
+    const escaped = `{"psa": ${JSON.stringify(product)}, "p\\u0073a": ${JSON.stringify(product)}}`;
+    expect(check({ productsText: escaped }).map((p) => p.field)).toEqual(["products.psa"]);
     const lookalike = '{"psa": {"basePath": "/psa", "upstream": "ftp://x\\"basePath\\"", "routes": [{"method": "GET", "path": "/a"}]}}';
     expect(check({ productsText: lookalike }).map((p) => p.field)).toEqual(["products.psa.upstream"]);
   });
