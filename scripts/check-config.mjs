@@ -17,8 +17,14 @@ import { parseArgs } from "node:util";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-/** src/config/check.ts, bundled for Node: the same code the Worker runs. */
-async function loadCheck() {
+let checkModule = null;
+/** src/config/check.ts, bundled for Node (once per process): the same code the Worker runs. */
+function loadCheck() {
+  checkModule ??= bundleCheck();
+  return checkModule;
+}
+
+async function bundleCheck() {
   const dir = mkdtempSync(path.join(tmpdir(), "onestack-check-config-"));
   try {
     const file = path.join(dir, "check.mjs");
