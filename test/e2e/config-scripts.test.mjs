@@ -75,6 +75,13 @@ describe("npm run check:config", () => {
     ]);
   });
 
+  it("judges the top level with .dev.vars, as wrangler dev runs it", async () => {
+    const config = fixture({ toml: (t) => t.replace('RATE_LIMIT_DEFAULT = "100/1m"\n', "") });
+    expect(await problems(config, null)).toEqual([]);
+    writeFileSync(path.join(path.dirname(config), ".dev.vars"), 'RATE_LIMT_DEFAULT="5/1m"\n');
+    expect(await problems(config, null)).toEqual(["RATE_LIMT_DEFAULT: not a var the gateway reads; did you mean RATE_LIMIT_DEFAULT?"]);
+  });
+
   it("refuses a product written twice in config/products.json", async () => {
     const config = fixture({ products: (p) => p.replace(/\n}\s*$/, ',\n  "psa": { "basePath": "/psa2", "upstream": "http://x", "routes": [{ "method": "GET", "path": "/a" }] }\n}\n') });
     expect(await problems(config, "production")).toEqual(["products.psa: appears twice in config/products.json (the last would silently replace the first)"]);
