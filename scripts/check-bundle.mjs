@@ -10,11 +10,18 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { docFigureProblems } from "./bundle-figures.mjs";
 
 export const BUDGET_GZIP_BYTES = 96 * 1024;
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
+try {
+  parseArgs({ options: {} }); // it takes no options: one given (a budget, say) must not be silently ignored
+} catch (err) {
+  console.error(`bundle: ${err.message} (check:bundle takes no options)`);
+  process.exit(2);
+}
 const outdir = mkdtempSync(path.join(tmpdir(), "onestack-bundle-"));
 try {
   for (const env of ["staging", "production"]) {
