@@ -8,7 +8,7 @@
 import { missingBindings } from "./bindings";
 import { parseConfig } from "./index";
 import { deploymentProblems, type DeployTarget } from "./deployment";
-import { firstDuplicateMember } from "./json-members";
+import { duplicateMember } from "../shared/json-members";
 import { withSuggestion } from "./suggest";
 import { ConfigError } from "./validate";
 import { unknownVars } from "./vars";
@@ -53,8 +53,11 @@ export function checkConfiguration(input: ConfigCheckInput): ConfigProblem[] {
   } catch (err) {
     return [{ field: "products", reason: "config/products.json is not valid JSON", detail: err instanceof Error ? err.message : String(err) }];
   }
-  const duplicate = firstDuplicateMember(input.productsText, "products");
-  if (duplicate !== null) return [{ field: duplicate, reason: "appears twice in config/products.json (the last would silently replace the first)" }];
+  const duplicate = duplicateMember(input.productsText);
+  if (duplicate !== null) {
+    const field = duplicate.startsWith("[") ? `products${duplicate}` : `products.${duplicate}`;
+    return [{ field, reason: "appears twice in config/products.json (the last would silently replace the first)" }];
+  }
   const productNames = doc !== null && typeof doc === "object" ? Object.keys(doc) : [];
   const problems = [...unknownWranglerFields(input.wranglerFields), ...unknownVars(input.varNames, productNames), ...deploymentProblems(input.target, input.env), ...missingBindings(input.env)].map(problem);
   try {
