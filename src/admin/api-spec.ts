@@ -6,6 +6,8 @@
  *
  */
 import * as v from "valibot";
+import { keyUpdateBody } from "./key-update";
+import { TenantListQuerySchema } from "./tenant-routes";
 import { AuditQuerySchema, KeyIdSchema, newKeyBody, PoliciesBody, RollBody, TenantIdSchema, WindowSchema } from "./schemas";
 
 const Timestamp = v.pipe(v.string(), v.isoTimestamp());
@@ -57,7 +59,7 @@ const AuditEntrySchema = v.object({
   id: v.number(),
   at: Timestamp,
   actor: v.string(),
-  action: v.picklist(["key.created", "key.revoked", "key.rolled", "rate-limit.set", "rate-limit.reset", "key-rate-limit.set", "key-rate-limit.reset"]),
+  action: v.picklist(["key.created", "key.revoked", "key.rolled", "key.updated", "rate-limit.set", "rate-limit.reset", "key-rate-limit.set", "key-rate-limit.reset"]),
   keyId: v.nullable(KeyIdSchema),
   before: v.unknown(),
   after: v.unknown(),
@@ -65,7 +67,18 @@ const AuditEntrySchema = v.object({
 });
 export const AuditPageSchema = v.object({ tenantId: TenantIdSchema, data: v.array(AuditEntrySchema), nextCursor: v.nullable(v.string()) });
 
-export type Method = "get" | "post" | "put" | "delete";
+/** A tenant the gateway knows: its keys (all, and those usable now), its policies, its last admin change. */
+export const TenantSchema = v.object({
+  tenantId: TenantIdSchema,
+  keys: v.number(),
+  usableKeys: v.number(),
+  overridden: v.boolean(),
+  keysWithPolicies: v.number(),
+  lastChangeAt: v.nullable(Timestamp),
+});
+export const TenantPageSchema = v.object({ data: v.array(TenantSchema), nextCursor: v.nullable(TenantIdSchema) });
+
+export type Method = "get" | "post" | "put" | "patch" | "delete";
 
 export interface Operation {
   method: Method;
@@ -90,9 +103,12 @@ const keyLimit = "/tenants/:tenantId/keys/:keyId/rate-limit";
 /** Every admin operation. */
 export const OPERATIONS: readonly Operation[] = [
   { method: "get", path: "/openapi.json", operationId: "getOpenApi", summary: "This document", ok: { status: 200, description: "The OpenAPI 3.1 document" }, errors: [] },
+  { method: "get", path: "/tenants", operationId: "listTenants", summary: "The tenants the gateway knows (keys, policies of their own or an admin change), in tenant id order", query: TenantListQuerySchema, ok: { status: 200, schema: TenantPageSchema, description: "One page; pass nextCursor as cursor for the next" }, errors: [400] },
+  { method: "get", path: "/tenants/:tenantId", operationId: "getTenant", summary: "One tenant's key counts, policies and last change", ok: { status: 200, schema: TenantSchema, description: "The tenant" }, errors: [400, 404] },
   { method: "post", path: tenantKeys, operationId: "createKey", summary: "Create an integration key (the plaintext is in this answer only)", body: (products) => newKeyBody(products, 0, () => true, () => null), ok: { status: 201, schema: CreatedKeySchema, description: "The key and its record" }, errors: [400, 413] },
   { method: "get", path: tenantKeys, operationId: "listKeys", summary: "List a tenant's keys (never secrets)", ok: { status: 200, schema: KeyListSchema, description: "The tenant's keys" }, errors: [400] },
   { method: "delete", path: `${tenantKeys}/:keyId`, operationId: "revokeKey", summary: "Revoke a key", ok: { status: 200, schema: RevokedKeySchema, description: "The revoked record" }, errors: [400, 404, 503] },
+  { method: "patch", path: `${tenantKeys}/:keyId`, operationId: "updateKey", summary: "Change a key's name or expiry (no roll: the secret and id stay)", body: keyUpdateBody(0), ok: { status: 200, schema: RevokedKeySchema, description: "The key's new record" }, errors: [400, 404, 409, 413] },
   { method: "post", path: `${tenantKeys}/:keyId/roll`, operationId: "rollKey", summary: "Replace a key with a new one; the old one works for gracePeriod", body: RollBody, ok: { status: 201, schema: RolledKeySchema, description: "The new key and its record, and the old key's" }, errors: [400, 404, 409, 413] },
   { method: "get", path: tenantLimit, operationId: "getTenantRateLimit", summary: "A tenant's effective policies and usage", ok: { status: 200, schema: LimitViewSchema, description: "Policies and usage" }, errors: [400] },
   { method: "put", path: tenantLimit, operationId: "setTenantRateLimit", summary: "Override a tenant's policies (mode: enforce or shadow)", body: PoliciesBody, ok: { status: 200, schema: LimitViewSchema, description: "The new policies and usage" }, errors: [400, 413] },
