@@ -8,6 +8,7 @@
 import * as v from "valibot";
 import { keyUpdateBody } from "./key-update";
 import { TenantListQuerySchema } from "./tenant-routes";
+import { TenantsFileSchema } from "./tenants-file";
 import { AuditQuerySchema, KeyIdSchema, newKeyBody, PoliciesBody, RollBody, TenantIdSchema, WindowSchema } from "./schemas";
 
 const Timestamp = v.pipe(v.string(), v.isoTimestamp());
@@ -78,6 +79,13 @@ export const TenantSchema = v.object({
 });
 export const TenantPageSchema = v.object({ data: v.array(TenantSchema), nextCursor: v.nullable(TenantIdSchema) });
 
+const PolicyEntry = v.object({ name: v.string(), limit: v.number(), window: WindowSchema, mode: v.optional(v.picklist(["enforce", "shadow"])) });
+/** The validated tenants file: its entries in file order (a tenant's, or one key's), policies null for the default. */
+export const TenantsFileEntriesSchema = v.object({
+  environment: v.string(),
+  entries: v.array(v.object({ tenantId: TenantIdSchema, keyId: v.optional(KeyIdSchema), policies: v.nullable(v.array(PolicyEntry)) })),
+});
+
 export type Method = "get" | "post" | "put" | "patch" | "delete";
 
 export interface Operation {
@@ -117,6 +125,7 @@ export const OPERATIONS: readonly Operation[] = [
   { method: "put", path: keyLimit, operationId: "setKeyRateLimit", summary: "Set a key's own policies (mode: enforce or shadow)", body: PoliciesBody, ok: { status: 200, schema: LimitViewSchema, description: "The new policies and usage" }, errors: [400, 404, 413] },
   { method: "delete", path: keyLimit, operationId: "resetKeyRateLimit", summary: "Remove a key's own policies", ok: { status: 200, schema: LimitViewSchema, description: "The key's own policies (none)" }, errors: [400] },
   { method: "get", path: "/tenants/:tenantId/audit", operationId: "listAudit", summary: "A tenant's admin changes, newest first", query: AuditQuerySchema, ok: { status: 200, schema: AuditPageSchema, description: "One page; pass nextCursor as cursor for the next" }, errors: [400] },
+  { method: "post", path: "/tenants-file/validate", operationId: "validateTenantsFile", summary: "Check a tenants file (npm run admin -- plan): schemas, unknown fields, environment, keys; changes nothing", body: TenantsFileSchema, ok: { status: 200, schema: TenantsFileEntriesSchema, description: "The file's entries" }, errors: [400, 413] },
 ];
 
 /** Path parameters by name, for the document. */

@@ -13,6 +13,7 @@ import { keyUpdateRoutes } from "./key-update";
 import { limitRoutes } from "./limit-routes";
 import { tenantIndexHooks } from "./tenant-index";
 import { tenantRoutes } from "./tenant-routes";
+import { tenantsFileRoutes } from "./tenants-file";
 
 // The committed document, generated from the schemas by `npm run openapi` (src/admin/openapi.ts). Served
 // as committed rather than generated at run time: the Worker ships no schema converter (a smaller script,
@@ -29,5 +30,6 @@ export function adminRoutes(): Hono<AppEnv> {
   admin.route("/", keyUpdateRoutes());
   admin.route("/", limitRoutes());
   admin.route("/", auditRoutes());
+  admin.route("/", tenantsFileRoutes());
   return admin;
 }

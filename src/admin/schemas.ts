@@ -26,7 +26,7 @@ const EXPIRY_RULE = "Must be an RFC 3339 date-time with a time zone (2030-01-31T
  * `v.object` whose missing-field issue carries that field's own rule (valibot reports a missing key with
  * the object's message): the entry schema is run on `undefined` and its first message used.
  */
-function fields<E extends v.ObjectEntries>(entries: E) {
+export function fields<E extends v.ObjectEntries>(entries: E) {
   return v.object(entries, (issue) => {
     const key = issue.path?.at(-1)?.key;
     if (issue.kind === "schema" && typeof key === "string" && Object.hasOwn(entries, key)) {

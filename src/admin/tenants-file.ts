@@ -1,0 +1,69 @@
+/**
+ * Admin API: `POST /tenants-file/validate`, the check behind `npm run admin -- plan` and `apply` (a tenants
+ * file: scripts/admin/tenants-file.mjs). The gateway validates the whole file with its own schemas (the
+ * ones `PUT …/rate-limit` uses, src/admin/schemas.ts), refuses unknown fields at every level, checks that
+ * the file is for this gateway's environment and that every key it names exists, and answers every problem
+ * at once (`details.fields`, named by their place in the file), or the file's entries. It changes nothing.
+ * The CLI asks the gateway rather than carrying a copy of the schemas, so a plan is checked by the very code
+ * and configuration that will apply it, whatever version the operator's checkout is.
+ */
+import { Hono } from "hono";
+import * as v from "valibot";
+import { assertKeyExists } from "../auth/key-admin";
+import type { AppEnv } from "../env";
+import { GatewayError, validationError } from "../errors";
+import { issuesToFields } from "../shared/schema-issues";
+import { jsonBody } from "./input";
+import { fields, KEY_ID_PATTERN, PoliciesBody, TenantIdSchema } from "./schemas";
+import { unknownFields } from "./unknown-fields";
+
+/** A whole file of many tenants is larger than one admin change. */
+const MAX_FILE_BYTES = 1024 * 1024;
+
+/** `rateLimit`: policies (exactly these), or null (back to the gateway default); absent: left alone. */
+const RateLimitEntry = v.optional(v.nullable(PoliciesBody));
+const KeyIdKey = v.pipe(v.string(), v.regex(KEY_ID_PATTERN, "Must be a key id: key_ and 16 hex digits"));
+
+export const TenantsFileSchema = fields({
+  environment: v.string("Must name the environment this file is for, as the gateway's health reports it"),
+  tenants: v.record(TenantIdSchema, fields({ rateLimit: RateLimitEntry, keys: v.optional(v.record(KeyIdKey, fields({ rateLimit: RateLimitEntry }), "Must be an object of key ids")) }), "Must be an object of tenant ids"),
+});
+
+export interface Entry {
+  tenantId: string;
+  keyId?: string;
+  policies: v.InferOutput<typeof PoliciesBody>["policies"] | null;
+}
+
+export function tenantsFileRoutes(): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+  routes.post("/tenants-file/validate", async (c) => {
+    const body = await jsonBody(c, MAX_FILE_BYTES);
+    const config = c.get("config");
+    const parsed = v.safeParse(TenantsFileSchema, body);
+    const problems = issuesToFields([...unknownFields(TenantsFileSchema, body), ...(parsed.success ? [] : parsed.issues)]);
+    if (parsed.success && parsed.output.environment !== config.environment) {
+      problems.environment = `Must be ${JSON.stringify(config.environment)}, this gateway's environment: the file is for ${JSON.stringify(parsed.output.environment)}`;
+    }
+    const entries: Entry[] = [];
+    if (parsed.success) {
+      const checks: Array<Promise<void>> = [];
+      for (const [tenantId, tenant] of Object.entries(parsed.output.tenants)) {
+        if (tenant.rateLimit !== undefined) entries.push({ tenantId, policies: tenant.rateLimit?.policies ?? null });
+        for (const [keyId, key] of Object.entries(tenant.keys ?? {})) {
+          if (key.rateLimit !== undefined) entries.push({ tenantId, keyId, policies: key.rateLimit?.policies ?? null });
+          checks.push(
+            assertKeyExists(c.env, tenantId, keyId, config.admin.storeTimeoutMs).catch((err: unknown) => {
+              if (!(err instanceof GatewayError && err.code === "NOT_FOUND")) throw err;
+              problems[`tenants.${tenantId}.keys.${keyId}`] = "No such key for this tenant";
+            }),
+          );
+        }
+      }
+      await Promise.all(checks);
+    }
+    if (Object.keys(problems).length > 0) throw validationError(problems, "invalid tenants file");
+    return c.json({ environment: config.environment, entries });
+  });
+  return routes;
+}
