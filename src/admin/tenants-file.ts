@@ -12,7 +12,9 @@ import * as v from "valibot";
 import { assertKeyExists } from "../auth/key-admin";
 import type { AppEnv } from "../env";
 import { GatewayError, validationError } from "../errors";
+import { isRecord } from "../shared/records";
 import { issuesToFields } from "../shared/schema-issues";
+import { isTenantId } from "../shared/tenant-id";
 import { jsonBody } from "./input";
 import { fields, KEY_ID_PATTERN, PoliciesBody, TenantIdSchema } from "./schemas";
 import { unknownFields } from "./unknown-fields";
@@ -25,6 +27,8 @@ const RateLimitEntry = v.optional(v.nullable(PoliciesBody));
 const KeyIdKey = v.pipe(v.string(), v.regex(KEY_ID_PATTERN, "Must be a key id: key_ and 16 hex digits"));
 
 export const TenantsFileSchema = fields({
+  /** A note for the file's readers (JSON Schema's convention), ignored. */
+  $comment: v.optional(v.string()),
   environment: v.string("Must name the environment this file is for, as the gateway's health reports it"),
   tenants: v.record(TenantIdSchema, fields({ rateLimit: RateLimitEntry, keys: v.optional(v.record(KeyIdKey, fields({ rateLimit: RateLimitEntry }), "Must be an object of key ids")) }), "Must be an object of tenant ids"),
 });
@@ -35,6 +39,17 @@ export interface Entry {
   policies: v.InferOutput<typeof PoliciesBody>["policies"] | null;
 }
 
+/** The (tenant, key id) pairs of a raw file whose ids are well-formed, whatever else is wrong with it. */
+function namedKeys(body: Record<string, unknown>): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  if (!isRecord(body.tenants)) return pairs;
+  for (const [tenantId, tenant] of Object.entries(body.tenants)) {
+    if (!isTenantId(tenantId) || !isRecord(tenant) || !isRecord(tenant.keys)) continue;
+    for (const keyId of Object.keys(tenant.keys)) if (KEY_ID_PATTERN.test(keyId)) pairs.push([tenantId, keyId]);
+  }
+  return pairs;
+}
+
 export function tenantsFileRoutes(): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
   routes.post("/tenants-file/validate", async (c) => {
@@ -42,27 +57,26 @@ export function tenantsFileRoutes(): Hono<AppEnv> {
     const config = c.get("config");
     const parsed = v.safeParse(TenantsFileSchema, body);
     const problems = issuesToFields([...unknownFields(TenantsFileSchema, body), ...(parsed.success ? [] : parsed.issues)]);
-    if (parsed.success && parsed.output.environment !== config.environment) {
-      problems.environment = `Must be ${JSON.stringify(config.environment)}, this gateway's environment: the file is for ${JSON.stringify(parsed.output.environment)}`;
+    if (typeof body.environment === "string" && body.environment !== config.environment) {
+      problems.environment = `Must be ${JSON.stringify(config.environment)}, this gateway's environment: the file is for ${JSON.stringify(body.environment)}`;
     }
+    // Every well-formed key id is checked, even in a file with other problems, so all are named at once.
+    await Promise.all(
+      namedKeys(body).map(([tenantId, keyId]) =>
+        assertKeyExists(c.env, tenantId, keyId, config.admin.storeTimeoutMs).catch((err: unknown) => {
+          if (!(err instanceof GatewayError && err.code === "NOT_FOUND")) throw err;
+          problems[`tenants.${tenantId}.keys.${keyId}`] = "No such key for this tenant";
+        }),
+      ),
+    );
+    if (Object.keys(problems).length > 0 || !parsed.success) throw validationError(problems, "invalid tenants file");
     const entries: Entry[] = [];
-    if (parsed.success) {
-      const checks: Array<Promise<void>> = [];
-      for (const [tenantId, tenant] of Object.entries(parsed.output.tenants)) {
-        if (tenant.rateLimit !== undefined) entries.push({ tenantId, policies: tenant.rateLimit?.policies ?? null });
-        for (const [keyId, key] of Object.entries(tenant.keys ?? {})) {
-          if (key.rateLimit !== undefined) entries.push({ tenantId, keyId, policies: key.rateLimit?.policies ?? null });
-          checks.push(
-            assertKeyExists(c.env, tenantId, keyId, config.admin.storeTimeoutMs).catch((err: unknown) => {
-              if (!(err instanceof GatewayError && err.code === "NOT_FOUND")) throw err;
-              problems[`tenants.${tenantId}.keys.${keyId}`] = "No such key for this tenant";
-            }),
-          );
-        }
+    for (const [tenantId, tenant] of Object.entries(parsed.output.tenants)) {
+      if (tenant.rateLimit !== undefined) entries.push({ tenantId, policies: tenant.rateLimit?.policies ?? null });
+      for (const [keyId, key] of Object.entries(tenant.keys ?? {})) {
+        if (key.rateLimit !== undefined) entries.push({ tenantId, keyId, policies: key.rateLimit?.policies ?? null });
       }
-      await Promise.all(checks);
     }
-    if (Object.keys(problems).length > 0) throw validationError(problems, "invalid tenants file");
     return c.json({ environment: config.environment, entries });
   });
   return routes;
