@@ -9,6 +9,7 @@ import { tenantParam } from "./input";
 import { findTenant, listTenantSummaries, unknownTenant } from "./tenant-index";
 import { TENANT_ID_PATTERN } from "../shared/tenant-id";
 import { adminValidator } from "./validation-hook";
+import { PAGE_SIZE_JSON_PATTERN } from "./json-patterns";
 import { listKeys } from "../auth/key-admin";
 import { keyNow } from "../auth/key-store";
 
@@ -16,7 +17,7 @@ const PAGE_RULE = "Must be an integer from 1 to 100";
 
 /** `GET /tenants` query: `limit` 1-100 (default 100), `cursor` from the previous page's `nextCursor` (a tenant id). */
 export const TenantListQuerySchema = v.object({
-  limit: v.optional(v.pipe(v.string(), v.regex(/^0{0,2}(?:[1-9]\d?|100)$/, PAGE_RULE), v.transform(Number)), "100"),
+  limit: v.optional(v.pipe(v.string(), v.regex(new RegExp(PAGE_SIZE_JSON_PATTERN), PAGE_RULE), v.transform(Number)), "100"),
   cursor: v.optional(v.pipe(v.string(), v.regex(TENANT_ID_PATTERN, "Must be a nextCursor from an earlier page"))),
 });
 

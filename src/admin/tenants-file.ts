@@ -16,8 +16,8 @@ import { isRecord } from "../shared/records";
 import { issuesToFields } from "../shared/schema-issues";
 import { isTenantId } from "../shared/tenant-id";
 import { jsonBody } from "./input";
-import { fields, KEY_ID_PATTERN, PoliciesBody, TenantIdSchema } from "./schemas";
-import { unknownFields } from "./unknown-fields";
+import { fields, KEY_ID_PATTERN, PoliciesBody, TenantIdSchema, type DescribeFn } from "./schemas";
+import { closedJsonSchema, unknownFields } from "./unknown-fields";
 
 /** A whole file of many tenants is larger than one admin change. */
 const MAX_FILE_BYTES = 1024 * 1024;
@@ -26,12 +26,24 @@ const MAX_FILE_BYTES = 1024 * 1024;
 const RateLimitEntry = v.optional(v.nullable(PoliciesBody));
 const KeyIdKey = v.pipe(v.string(), v.regex(KEY_ID_PATTERN, "Must be a key id: key_ and 16 hex digits"));
 
-export const TenantsFileSchema = fields({
+/**
+ * An object keyed by ids: valibot's record takes an array as an object with no entries, which would read
+ * `"tenants": []` as "no tenants"; an array is refused here first.
+ */
+function objectOf<K extends v.GenericSchema<string, string>, V extends v.GenericSchema>(key: K, value: V, message: string) {
+  const record = v.record(key, value, message);
+  return v.pipe(v.custom<Record<string, unknown>>(isRecord, message), v.metadata({ describe: ((toJson) => toJson(record)) satisfies DescribeFn }), record);
+}
+
+const FileSchema = fields({
   /** A note for the file's readers (JSON Schema's convention), ignored. */
   $comment: v.optional(v.string()),
   environment: v.string("Must name the environment this file is for, as the gateway's health reports it"),
-  tenants: v.record(TenantIdSchema, fields({ rateLimit: RateLimitEntry, keys: v.optional(v.record(KeyIdKey, fields({ rateLimit: RateLimitEntry }), "Must be an object of key ids")) }), "Must be an object of tenant ids"),
+  tenants: objectOf(TenantIdSchema, fields({ rateLimit: RateLimitEntry, keys: v.optional(objectOf(KeyIdKey, fields({ rateLimit: RateLimitEntry }), "Must be an object of key ids")) }), "Must be an object of tenant ids"),
 });
+
+/** The file; unknown fields at any level are refused (`unknownFields`), which its JSON Schema says too. */
+export const TenantsFileSchema = v.pipe(FileSchema, v.metadata({ describe: ((toJson) => closedJsonSchema(toJson(FileSchema))) satisfies DescribeFn }));
 
 export interface Entry {
   tenantId: string;

@@ -34,3 +34,15 @@ export function unknownFields(schema: v.GenericSchema, input: unknown, path: Pro
   }
   return issues;
 }
+
+/** The JSON Schema of a schema checked with `unknownFields`: every object with named properties closed to others. */
+export function closedJsonSchema(json: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(json)) {
+    if (Array.isArray(value)) out[name] = value.map((v: unknown) => (isPlainObject(v) ? closedJsonSchema(v) : v));
+    else out[name] = isPlainObject(value) ? closedJsonSchema(value) : value;
+  }
+  // `properties` itself maps names to schemas: a property named "type" must not read as a schema keyword.
+  if (json.type === "object" && isPlainObject(json.properties) && json.additionalProperties === undefined) out.additionalProperties = false;
+  return out;
+}

@@ -62,6 +62,11 @@ describe("POST /__gateway/admin/tenants-file/validate", () => {
     });
   });
 
+  it("refuses tenants (or keys) given as a list, not read as an empty file", async () => {
+    expect(await fields({ environment: "development", tenants: [] })).toEqual({ tenants: "Must be an object of tenant ids" });
+    expect(await fields({ environment: "development", tenants: { a: { keys: [] } } })).toEqual({ "tenants.a.keys": "Must be an object of key ids" });
+  });
+
   it("requires the environment", async () => {
     expect(await fields({ tenants: {} })).toEqual({ environment: expect.stringMatching(/^Must name the environment/) });
   });
