@@ -209,6 +209,7 @@ describe("npm run admin against npm run dev", () => {
     const res = await cli(["limits", "set", t, "--policy", "burst=5/1m"]);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(`tenant ${t} has no keys, no policies and no admin changes: check the spelling, or pass --create`);
+    expect((await cli(["limits", "reset", t])).code).toBe(1);
     expect((await cli(["tenants", "list", "--json"])).stdout).not.toContain(t);
     expect((await cli(["limits", "set", t, "--policy", "burst=5/1m", "--create"])).code).toBe(0);
     expect((await cli(["limits", "set", t, "--policy", "burst=6/1m"])).code).toBe(0);
