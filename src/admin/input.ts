@@ -109,7 +109,7 @@ export function newKeyInput(body: Record<string, unknown>, products: readonly st
 
 /**
  * Policies from `{ policies: [{ name, limit, window: "1m" }] }`, validated; `window` strings become
- * `windowSec`. Only `window` is accepted: a `windowSec` sent directly is ignored, so it fails as missing.
+ * `windowSec`. Only `window` is accepted: a `windowSec` sent directly is refused as an unknown field.
  */
 export function policiesInput(body: Record<string, unknown>): Policy[] {
   const { policies } = parseInput(PoliciesBody, body, "invalid rate-limit policies");

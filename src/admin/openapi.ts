@@ -7,6 +7,7 @@ import { toJsonSchema, type JsonSchema } from "@valibot/to-json-schema";
 import * as v from "valibot";
 import { EnvelopeSchema, OPERATIONS, PATH_PARAMS, type Operation } from "./api-spec";
 import type { DescribeFn } from "./schemas";
+import { closedJsonSchema } from "./unknown-fields";
 
 export const ADMIN_BASE = "/__gateway/admin";
 
@@ -65,7 +66,7 @@ function operationObject(op: Operation, products: readonly string[]): Record<str
     operationId: op.operationId,
     summary: op.summary,
     ...(parameters.length > 0 ? { parameters } : {}),
-    ...(body !== undefined ? { requestBody: { required: op.bodyOptional !== true, content: { "application/json": { schema: jsonSchemaOf(body), ...(op.example !== undefined ? { example: op.example } : {}) } } } } : {}),
+    ...(body !== undefined ? { requestBody: { required: op.bodyOptional !== true, content: { "application/json": { schema: closedJsonSchema(jsonSchemaOf(body) as Record<string, unknown>), ...(op.example !== undefined ? { example: op.example } : {}) } } } } : {}),
     responses,
   };
 }

@@ -136,3 +136,16 @@ describe("PATCH /__gateway/admin/tenants/:tenantId/keys/:keyId", () => {
     expect((await envelope(res)).details).toMatchObject({ state: "revoked" });
   });
 });
+
+describe("unknown fields in admin bodies", () => {
+  it.each([
+    ["PUT …/rate-limit", "rate-limit", "PUT", { policies: [{ name: "burst", limit: 5, window: "1m", mdoe: "shadow" }] }, "policies[0].mdoe", "Unknown field; one of name, limit, window, mode"],
+    ["POST …/keys", "keys", "POST", { name: "k", access: { psa: "read" }, expiresAT: "2031-01-01T00:00:00Z" }, "expiresAT", "Unknown field; one of name, access, expiresAt"],
+  ])("%s refuses a misspelt field by name, and changes nothing", async (_label, resource, method, body, field, message) => {
+    const t = tenant("ti-unknown-field");
+    const res = await call(`${BASE}/tenants/${t}/${resource}`, { method, headers: json, body: JSON.stringify(body) });
+    expect(res.status).toBe(400);
+    expect((await envelope(res)).details).toEqual({ fields: { [field]: message } });
+    expect((await get(`/tenants/${t}`)).status).toBe(404);
+  });
+});

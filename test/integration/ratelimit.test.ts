@@ -214,7 +214,7 @@ describe("rate limiting: per-tenant policies through the admin API", () => {
     [{ policies: [{ name: "burst", limit: 10, window: "2d" }] }, ["policies[0].window"]],
     [{ policies: [{ name: "burst", limit: 10, window: "soon" }] }, ["policies[0].window"]],
     [{ policies: [{ name: "burst", limit: 10 }] }, ["policies[0].window"]],
-    [{ policies: [{ name: "burst", limit: 10, windowSec: 60 }] }, ["policies[0].window"]],
+    [{ policies: [{ name: "burst", limit: 10, windowSec: 60 }] }, ["policies[0].window", "policies[0].windowSec"]],
     [{ policies: [{ name: "Burst!", limit: 10, window: "1m" }] }, ["policies[0].name"]],
     [{ policies: [{ name: "a", limit: 1, window: "1m" }, { name: "a", limit: 2, window: "1h" }] }, ["policies[1].name"]],
     [{ policies: [] }, ["policies"]],
