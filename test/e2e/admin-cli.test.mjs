@@ -170,6 +170,12 @@ describe("npm run admin against npm run dev", () => {
     expect(noEnv.stderr).toContain("environment: Must name the environment");
   });
 
+  it("plans the committed example, config/tenants.development.json, as a valid file", async () => {
+    const res = await cli(["plan", path.join(ROOT, "config", "tenants.development.json"), "--json"]);
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout).environment).toBe("development");
+  });
+
   it("plan --detailed-exitcode: 2 with changes, 0 without, 1 on an error", async () => {
     const t = tenant("drift");
     const file = path.join(dir, "drift.json");
