@@ -66,7 +66,9 @@ const AuditEntrySchema = v.object({
   after: v.unknown(),
   requestId: v.string(),
 });
-export const AuditPageSchema = v.object({ tenantId: TenantIdSchema, data: v.array(AuditEntrySchema), nextCursor: v.nullable(v.string()) });
+/** What retention keeps (by count and age) and how many entries it has dropped from this trail. */
+const RetentionSchema = v.object({ maxEntries: v.number(), maxAgeDays: v.number(), evicted: v.number(), oldestKeptAt: v.nullable(Timestamp) });
+export const AuditPageSchema = v.object({ tenantId: TenantIdSchema, data: v.array(AuditEntrySchema), nextCursor: v.nullable(v.string()), retention: RetentionSchema });
 
 /** A tenant the gateway knows: its keys (all, and those usable now), its policies, its last admin change. */
 export const TenantSchema = v.object({
@@ -123,12 +125,12 @@ export const OPERATIONS: readonly Operation[] = [
   { method: "patch", path: `${tenantKeys}/:keyId`, operationId: "updateKey", summary: "Change a key's name or expiry (no roll: the secret and id stay)", body: keyUpdateBody(0), example: { name: "Zapier (sales)", expiresAt: "2031-01-31T00:00:00Z" }, ok: { status: 200, schema: RevokedKeySchema, description: "The key's new record" }, errors: [400, 404, 409, 413, 503] },
   { method: "post", path: `${tenantKeys}/:keyId/roll`, operationId: "rollKey", summary: "Replace a key with a new one; the old one works for gracePeriod", body: RollBody, bodyOptional: true, example: { gracePeriod: "1h" }, ok: { status: 201, schema: RolledKeySchema, description: "The new key and its record, and the old key's" }, errors: [400, 404, 409, 413, 503] },
   { method: "get", path: tenantLimit, operationId: "getTenantRateLimit", summary: "A tenant's effective policies and usage (404: a tenant the gateway does not know)", ok: { status: 200, schema: LimitViewSchema, description: "Policies and usage" }, errors: [400, 404, 503] },
-  { method: "put", path: tenantLimit, operationId: "setTenantRateLimit", summary: "Override a tenant's policies (mode: enforce or shadow)", body: PoliciesBody, example: { policies: [{ name: "burst", limit: 100, window: "1m" }, { name: "hourly", limit: 2000, window: "1h", mode: "shadow" }] }, ok: { status: 200, schema: LimitViewSchema, description: "The new policies and usage" }, errors: [400, 413] },
-  { method: "delete", path: tenantLimit, operationId: "resetTenantRateLimit", summary: "Reset a tenant to the default policies", ok: { status: 200, schema: LimitViewSchema, description: "The default policies and usage" }, errors: [400] },
+  { method: "put", path: tenantLimit, operationId: "setTenantRateLimit", summary: "Override a tenant's policies (mode: enforce or shadow)", body: PoliciesBody, example: { policies: [{ name: "burst", limit: 100, window: "1m" }, { name: "hourly", limit: 2000, window: "1h", mode: "shadow" }] }, ok: { status: 200, schema: LimitViewSchema, description: "The new policies and usage" }, errors: [400, 413, 503] },
+  { method: "delete", path: tenantLimit, operationId: "resetTenantRateLimit", summary: "Reset a tenant to the default policies", ok: { status: 200, schema: LimitViewSchema, description: "The default policies and usage" }, errors: [400, 503] },
   { method: "get", path: keyLimit, operationId: "getKeyRateLimit", summary: "A key's own policies and usage", ok: { status: 200, schema: LimitViewSchema, description: "Policies and usage" }, errors: [400, 404, 503] },
   { method: "put", path: keyLimit, operationId: "setKeyRateLimit", summary: "Set a key's own policies (mode: enforce or shadow)", body: PoliciesBody, example: { policies: [{ name: "burst", limit: 10, window: "1m" }] }, ok: { status: 200, schema: LimitViewSchema, description: "The new policies and usage" }, errors: [400, 404, 413, 503] },
-  { method: "delete", path: keyLimit, operationId: "resetKeyRateLimit", summary: "Remove a key's own policies", ok: { status: 200, schema: LimitViewSchema, description: "The key's own policies (none)" }, errors: [400, 404] },
-  { method: "get", path: "/tenants/:tenantId/audit", operationId: "listAudit", summary: "A tenant's admin changes, newest first", query: AuditQuerySchema, ok: { status: 200, schema: AuditPageSchema, description: "One page; pass nextCursor as cursor for the next" }, errors: [400] },
+  { method: "delete", path: keyLimit, operationId: "resetKeyRateLimit", summary: "Remove a key's own policies", ok: { status: 200, schema: LimitViewSchema, description: "The key's own policies (none)" }, errors: [400, 404, 503] },
+  { method: "get", path: "/tenants/:tenantId/audit", operationId: "listAudit", summary: "A tenant's admin changes, newest first", query: AuditQuerySchema, ok: { status: 200, schema: AuditPageSchema, description: "One page; pass nextCursor as cursor for the next" }, errors: [400, 503] },
   { method: "post", path: "/tenants-file/validate", operationId: "validateTenantsFile", summary: "Check a tenants file (npm run admin -- plan): schemas, unknown fields, environment, keys; changes nothing", body: TenantsFileSchema, example: { environment: "development", tenants: { acme: { rateLimit: { policies: [{ name: "burst", limit: 100, window: "1m" }] } }, initech: { rateLimit: null } } }, ok: { status: 200, schema: TenantsFileEntriesSchema, description: "The file's entries" }, errors: [400, 413, 503] },
 ];
 

@@ -36,8 +36,9 @@ export function keyUpdateRoutes(): Hono<AppEnv> {
     const keyId = keyIdParam(c);
     const changes = parseInput(keyUpdateBody(Date.now()), await jsonBody(c), "invalid key update");
     const { before, after } = await updateKey(c.env, tenantId, keyId, changes, keyNow(), c.get("config").admin.storeTimeoutMs);
-    const changed = FIELDS.filter((f) => Object.hasOwn(changes, f));
-    await audit(c, tenantId, "key.updated", { keyId, before: Object.fromEntries(changed.map((f) => [f, before[f]])), after: Object.fromEntries(changed.map((f) => [f, after[f]])) });
+    // A field set to the value it had is no change, and an update that changes nothing records nothing.
+    const changed = FIELDS.filter((f) => Object.hasOwn(changes, f) && before[f] !== after[f]);
+    if (changed.length > 0) await audit(c, tenantId, "key.updated", { keyId, before: Object.fromEntries(changed.map((f) => [f, before[f]])), after: Object.fromEntries(changed.map((f) => [f, after[f]])) });
     return c.json(after);
   });
   return routes;

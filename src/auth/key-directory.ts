@@ -4,7 +4,8 @@
  * one object, written in one transaction). KV is only its replicated read cache: the admin API writes here
  * first, then KV; every change also marks its row unsynced, and the object's alarm rewrites unsynced rows
  * into KV (and re-sends revocations to the tenant's limiter) until that succeeds, so KV always converges to
- * this object whatever failed in between. The alarm also ends grace periods: at a rolled key's deadline it
+ * this object whatever failed in between; it also copies a rolled key's own rate-limit policies to its
+ * successor until that succeeds. The alarm also ends grace periods: at a rolled key's deadline it
  * revokes the key here and through the tenant's limiter (which tells every isolate within a lease life).
  */
 import { DurableObject } from "cloudflare:workers";
@@ -73,15 +74,15 @@ export class KeyDirectory extends DurableObject<Env> {
     return { hash, record };
   }
 
-  /** Revokes a key (idempotent: the first revocation time stays). Null for an unknown key. */
-  async revoke(tenantId: string, keyId: string): Promise<StoredKey | null> {
+  /** Revokes a key (idempotent: the first revocation time stays; `changed` says whether this call revoked it). Null for an unknown key. */
+  async revoke(tenantId: string, keyId: string): Promise<(StoredKey & { changed: boolean }) | null> {
     const found = await this.find(tenantId, keyId);
     if (found === null) return null;
-    if (found.record.revokedAt !== null) return found;
+    if (found.record.revokedAt !== null) return { ...found, changed: false };
     const record = { ...found.record, revokedAt: new Date(this.clock()).toISOString() };
     this.write(found.hash, record, false);
     await this.scheduleAlarm(null);
-    return { hash: found.hash, record };
+    return { hash: found.hash, record, changed: true };
   }
 
   /**
@@ -177,6 +178,8 @@ export class KeyDirectory extends DurableObject<Env> {
       const { hash, record } = stored(row);
       try {
         if (record.revokedAt !== null) await this.env.TENANT_LIMITER.getByName(record.tenantId).revokeKey(record.keyId);
+        // A roll's successor keeps the old key's own policies (once; repeating is harmless).
+        if (record.rolledFrom !== null && record.rolledFrom !== undefined) await this.env.TENANT_LIMITER.getByName(record.tenantId).inheritKeyPolicies(record.rolledFrom, record.keyId);
         await writeKeyToKv(this.env.KEYS, hash, record);
         // A change made while the write was under way keeps its row unsynced, for the next alarm.
         sql.exec("UPDATE keys SET synced = 1 WHERE hash = ? AND version = ?", hash, row.version);

@@ -102,6 +102,14 @@ describe("PATCH /__gateway/admin/tenants/:tenantId/keys/:keyId", () => {
     expect(trail.data[0]).toMatchObject({ action: "key.updated", keyId: created.keyId, before: { name: "test key", expiresAt: "2031-01-01T00:00:00.000Z" }, after: { name: "renamed", expiresAt: null } });
   });
 
+  it("records nothing for an update that changes nothing", async () => {
+    const t = tenant("ti-patch");
+    const created = await createKey(t, { psa: "read" });
+    expect((await patch(t, created.keyId, { name: "test key" })).status).toBe(200);
+    const trail = (await (await get(`/tenants/${t}/audit`)).json()) as { data: Array<{ action: string }> };
+    expect(trail.data.map((e) => e.action)).toEqual(["key.created"]);
+  });
+
   it("sets an expiry in the future, normalised to UTC", async () => {
     const t = tenant("ti-patch");
     const created = await createKey(t, { psa: "read" });

@@ -14,12 +14,21 @@ export function silentRateLimit(): RateLimit {
 
 type Limiter = Env["TENANT_LIMITER"];
 
-/** A TENANT_LIMITER namespace whose stubs never answer the RPC methods named; every other call goes to the real object. */
-export function silentLimiter(...methods: string[]): Limiter {
-  return {
+/**
+ * A TENANT_LIMITER namespace whose stubs never answer the RPC methods named; every other call goes to the
+ * real object. `asked` counts the calls left unanswered, so a test knows when the wait has begun.
+ */
+export function silentLimiter(...methods: string[]): Limiter & { asked: number } {
+  const namespace = {
+    asked: 0,
     getByName(name: string) {
       const real = env.TENANT_LIMITER.getByName(name);
-      return new Proxy(real, { get: (target, prop) => (typeof prop === "string" && methods.includes(prop) ? never : Reflect.get(target, prop, target)) });
+      const unanswered = () => {
+        namespace.asked += 1;
+        return never();
+      };
+      return new Proxy(real, { get: (target, prop) => (typeof prop === "string" && methods.includes(prop) ? unanswered : Reflect.get(target, prop, target)) });
     },
-  } as unknown as Limiter;
+  };
+  return namespace as unknown as Limiter & { asked: number };
 }
