@@ -14,7 +14,7 @@ import { SHARD_COUNT } from "../auth/key-record";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
 import { TENANT_INDEX_NAME, type IndexedTenant } from "../audit/tenant-index";
-import { withDeadline } from "../shared/with-deadline";
+import { storeCall } from "../shared/store-call";
 import { tenantParam } from "./input";
 
 const index = (c: Context<AppEnv>) => c.env.KEY_DIRECTORY.getByName(TENANT_INDEX_NAME);
@@ -22,27 +22,28 @@ const timeoutMs = (c: Context<AppEnv>) => c.get("config").admin.storeTimeoutMs;
 
 /** The tenant's limiter state the index keeps: its override, and how many keys have policies of their own. */
 async function limiterState(c: Context<AppEnv>, tenantId: string) {
-  const status = await withDeadline(c.env.TENANT_LIMITER.getByName(tenantId).status(c.get("config").rateLimit.defaults), timeoutMs(c));
+  const status = await storeCall("limiter", timeoutMs(c), () => c.env.TENANT_LIMITER.getByName(tenantId).status(c.get("config").rateLimit.defaults));
   return { overridden: status.overridden, keysWithPolicies: status.keysWithPolicies.length, used: status.states.some((s) => s.used > 0) };
 }
 
 /** Records `tenantId` in the index now (adopted: with no known time of last change). */
 async function record(c: Context<AppEnv>, tenantId: string, state: { overridden: boolean; keysWithPolicies: number }, adopted = false): Promise<void> {
   const stub = index(c);
-  await withDeadline(adopted ? stub.adoptTenant(tenantId, state) : stub.indexTenant(tenantId, state), timeoutMs(c));
+  await directoryCall(timeoutMs(c), () => (adopted ? stub.adoptTenant(tenantId, state) : stub.indexTenant(tenantId, state)));
 }
 
 /**
- * The index's hooks on every route under `/tenants/:tenantId/…`: before a read of limits (GET …/rate-limit),
- * a tenant the gateway does not know answers 404; after a successful change (any other method answered 2xx),
+ * The index's hooks on every route under `/tenants/:tenantId/…`: before a read of a tenant's limits (GET
+ * /tenants/:tenantId/rate-limit), a tenant the gateway does not know answers 404; after a successful change (any other method answered 2xx),
  * the tenant, the time and its limiter's state go into the index. The change has happened by then: a failed
  * index write is logged, not answered (the next read of the tenant adopts it from the authorities).
  */
 export function tenantIndexHooks(): MiddlewareHandler<AppEnv> {
   return async function tenantIndexHooks(c, next) {
     // The tenant's collections (keys, audit) answer empty for an unknown tenant, which is true; its limit
-    // views would show the default policies as if the tenant were configured, so those are 404.
-    if (c.req.method === "GET" && c.req.path.endsWith("/rate-limit")) {
+    // view would show the default policies as if the tenant were configured, so it is 404. (A key's limit
+    // view is the key's 404 already: an unknown tenant has no keys.)
+    if (c.req.method === "GET" && /^\/tenants\/[^/]+\/rate-limit$/.test(c.req.path.slice(c.req.path.indexOf("/tenants/")))) {
       const tenantId = tenantParam(c);
       if ((await findTenant(c, tenantId)) === null) throw unknownTenant(tenantId);
       return next();

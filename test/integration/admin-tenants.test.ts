@@ -61,13 +61,16 @@ describe("GET /__gateway/admin/tenants", () => {
 });
 
 describe("one tenant, and the limits of a tenant the gateway does not know", () => {
-  it("answers 404 NOT_FOUND (resourceType tenant) for an unknown tenant's record and limit views", async () => {
+  it("answers 404 NOT_FOUND (resourceType tenant) for an unknown tenant's record and limit view; a key's view is the key's 404", async () => {
     const t = tenant("ti-unknown");
-    for (const path of [`/tenants/${t}`, `/tenants/${t}/rate-limit`, `/tenants/${t}/keys/key_0123456789abcdef/rate-limit`]) {
+    for (const path of [`/tenants/${t}`, `/tenants/${t}/rate-limit`]) {
       const res = await get(path);
       expect(res.status, path).toBe(404);
       expect((await envelope(res)).details).toEqual({ resourceType: "tenant", resourceId: t });
     }
+    const key = await get(`/tenants/${t}/keys/key_0123456789abcdef/rate-limit`);
+    expect(key.status).toBe(404);
+    expect((await envelope(key)).details).toEqual({ resourceType: "integrationKey", resourceId: "key_0123456789abcdef" });
   });
 
   it("reads a tenant once a change made it known, with its counts", async () => {
