@@ -29,7 +29,7 @@ async function authenticateKey(env: Env, key: string, headers: Headers, auth: Au
   if (record === undefined) {
     const address = lookupAddress(headers);
     unknownKeyLimit.refuseIfLimited(address, nowMs);
-    record = await lookUpKey({ kv: env.KEYS, directory: env.KEY_DIRECTORY, directoryTimeoutMs: auth.keyDirectoryTimeoutMs }, hash, nowMs);
+    record = await lookUpKey({ kv: env.KEYS, directory: env.KEY_DIRECTORY, kvTimeoutMs: auth.keyKvTimeoutMs, directoryTimeoutMs: auth.keyDirectoryTimeoutMs }, hash, nowMs);
     if (record === null) await unknownKeyLimit.countFailure(env.AUTH_FAILURE_LIMITER, address, nowMs, auth.failureLimiterTimeoutMs);
   }
   if (record === null) throw new GatewayError("UNAUTHORIZED", { logReason: "integration key unknown" });

@@ -13,6 +13,8 @@ import { generateIntegrationKey } from "./integration-key";
 import { hashKey, isUsable, keyState, newKeyId, type KeyRecord } from "./key-record";
 import { writeKeyToKv } from "./key-kv";
 import { adoptTenant, findTenant, listTenants, recordTenant, type IndexedTenant } from "../audit/tenant-index";
+import { parseAdminConfig } from "../config/admin";
+import { withDeadline } from "../shared/with-deadline";
 
 /** How soon after a change the alarm rewrites KV from here (the admin route's own write usually got there first). */
 const SYNC_DELAY_MS = 30_000;
@@ -174,13 +176,17 @@ export class KeyDirectory extends DurableObject<Env> {
       this.write(hash, { ...record, revokedAt: record.revokedAt ?? record.graceUntil ?? new Date(nowMs).toISOString() }, false);
     }
     let failed = false;
+    // Each call out has the admin store deadline: a KV write or limiter call that never answers must not
+    // hold the alarm (and with it the grace periods of every key in this shard); late is failed, retried.
+    const { storeTimeoutMs } = parseAdminConfig(this.env as unknown as Record<string, unknown>);
     for (const row of sql.exec<Row>("SELECT hash, record, version FROM keys WHERE synced = 0 LIMIT ?", SYNC_BATCH).toArray()) {
       const { hash, record } = stored(row);
       try {
-        if (record.revokedAt !== null) await this.env.TENANT_LIMITER.getByName(record.tenantId).revokeKey(record.keyId);
+        const limiter = this.env.TENANT_LIMITER.getByName(record.tenantId);
+        if (record.revokedAt !== null) await withDeadline(limiter.revokeKey(record.keyId), storeTimeoutMs);
         // A roll's successor keeps the old key's own policies (once; repeating is harmless).
-        if (record.rolledFrom !== null && record.rolledFrom !== undefined) await this.env.TENANT_LIMITER.getByName(record.tenantId).inheritKeyPolicies(record.rolledFrom, record.keyId);
-        await writeKeyToKv(this.env.KEYS, hash, record);
+        if (record.rolledFrom !== null && record.rolledFrom !== undefined) await withDeadline(limiter.inheritKeyPolicies(record.rolledFrom, record.keyId), storeTimeoutMs);
+        await withDeadline(writeKeyToKv(this.env.KEYS, hash, record), storeTimeoutMs);
         // A change made while the write was under way keeps its row unsynced, for the next alarm.
         sql.exec("UPDATE keys SET synced = 1 WHERE hash = ? AND version = ?", hash, row.version);
       } catch {

@@ -4,8 +4,18 @@
  */
 import { env } from "cloudflare:workers";
 
-/** A promise that never settles: a call the far side never answers. */
-export const never = () => new Promise<never>(() => {});
+let unanswered = 0;
+
+/** A promise that never settles: a call the far side never answers. Each is counted (`unansweredCalls`). */
+export const never = () => {
+  unanswered += 1;
+  return new Promise<never>(() => {});
+};
+
+/** How many calls stand-ins have left unanswered so far: one more means a request has begun to wait. */
+export function unansweredCalls(): number {
+  return unanswered;
+}
 
 /** A Workers Rate Limiting binding whose `limit` never answers. */
 export function silentRateLimit(): RateLimit {
