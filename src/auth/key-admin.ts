@@ -10,7 +10,7 @@ import type { TrailPolicy } from "../audit/audit-log";
 import { GatewayError } from "../errors";
 import { rememberRevoked } from "./revoked-keys";
 import { generateIntegrationKey } from "./integration-key";
-import type { KeyDirectory, RollResult, StoredKey } from "./key-directory";
+import type { KeyDirectory, RollResult, StoredKey, UpdateResult } from "./key-directory";
 import { legacyKey, legacyKeys, writeKeyToKv } from "./key-kv";
 import { hashKey, listedRecord, newKeyId, SHARD_COUNT, shardForHash, shardForKeyId, type KeyRecord } from "./key-record";
 import { withDeadline } from "../shared/with-deadline";
@@ -27,7 +27,7 @@ export interface Propagation {
 type Directory = DurableObjectStub<KeyDirectory>;
 
 /** One directory call with a deadline (ADMIN_STORE_TIMEOUT_MS); any failure is 503, as nothing is known to have changed. */
-const directoryCall = <T>(timeoutMs: number, call: () => Promise<T>): Promise<T> => storeCall("directory", timeoutMs, call);
+export const directoryCall = <T>(timeoutMs: number, call: () => Promise<T>): Promise<T> => storeCall("directory", timeoutMs, call);
 
 async function step(timeoutMs: number, write: () => Promise<unknown>): Promise<Step> {
   try {
@@ -120,6 +120,21 @@ export async function rollKey(env: Env, tenantId: string, keyId: string, graceSe
   // Before the roll the key was active: no successor, no grace, not revoked.
   const before = listedRecord({ ...result.old.record, rolledTo: null, graceUntil: null, revokedAt: null }, nowMs);
   return { key: result.key, ...listedRecord(result.next.record, nowMs), previous: listedRecord(result.old.record, nowMs), propagation, before, policies: policies as TrailPolicy[] | null };
+}
+
+/**
+ * Changes a key's name or expiry without a roll: the directory first, then KV; this isolate forgets its cached
+ * record at once, other isolates within their cache's life. Revoked keys are 409 CONFLICT.
+ */
+export async function updateKey(env: Env, tenantId: string, keyId: string, changes: { name?: string; expiresAt?: string | null }, nowMs: number, timeoutMs: number) {
+  const directory = await locate(env, tenantId, keyId, timeoutMs);
+  if (directory === null) throw notFound(keyId);
+  const result = await directoryCall(timeoutMs, async () => (await directory.update(tenantId, keyId, changes)) as UpdateResult);
+  if (result.kind === "not-found") throw notFound(keyId);
+  if (result.kind === "revoked") throw new GatewayError("CONFLICT", { details: { resourceType: "integrationKey", resourceId: keyId, state: "revoked" } });
+  const propagation: Propagation = { directory: "written", kv: await kvWrite(env, timeoutMs, result.after) };
+  forgetKey(result.after.hash);
+  return { before: listedRecord(result.before, nowMs), after: { ...listedRecord(result.after.record, nowMs), propagation } };
 }
 
 /** A tenant's keys with their states, oldest first, from every shard (and keys made before the directory). */
