@@ -155,7 +155,7 @@ export class LeaseHolder {
   /** When this holder is dropped: its unused permits are given back in the background, not stranded. */
   giveBack(background: Background): void {
     this.forget();
-    if (this.lastExchange !== null && this.finished.some((f) => f.unused > 0)) background(this.report(this.lastExchange.exchange, this.lastExchange.settings));
+    if (this.lastExchange !== null && this.worthReporting()) background(this.report(this.lastExchange.exchange, this.lastExchange.settings));
   }
 
   /** The leases in hand (for tests that play an adversary with perfect timing). */
@@ -320,7 +320,12 @@ export class LeaseHolder {
     if (this.inflight > 0) return;
     for (const pool of this.pools.values()) if (pool.leases.some((l) => l.left > 0 && nowMs < l.usableUntilMs)) return;
     for (const pool of this.pools.values()) for (const lease of pool.leases.filter((l) => nowMs >= l.usableUntilMs)) this.retire(pool, lease);
-    if (this.finished.some((f) => f.unused > 0 || f.correct)) await this.report(exchange, settings);
+    if (this.worthReporting()) await this.report(exchange, settings);
+  }
+
+  /** Whether the reports waiting are worth a call of their own: permits to give back, or uses to count earlier. */
+  private worthReporting(): boolean {
+    return this.finished.some((f) => f.unused > 0 || f.correct);
   }
 
   /** A report only: gives back what has ended (and learns what the answer carries). */
