@@ -112,6 +112,34 @@ describe("forwarding headers", () => {
     expect(JSON.stringify(got.rawHeaders)).not.toContain("evil.example");
   });
 
+  // The gateway terminates TLS, and a client presents no certificate to it: a certificate, chain, verify
+  // result or subject a client wrote must never reach a product that would authenticate by it (nginx's
+  // $ssl_client_*, Apache's SSL_CLIENT_*, HAProxy, Envoy's XFCC, Traefik, GCP and AWS load balancers, RFC 9440).
+  it.each([
+    ["X-Client-Cert", "spoofed-cert"],
+    ["X-Client-Cert-Chain", "spoofed-cert"],
+    ["X-Client-Cert-Present", "true-spoofed-cert"],
+    ["X-Client-Verify", "SUCCESS-spoofed-cert"],
+    ["SSL-Client-Cert", "spoofed-cert"],
+    ["SSL-Client-Verify", "SUCCESS-spoofed-cert"],
+    ["X-SSL-Client-Cert", "spoofed-cert"],
+    ["X-SSL-Client-Verify", "SUCCESS-spoofed-cert"],
+    ["X-SSL-Client-S-DN", "CN=spoofed-cert"],
+    ["X-SSL-Client-DN", "CN=spoofed-cert"],
+    ["X-SSL-Cert", "spoofed-cert"],
+    ["X-Forwarded-Client-Cert", "By=spiffe://a;Hash=00;Subject=\"CN=spoofed-cert\""],
+    ["X-Forwarded-Tls-Client-Cert", "spoofed-cert"],
+    ["X-ARR-ClientCert", "spoofed-cert"],
+    ["X-Amzn-Mtls-Clientcert", "spoofed-cert"],
+    ["Client-Cert", ":c3Bvb2ZlZC1jZXJ0:spoofed-cert"],
+    ["Client-Cert-Chain", ":c3Bvb2ZlZC1jZXJ0:spoofed-cert"],
+  ])("never forwards the client-certificate header %s", async (name, value) => {
+    const got = await forwarded([[name, value], ["X-Kept", "yes"]]);
+    expect(got.headers["x-kept"]).toBe("yes");
+    expect(names(got.rawHeaders)).not.toContain(name.toLowerCase());
+    expect(JSON.stringify(got.rawHeaders)).not.toContain("spoofed-cert");
+  });
+
   it("sends no X-Forwarded-For when the edge did not name the client, whatever the client wrote", async () => {
     const got = await forwarded([["X-Forwarded-For", "10.0.0.1"]]);
     expect(names(got.rawHeaders)).not.toContain("x-forwarded-for");
