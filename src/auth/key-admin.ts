@@ -26,8 +26,13 @@ export interface Propagation {
 
 type Directory = DurableObjectStub<KeyDirectory>;
 
-/** One directory call with a deadline (ADMIN_STORE_TIMEOUT_MS); any failure is 503, as nothing is known to have changed. */
+/** One directory call with a deadline (ADMIN_STORE_TIMEOUT_MS); late or unavailable is 503, as nothing is known to have changed. */
 const directoryCall = <T>(timeoutMs: number, call: () => Promise<T>): Promise<T> => storeCall("directory", timeoutMs, call);
+/**
+ * A read of KV's index of keys made before the directory, with the same deadline. KV is their only store,
+ * so late or failed is 503 (`details.kv: "failed"`): a 404 or a list without them would be untrue.
+ */
+const legacyRead = <T>(timeoutMs: number, read: () => Promise<T>): Promise<T> => storeCall("kv", timeoutMs, read);
 
 async function step(timeoutMs: number, write: () => Promise<unknown>): Promise<Step> {
   try {
@@ -45,7 +50,7 @@ const kvWrite = (env: Env, timeoutMs: number, ...keys: StoredKey[]) => step(time
 async function locate(env: Env, tenantId: string, keyId: string, timeoutMs: number): Promise<Directory | null> {
   const byId = env.KEY_DIRECTORY.getByName(shardForKeyId(keyId));
   if ((await directoryCall(timeoutMs, () => byId.find(tenantId, keyId))) !== null) return byId;
-  const legacy = await legacyKey(env.KEYS, tenantId, keyId);
+  const legacy = await legacyRead(timeoutMs, () => legacyKey(env.KEYS, tenantId, keyId));
   if (legacy === null) return null;
   const home = env.KEY_DIRECTORY.getByName(shardForHash(legacy.hash));
   await directoryCall(timeoutMs, () => home.create(legacy.hash, legacy.record));
@@ -56,7 +61,7 @@ async function locate(env: Env, tenantId: string, keyId: string, timeoutMs: numb
 export async function assertKeyExists(env: Env, tenantId: string, keyId: string, timeoutMs: number): Promise<void> {
   const byId = env.KEY_DIRECTORY.getByName(shardForKeyId(keyId));
   if ((await directoryCall(timeoutMs, () => byId.find(tenantId, keyId))) !== null) return;
-  if ((await legacyKey(env.KEYS, tenantId, keyId)) === null) throw notFound(keyId);
+  if ((await legacyRead(timeoutMs, () => legacyKey(env.KEYS, tenantId, keyId))) === null) throw notFound(keyId);
 }
 
 /** Creates a key; the plaintext is in the answer only. */
@@ -127,6 +132,6 @@ export async function listKeys(env: Env, tenantId: string, nowMs: number, timeou
   const shards = Array.from({ length: SHARD_COUNT }, (_, i) => env.KEY_DIRECTORY.getByName(`shard-${i.toString(16)}`));
   const found = (await directoryCall(timeoutMs, () => Promise.all(shards.map((s) => s.list(tenantId))))).flat();
   const ids = new Set(found.map((r) => r.keyId));
-  const legacy = (await legacyKeys(env.KEYS, tenantId)).filter((r) => !ids.has(r.keyId));
+  const legacy = (await legacyRead(timeoutMs, () => legacyKeys(env.KEYS, tenantId))).filter((r) => !ids.has(r.keyId));
   return [...found, ...legacy].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map((r) => listedRecord(r, nowMs));
 }

@@ -4,6 +4,7 @@
  * `tenant:<id>:key:<keyId>` → the record and its hash, which the admin API reads to find (and adopt into
  * the directory) a key the directory does not know yet.
  */
+import { StoreUnavailable } from "../shared/unavailable";
 import type { KeyRecord } from "./key-record";
 
 const recordName = (hash: string) => `key:${hash}`;
@@ -19,21 +20,33 @@ export async function writeKeyToKv(kv: KVNamespace, hash: string, record: KeyRec
   await kv.put(recordName(hash), JSON.stringify(record));
 }
 
-/** A key made before the directory, by tenant and id, from its KV index entry; null when there is none. */
+/** A KV binding call whose rejection is KV's failure, not a bug: KV is the only store of the index. */
+async function fromKv<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (err) {
+    throw new StoreUnavailable(`kv: ${String(err)}`);
+  }
+}
+
+/**
+ * A key made before the directory, by tenant and id, from its KV index entry; null when there is none.
+ * A failed read rejects with StoreUnavailable; the caller sets the deadline.
+ */
 export async function legacyKey(kv: KVNamespace, tenantId: string, keyId: string): Promise<{ hash: string; record: KeyRecord } | null> {
-  const entry = await kv.get<KeyRecord & { hash: string }>(`${indexPrefix(tenantId)}${keyId}`, "json");
+  const entry = await fromKv(kv.get<KeyRecord & { hash: string }>(`${indexPrefix(tenantId)}${keyId}`, "json"));
   if (entry === null) return null;
   const { hash, ...record } = entry;
   return { hash, record };
 }
 
-/** Every key of a tenant made before the directory (never their hashes). */
+/** Every key of a tenant made before the directory (never their hashes); a failed read rejects with StoreUnavailable. */
 export async function legacyKeys(kv: KVNamespace, tenantId: string): Promise<KeyRecord[]> {
   const out: KeyRecord[] = [];
   let cursor: string | undefined;
   do {
-    const page = await kv.list({ prefix: indexPrefix(tenantId), ...(cursor !== undefined ? { cursor } : {}) });
-    const values = await Promise.all(page.keys.map((k) => kv.get<KeyRecord & { hash: string }>(k.name, "json")));
+    const page = await fromKv(kv.list({ prefix: indexPrefix(tenantId), ...(cursor !== undefined ? { cursor } : {}) }));
+    const values = await fromKv(Promise.all(page.keys.map((k) => kv.get<KeyRecord & { hash: string }>(k.name, "json"))));
     for (const v of values) {
       if (v === null) continue;
       const { hash: _hash, ...record } = v; // the hash never leaves the store

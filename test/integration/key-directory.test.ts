@@ -16,7 +16,7 @@ import { brokenDirectory, countingDirectory, directoryOnlyKey, freshAddress, wra
 import { answeredAfter } from "../support/deadline";
 import { captureLogs } from "../support/logs";
 import { never, silentLimiter } from "../support/silent-bindings";
-import type { KeyDirectory } from "../../src/auth/key-directory";
+import { KeyDirectory } from "../../src/auth/key-directory";
 import { callWith, envWith } from "../support/worker";
 
 const JSON_ADMIN = { ...ADMIN, "content-type": "application/json" };
@@ -264,5 +264,121 @@ describe("key directory: admin writes, directory first", () => {
     expect((await call("/psa/tickets", { headers: headersFor(key) })).status).toBe(401);
     const list = (await (await call(`/__gateway/admin/tenants/${t}/keys`, { headers: ADMIN })).json()) as { data: Array<{ keyId: string; state: string }> };
     expect(list.data.map((k) => [k.keyId, k.state])).toEqual([[keyId, "revoked"]]);
+  });
+});
+
+describe("key directory: keys made before it, read from KV with the admin deadline", () => {
+  /** A key that only KV's per-tenant index knows (made before the directory), and its id. */
+  async function legacyOnly(t: string): Promise<string> {
+    const keyId = `key_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    const record: KeyRecord = { keyId, tenantId: t, name: "old", access: { psa: "read" }, createdAt: new Date().toISOString(), expiresAt: null, revokedAt: null };
+    await env.KEYS.put(`tenant:${t}:key:${keyId}`, JSON.stringify({ ...record, hash: await hashKey(generateIntegrationKey()) }));
+    return keyId;
+  }
+
+  // Each operation that looks a key id up asks the directory first, then KV's index of keys made before it.
+  const BY_ID: Array<[string, string, (t: string, keyId: string) => string]> = [
+    ["DELETE", "revoke", (t, keyId) => `/__gateway/admin/tenants/${t}/keys/${keyId}`],
+    ["POST", "roll", (t, keyId) => `/__gateway/admin/tenants/${t}/keys/${keyId}/roll`],
+    ["GET", "the key's limits", (t, keyId) => `/__gateway/admin/tenants/${t}/keys/${keyId}/rate-limit`],
+  ];
+
+  it.each(BY_ID)("%s (%s) answers 503 with details.kv failed at ADMIN_STORE_TIMEOUT_MS when the KV index read never answers, not a hang or a 404", async (method, _op, path) => {
+    const t = tenant("legacy-late");
+    const { kv } = wrappedKv({ gets: "hang" });
+    const res = await answeredAfter([50], () => callWith(envWith({ KEYS: kv, ADMIN_STORE_TIMEOUT_MS: "50" }), path(t, "key_00000000000000aa"), { method, headers: ADMIN }));
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(await envelope(res)).toEqual({ error: expect.any(String), code: "SERVICE_UNAVAILABLE", details: { kv: "failed" } });
+  });
+
+  it.each(BY_ID)("%s (%s) answers 503 with details.kv failed, not 500, when the KV index read fails", async (method, _op, path) => {
+    const t = tenant("legacy-fail");
+    const { kv } = wrappedKv({ gets: "fail" });
+    const res = await callWith(envWith({ KEYS: kv }), path(t, "key_00000000000000ab"), { method, headers: ADMIN });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(await envelope(res)).toEqual({ error: expect.any(String), code: "SERVICE_UNAVAILABLE", details: { kv: "failed" } });
+  });
+
+  it("lists a tenant's keys with 503 and details.kv failed at ADMIN_STORE_TIMEOUT_MS when a KV index read never answers, never a list without its older keys", async () => {
+    const t = tenant("legacy-list-late");
+    await legacyOnly(t);
+    const { kv } = wrappedKv({ gets: "hang" });
+    const res = await answeredAfter([50], () => callWith(envWith({ KEYS: kv, ADMIN_STORE_TIMEOUT_MS: "50" }), `/__gateway/admin/tenants/${t}/keys`, { headers: ADMIN }));
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(await envelope(res)).toEqual({ error: expect.any(String), code: "SERVICE_UNAVAILABLE", details: { kv: "failed" } });
+  });
+
+  it("lists a tenant's keys with 503 and details.kv failed, not 500, when a KV index read fails; with KV answering, the older key is listed", async () => {
+    const t = tenant("legacy-list-fail");
+    const keyId = await legacyOnly(t);
+    const res = await callWith(envWith({ KEYS: wrappedKv({ gets: "fail" }).kv }), `/__gateway/admin/tenants/${t}/keys`, { headers: ADMIN });
+    expect(res.status).toBe(503);
+    expect(await envelope(res)).toEqual({ error: expect.any(String), code: "SERVICE_UNAVAILABLE", details: { kv: "failed" } });
+    const listed = (await (await call(`/__gateway/admin/tenants/${t}/keys`, { headers: ADMIN })).json()) as { data: Array<{ keyId: string }> };
+    expect(listed.data.map((k) => k.keyId)).toEqual([keyId]);
+  });
+});
+
+describe("key directory: unavailable, or our own bug", () => {
+  it.each([
+    ["retryable", { retryable: true }],
+    ["overloaded", { overloaded: true }],
+    ["reset", { durableObjectReset: true }],
+  ])("answers 503 with Retry-After when the directory call fails as the runtime says an unavailable object does (%s)", async (_name, flags) => {
+    const t = tenant("dir-unavail");
+    const { key, hash } = await directoryOnlyKey(t);
+    const { kv } = wrappedKv({ hidden: (name) => name === `key:${hash}` });
+    const id = rid("unavail");
+    const res = await callWith(envWith({ KEYS: kv, KEY_DIRECTORY: brokenDirectory(false, flags) }), "/psa/tickets", { headers: headersFor(key, id) });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(await recorded("psa", id, 0)).toEqual([]);
+  });
+
+  it("answers 500 INTERNAL_ERROR and logs an exception, not 503, when the key directory's own code throws", async () => {
+    const t = tenant("dir-bug");
+    const { key, hash } = await directoryOnlyKey(t);
+    const { kv } = wrappedKv({ hidden: (name) => name === `key:${hash}` });
+    const id = rid("dirbug");
+    let res: Response | undefined;
+    // A bug in the directory's lookup, run for real in the object: the call comes back with the object's error.
+    const lookup = Object.getOwnPropertyDescriptor(KeyDirectory.prototype, "lookup") as PropertyDescriptor;
+    Object.defineProperty(KeyDirectory.prototype, "lookup", {
+      ...lookup,
+      value: () => {
+        throw new TypeError("Cannot read properties of undefined (reading 'keyId')");
+      },
+    });
+    let lines: string[];
+    try {
+      lines = await captureLogs(async () => {
+        res = await callWith(envWith({ KEYS: kv }), "/psa/tickets", { headers: headersFor(key, id) });
+      });
+    } finally {
+      Object.defineProperty(KeyDirectory.prototype, "lookup", lookup);
+    }
+    expect(res?.status).toBe(500);
+    expect(await envelope(res as Response)).toEqual({ error: expect.any(String), code: "INTERNAL_ERROR", details: null });
+    expect(res?.headers.get("retry-after")).toBeNull();
+    const exception = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "exception");
+    expect(exception).toMatchObject({ level: "error", requestId: id, error: { message: expect.stringContaining("reading 'keyId'") } });
+    expect(await recorded("psa", id, 0)).toEqual([]);
+  });
+
+  it("answers 500 INTERNAL_ERROR and logs an exception, not 503, when the Worker's own call to the directory is a bug (no such method)", async () => {
+    const t = tenant("dir-bug-local");
+    const { key, hash } = await directoryOnlyKey(t);
+    const { kv } = wrappedKv({ hidden: (name) => name === `key:${hash}` });
+    const id = rid("dirbug");
+    let res: Response | undefined;
+    const lines = await captureLogs(async () => {
+      res = await callWith(envWith({ KEYS: kv, KEY_DIRECTORY: { getByName: () => ({}) } }), "/psa/tickets", { headers: headersFor(key, id) });
+    });
+    expect(res?.status).toBe(500);
+    expect((await envelope(res as Response)).code).toBe("INTERNAL_ERROR");
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(expect.objectContaining({ msg: "exception", requestId: id, error: expect.objectContaining({ name: "TypeError" }) }));
   });
 });

@@ -12,6 +12,14 @@ export const never = () => {
   return new Promise<never>(() => {});
 };
 
+/**
+ * An error as the runtime rejects a call to a Durable Object it cannot reach: `retryable` by default, or the
+ * flags given (`overloaded`, `durableObjectReset`); never `remote`, which marks an error the object's own code threw.
+ */
+export function unavailableObject(flags: Record<string, boolean> = { retryable: true }): Error {
+  return Object.assign(new Error("Network connection lost."), flags);
+}
+
 /** How many calls stand-ins have left unanswered so far: one more means a request has begun to wait. */
 export function unansweredCalls(): number {
   return unanswered;
