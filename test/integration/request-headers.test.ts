@@ -140,6 +140,40 @@ describe("forwarding headers", () => {
     expect(JSON.stringify(got.rawHeaders)).not.toContain("spoofed-cert");
   });
 
+  // The gateway is the authenticating proxy, and says who the caller is in X-OneStack-* alone. The identity
+  // headers other authenticating proxies set, and products built behind them trust (Apache and nginx
+  // REMOTE_USER, Kubernetes' authenticating proxy, oauth2-proxy, Kong, Grafana's auth proxy, Google IAP,
+  // Azure App Service, AWS ALB OIDC, Pomerium), would let a client name any user to such a product.
+  it.each([
+    ["Remote-User", "spoofed-admin"],
+    ["X-Remote-User", "spoofed-admin"],
+    ["X-Remote-Group", "spoofed-admin"],
+    ["X-Remote-Extra-Scopes", "spoofed-admin"],
+    ["X-Auth-Request-User", "spoofed-admin"],
+    ["X-Auth-Request-Email", "spoofed-admin@example.com"],
+    ["X-Forwarded-User", "spoofed-admin"],
+    ["X-Forwarded-Email", "spoofed-admin@example.com"],
+    ["X-Authenticated-User", "spoofed-admin"],
+    ["X-Authenticated-Userid", "spoofed-admin"],
+    ["X-Consumer-Username", "spoofed-admin"],
+    ["X-WEBAUTH-USER", "spoofed-admin"],
+    ["X-Goog-Authenticated-User-Email", "accounts.google.com:spoofed-admin@example.com"],
+    ["X-Goog-IAP-JWT-Assertion", "spoofed-admin"],
+    ["X-MS-CLIENT-PRINCIPAL-NAME", "spoofed-admin"],
+    ["X-MS-CLIENT-PRINCIPAL", "c3Bvb2ZlZA==spoofed-admin"],
+    ["X-MS-TOKEN-AAD-ID-TOKEN", "spoofed-admin"],
+    ["X-Amzn-Oidc-Identity", "spoofed-admin"],
+    ["X-Amzn-Oidc-Data", "spoofed-admin"],
+    ["X-Pomerium-Claim-Email", "spoofed-admin@example.com"],
+    ["Cf-Access-Authenticated-User-Email", "spoofed-admin@example.com"],
+  ])("never forwards the identity header %s that another authenticating proxy would set", async (name, value) => {
+    const got = await forwarded([[name, value], ["X-Kept", "yes"]]);
+    expect(got.headers["x-kept"]).toBe("yes");
+    expect(got.headers["x-onestack-tenant-id"]).toBe(keyTenant);
+    expect(names(got.rawHeaders)).not.toContain(name.toLowerCase());
+    expect(JSON.stringify(got.rawHeaders)).not.toContain("spoofed-admin");
+  });
+
   it("sends no X-Forwarded-For when the edge did not name the client, whatever the client wrote", async () => {
     const got = await forwarded([["X-Forwarded-For", "10.0.0.1"]]);
     expect(names(got.rawHeaders)).not.toContain("x-forwarded-for");
