@@ -10,23 +10,23 @@ import type { KeyRecord } from "./key-record";
 const recordName = (hash: string) => `key:${hash}`;
 const indexPrefix = (tenantId: string) => `tenant:${tenantId}:key:`;
 
+/** A KV binding call, whose rejection is KV's failure (StoreUnavailable), not a bug in the gateway. */
+async function fromKv<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    throw new StoreUnavailable(`kv: ${String(err)}`);
+  }
+}
+
 /** The cached record for a key hash, or null when this KV replica has none; a binding that throws rejects. */
 export async function readKeyFromKv(kv: KVNamespace, hash: string): Promise<KeyRecord | null> {
   return await kv.get<KeyRecord>(recordName(hash), "json");
 }
 
-/** Writes a record (always the directory's current one) to KV. */
+/** Writes a record (always the directory's current one) to KV; a failed write rejects with StoreUnavailable. */
 export async function writeKeyToKv(kv: KVNamespace, hash: string, record: KeyRecord): Promise<void> {
-  await kv.put(recordName(hash), JSON.stringify(record));
-}
-
-/** A KV binding call whose rejection is KV's failure, not a bug: KV is the only store of the index. */
-async function fromKv<T>(read: Promise<T>): Promise<T> {
-  try {
-    return await read;
-  } catch (err) {
-    throw new StoreUnavailable(`kv: ${String(err)}`);
-  }
+  await fromKv(kv.put(recordName(hash), JSON.stringify(record)));
 }
 
 /**

@@ -15,7 +15,8 @@ import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../supp
 import { brokenDirectory, countingDirectory, directoryOnlyKey, freshAddress, wrappedKv } from "../support/key-stores";
 import { answeredAfter } from "../support/deadline";
 import { captureLogs } from "../support/logs";
-import { never, silentLimiter } from "../support/silent-bindings";
+import { never, silentLimiter, unavailableObject } from "../support/silent-bindings";
+import { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { KeyDirectory } from "../../src/auth/key-directory";
 import { callWith, envWith } from "../support/worker";
 
@@ -230,7 +231,7 @@ describe("key directory: admin writes, directory first", () => {
   it("revokes when the limiter fails: 503 with details.limiter failed, and the alarm re-sends the revocation", async () => {
     const t = tenant("dir-revlim");
     const { keyId } = await createKey(t, { psa: "read" });
-    const limiter = { getByName: () => ({ revokeKey: () => Promise.reject(new Error("limiter unreachable")) }) };
+    const limiter = { getByName: () => ({ revokeKey: () => Promise.reject(unavailableObject()) }) };
     const res = await callWith(envWith({ TENANT_LIMITER: limiter }), `/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
     expect(res.status).toBe(503);
     expect((await envelope(res)).details).toEqual({ keyId, directory: "written", limiter: "failed", kv: "written" });
@@ -380,5 +381,61 @@ describe("key directory: unavailable, or our own bug", () => {
     expect(res?.status).toBe(500);
     expect((await envelope(res as Response)).code).toBe("INTERNAL_ERROR");
     expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(expect.objectContaining({ msg: "exception", requestId: id, error: expect.objectContaining({ name: "TypeError" }) }));
+  });
+});
+
+describe("key directory: a bug in a later step of an admin change", () => {
+  /** Runs `fn` with the tenant's object's `method` throwing a TypeError from its own code. */
+  async function withLimiterBug<T>(method: "revokeKey" | "inheritKeyPolicies", fn: () => Promise<T>): Promise<T> {
+    const real = Object.getOwnPropertyDescriptor(TenantLimiter.prototype, method) as PropertyDescriptor;
+    Object.defineProperty(TenantLimiter.prototype, method, {
+      ...real,
+      value: () => {
+        throw new TypeError("Cannot read properties of undefined (reading 'revoked')");
+      },
+    });
+    try {
+      return await fn();
+    } finally {
+      Object.defineProperty(TenantLimiter.prototype, method, real);
+    }
+  }
+
+  /** The exception lines logged for the request that got `res`. */
+  const exceptions = (lines: string[], res: Response | undefined) => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === "exception" && l.requestId === res?.headers.get("x-request-id"));
+
+  it("revokes and records it when the tenant's object's code throws, then answers 500 INTERNAL_ERROR with the exception logged, not 503", async () => {
+    const t = tenant("dir-rev-bug");
+    const { key, keyId } = await createKey(t, { psa: "read" });
+    let res: Response | undefined;
+    const lines = await withLimiterBug("revokeKey", () =>
+      captureLogs(async () => {
+        res = await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
+      }),
+    );
+    expect(res?.status).toBe(500);
+    expect(await envelope(res as Response)).toEqual({ error: expect.any(String), code: "INTERNAL_ERROR", details: null });
+    expect(exceptions(lines, res)).toEqual([expect.objectContaining({ error: expect.objectContaining({ message: expect.stringContaining("reading 'revoked'") }) })]);
+    // The revocation stands, is in the trail, and the retry completes it.
+    expect((await call("/psa/tickets", { headers: headersFor(key) })).status).toBe(401);
+    const trail = (await (await call(`/__gateway/admin/tenants/${t}/audit`, { headers: ADMIN })).json()) as { data: Array<{ action: string }> };
+    expect(trail.data.map((e) => e.action)).toEqual(["key.revoked", "key.created"]);
+    expect((await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
+  });
+
+  it("rolls and answers 201 with the plaintext when the tenant's object's code throws copying the policies, with the exception logged", async () => {
+    const t = tenant("dir-roll-bug");
+    const { keyId } = await createKey(t, { psa: "read" });
+    let res: Response | undefined;
+    const lines = await withLimiterBug("inheritKeyPolicies", () =>
+      captureLogs(async () => {
+        res = await call(`/__gateway/admin/tenants/${t}/keys/${keyId}/roll`, { method: "POST", headers: JSON_ADMIN, body: JSON.stringify({ gracePeriod: "1h" }) });
+      }),
+    );
+    expect(res?.status).toBe(201);
+    const body = (await (res as Response).json()) as { key: string; propagation: unknown };
+    expect(body.propagation).toEqual({ directory: "written", kv: "written", limiter: "failed" });
+    expect((await call("/psa/tickets", { headers: headersFor(body.key) })).status).toBe(200);
+    expect(exceptions(lines, res)).toEqual([expect.objectContaining({ error: expect.objectContaining({ message: expect.stringContaining("reading 'revoked'") }) })]);
   });
 });
