@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { ADMIN, createKey, envelope, tenant } from "../support/gateway";
 import { answeredAt } from "../support/deadline";
 import { captureLogs } from "../support/logs";
-import { silentLimiter, unavailableObject } from "../support/silent-bindings";
+import { silentLimiter, unavailableObject, withObjectBug } from "../support/silent-bindings";
 import { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { callWith, envWith } from "../support/worker";
 
@@ -61,22 +61,12 @@ describe("admin calls to the tenant's object have a deadline", () => {
   it("answers 500 INTERNAL_ERROR and logs an exception, not 503, when the tenant's object's own code throws on a change", async () => {
     const t = tenant("adm-bug");
     // A bug in the object's changePolicies, run for real in the object: the call comes back with its error.
-    const change = Object.getOwnPropertyDescriptor(TenantLimiter.prototype, "changePolicies") as PropertyDescriptor;
-    Object.defineProperty(TenantLimiter.prototype, "changePolicies", {
-      ...change,
-      value: () => {
-        throw new TypeError("Cannot read properties of undefined (reading 'mode')");
-      },
-    });
     let res: Response | undefined;
-    let lines: string[];
-    try {
-      lines = await captureLogs(async () => {
+    const lines = await withObjectBug(TenantLimiter, "changePolicies", "Cannot read properties of undefined (reading 'mode')", () =>
+      captureLogs(async () => {
         res = await callWith(envWith({}), `/__gateway/admin/tenants/${t}/rate-limit`, { method: "PUT", headers: json, body });
-      });
-    } finally {
-      Object.defineProperty(TenantLimiter.prototype, "changePolicies", change);
-    }
+      }),
+    );
     expect(res?.status).toBe(500);
     expect(await envelope(res as Response)).toEqual({ error: expect.any(String), code: "INTERNAL_ERROR", details: null });
     expect(res?.headers.get("retry-after")).toBeNull();

@@ -15,7 +15,7 @@ import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../supp
 import { brokenDirectory, countingDirectory, directoryOnlyKey, freshAddress, wrappedKv } from "../support/key-stores";
 import { answeredAfter } from "../support/deadline";
 import { captureLogs } from "../support/logs";
-import { never, silentLimiter, unavailableObject } from "../support/silent-bindings";
+import { never, silentLimiter, unavailableObject, withObjectBug } from "../support/silent-bindings";
 import { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { KeyDirectory } from "../../src/auth/key-directory";
 import { callWith, envWith } from "../support/worker";
@@ -346,21 +346,11 @@ describe("key directory: unavailable, or our own bug", () => {
     const id = rid("dirbug");
     let res: Response | undefined;
     // A bug in the directory's lookup, run for real in the object: the call comes back with the object's error.
-    const lookup = Object.getOwnPropertyDescriptor(KeyDirectory.prototype, "lookup") as PropertyDescriptor;
-    Object.defineProperty(KeyDirectory.prototype, "lookup", {
-      ...lookup,
-      value: () => {
-        throw new TypeError("Cannot read properties of undefined (reading 'keyId')");
-      },
-    });
-    let lines: string[];
-    try {
-      lines = await captureLogs(async () => {
+    const lines = await withObjectBug(KeyDirectory, "lookup", "Cannot read properties of undefined (reading 'keyId')", () =>
+      captureLogs(async () => {
         res = await callWith(envWith({ KEYS: kv }), "/psa/tickets", { headers: headersFor(key, id) });
-      });
-    } finally {
-      Object.defineProperty(KeyDirectory.prototype, "lookup", lookup);
-    }
+      }),
+    );
     expect(res?.status).toBe(500);
     expect(await envelope(res as Response)).toEqual({ error: expect.any(String), code: "INTERNAL_ERROR", details: null });
     expect(res?.headers.get("retry-after")).toBeNull();
@@ -386,20 +376,7 @@ describe("key directory: unavailable, or our own bug", () => {
 
 describe("key directory: a bug in a later step of an admin change", () => {
   /** Runs `fn` with the tenant's object's `method` throwing a TypeError from its own code. */
-  async function withLimiterBug<T>(method: "revokeKey" | "inheritKeyPolicies", fn: () => Promise<T>): Promise<T> {
-    const real = Object.getOwnPropertyDescriptor(TenantLimiter.prototype, method) as PropertyDescriptor;
-    Object.defineProperty(TenantLimiter.prototype, method, {
-      ...real,
-      value: () => {
-        throw new TypeError("Cannot read properties of undefined (reading 'revoked')");
-      },
-    });
-    try {
-      return await fn();
-    } finally {
-      Object.defineProperty(TenantLimiter.prototype, method, real);
-    }
-  }
+  const withLimiterBug = <T>(method: "revokeKey" | "inheritKeyPolicies", fn: () => Promise<T>) => withObjectBug(TenantLimiter, method, "Cannot read properties of undefined (reading 'revoked')", fn);
 
   /** The exception lines logged for the request that got `res`. */
   const exceptions = (lines: string[], res: Response | undefined) => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === "exception" && l.requestId === res?.headers.get("x-request-id"));

@@ -29,6 +29,15 @@ async function forwarded(headers: Array<[string, string]>, origin = "https://gat
 
 const names = (raw: Array<[string, string]>) => raw.map(([n]) => n.toLowerCase());
 
+/** Sends `name: value` with another header; checks the other is forwarded and `name`, and any `marker` in a value, are not. */
+async function expectDropped(name: string, value: string, marker: string) {
+  const got = await forwarded([[name, value], ["X-Kept", "yes"]]);
+  expect(got.headers["x-kept"]).toBe("yes");
+  expect(names(got.rawHeaders)).not.toContain(name.toLowerCase());
+  expect(JSON.stringify(got.rawHeaders)).not.toContain(marker);
+  return got;
+}
+
 describe("header names", () => {
   it("does not forward a look-alike identity header with an underscore, which CGI-style servers merge with the real one", async () => {
     const got = await forwarded([["X-OneStack_Tenant-Id", "victim"], ["x_onestack_principal_id", "usr_root"]]);
@@ -106,10 +115,7 @@ describe("forwarding headers", () => {
     ["X-Forwarded-Scheme", "evil.example"],
     ["X-ARR-SSL", "evil.example"],
   ])("never forwards the host-override header %s", async (name, value) => {
-    const got = await forwarded([[name, value], ["X-Kept", "yes"]]);
-    expect(got.headers["x-kept"]).toBe("yes");
-    expect(names(got.rawHeaders)).not.toContain(name.toLowerCase());
-    expect(JSON.stringify(got.rawHeaders)).not.toContain("evil.example");
+    await expectDropped(name, value, "evil.example");
   });
 
   // The gateway terminates TLS, and a client presents no certificate to it: a certificate, chain, verify
@@ -134,10 +140,7 @@ describe("forwarding headers", () => {
     ["Client-Cert", ":c3Bvb2ZlZC1jZXJ0:spoofed-cert"],
     ["Client-Cert-Chain", ":c3Bvb2ZlZC1jZXJ0:spoofed-cert"],
   ])("never forwards the client-certificate header %s", async (name, value) => {
-    const got = await forwarded([[name, value], ["X-Kept", "yes"]]);
-    expect(got.headers["x-kept"]).toBe("yes");
-    expect(names(got.rawHeaders)).not.toContain(name.toLowerCase());
-    expect(JSON.stringify(got.rawHeaders)).not.toContain("spoofed-cert");
+    await expectDropped(name, value, "spoofed-cert");
   });
 
   // The gateway is the authenticating proxy, and says who the caller is in X-OneStack-* alone. The identity
@@ -167,11 +170,8 @@ describe("forwarding headers", () => {
     ["X-Pomerium-Claim-Email", "spoofed-admin@example.com"],
     ["Cf-Access-Authenticated-User-Email", "spoofed-admin@example.com"],
   ])("never forwards the identity header %s that another authenticating proxy would set", async (name, value) => {
-    const got = await forwarded([[name, value], ["X-Kept", "yes"]]);
-    expect(got.headers["x-kept"]).toBe("yes");
+    const got = await expectDropped(name, value, "spoofed-admin");
     expect(got.headers["x-onestack-tenant-id"]).toBe(keyTenant);
-    expect(names(got.rawHeaders)).not.toContain(name.toLowerCase());
-    expect(JSON.stringify(got.rawHeaders)).not.toContain("spoofed-admin");
   });
 
   it("sends no X-Forwarded-For when the edge did not name the client, whatever the client wrote", async () => {
