@@ -8,6 +8,7 @@ import { updateKey } from "../auth/key-admin";
 import { keyNow } from "../auth/key-store";
 import type { AppEnv } from "../env";
 import { audit } from "./audit";
+import { logBugs } from "./key-routes";
 import { isDisplaySafe, jsonBody, keyIdParam, parseRfc3339, tenantParam } from "./input";
 import { newKeyBody, type DescribeFn } from "./schemas";
 import { parseInput } from "./validation-hook";
@@ -35,10 +36,11 @@ export function keyUpdateRoutes(): Hono<AppEnv> {
     const tenantId = tenantParam(c);
     const keyId = keyIdParam(c);
     const changes = parseInput(keyUpdateBody(Date.now()), await jsonBody(c), "invalid key update");
-    const { before, after } = await updateKey(c.env, tenantId, keyId, changes, keyNow(), c.get("config").admin.storeTimeoutMs);
+    const { before, after, bugs } = await updateKey(c.env, tenantId, keyId, changes, keyNow(), c.get("config").admin.storeTimeoutMs);
     // A field set to the value it had is no change, and an update that changes nothing records nothing.
     const changed = FIELDS.filter((f) => Object.hasOwn(changes, f) && before[f] !== after[f]);
     if (changed.length > 0) await audit(c, tenantId, "key.updated", { keyId, before: Object.fromEntries(changed.map((f) => [f, before[f]])), after: Object.fromEntries(changed.map((f) => [f, after[f]])) });
+    logBugs(c, bugs);
     return c.json(after);
   });
   return routes;
