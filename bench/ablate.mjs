@@ -1,0 +1,288 @@
+/**
+ * `npm run bench -- --ablate` (or `node bench/ablate.mjs`): the stage cost table. Builds the production
+ * bundle once, makes one variant per stage of the request path in which that stage is skipped or replaced
+ * by its cheapest stand-in (bench/lib/ablation.mjs patches the bundle's text; the source has no switches),
+ * and measures every variant against the full gateway and ref-pass in one run, in rounds (each target
+ * once per round, the order rotated), so slow drift on a shared machine spreads over all of them.
+ *
+ *   node bench/ablate.mjs [--scenario gateway/integration-key-c32] [--variants <regex>] [--rounds 3]
+ *                         [--duration 5] [--warmup 1] [--keep] [--config wrangler.toml]
+ *
+ * Instrument: CPU time of each target's workerd process (user + system, /proc/<pid>/stat) over the
+ * measured window, divided by the responses completed: µs/request. Each Worker has its own workerd on the
+ * server core, so this is the Worker's cost alone (its runtime, V8, sockets), whatever else the machine
+ * runs; req/s is printed too but moves with what else runs. The figure per target is the median of its
+ * rounds; the spread (min-max) is shown so a reader can tell a stage's cost from noise.
+ * Writes bench/results/ablation.json and ablation.md and prints the table.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import os from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { ALL, applyPatches, patchesOf, VARIANTS } from "./lib/ablation.mjs";
+import { benchVars, buildGateway, gatewayTarget } from "./lib/gateway.mjs";
+import { benchKeys, runLoad } from "./lib/harness.mjs";
+import { coreSeconds, cpuSeconds, killAllSync, pin, spawnNode, stopAll, waitMessage } from "./lib/proc.mjs";
+import { kvPut, startWorkerd } from "./lib/workerd.mjs";
+import { scenarios } from "./scenarios.mjs";
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const root = resolve(benchDir, "..");
+const { values: opt } = parseArgs({
+  options: {
+    ablate: { type: "boolean", default: false }, // accepted so `npm run bench -- --ablate ...` passes through
+    scenario: { type: "string", default: "gateway/integration-key-c32" },
+    variants: { type: "string" }, // regex over stage names; default all
+    rounds: { type: "string", default: "3" },
+    duration: { type: "string", default: "5" },
+    warmup: { type: "string", default: "1" },
+    quick: { type: "boolean", default: false }, // 1 round of 2 s: a smoke run
+    keep: { type: "boolean", default: false },
+    config: { type: "string", default: join(root, "wrangler.toml") },
+    provision: { type: "string", default: join(benchDir, "provision.mjs") },
+  },
+});
+
+const twoCores = os.cpus().length >= 2;
+const SERVER_CORE = twoCores ? Number(process.env.BENCH_SERVER_CORE ?? 0) : undefined;
+const LOAD_CORE = twoCores ? Number(process.env.BENCH_LOAD_CORE ?? 1) : undefined;
+const ROUNDS = opt.quick ? 1 : Number(opt.rounds);
+const DURATION = opt.quick ? 2 : Number(opt.duration);
+const WARMUP = Number(opt.warmup);
+const REQUESTS_PER_SECOND_CAP = 50_000;
+const FULL = "full gateway";
+
+const tmp = mkdtempSync(join(os.tmpdir(), "gateway-ablate-"));
+const storage = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), "gateway-ablate-do-"));
+let interrupted = false;
+
+const scenario = scenarios.find((s) => s.name === opt.scenario);
+if (!scenario || scenario.target !== "gateway") throw new Error(`--scenario must name a gateway scenario of bench/scenarios.mjs; got ${opt.scenario}`);
+const reference = scenarios.find((s) => s.target === "ref-pass" && s.compareTo === scenario.compareTo);
+
+function variantNames() {
+  const only = opt.variants ? new RegExp(opt.variants, "i") : null;
+  return [...Object.keys(VARIANTS), ALL].filter((n) => !only || only.test(n));
+}
+
+/** A copy of the built bundle with the variant's patches applied to index.js (FULL: unpatched). */
+function variantBundle(bundleDir, name, text) {
+  const dir = join(tmp, "variants", name.replace(/[^a-z0-9]+/gi, "-"));
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(bundleDir)) if (f !== "index.js") copyFileSync(join(bundleDir, f), join(dir, f));
+  writeFileSync(join(dir, "index.js"), name === FULL ? text : applyPatches(text, patchesOf(name)));
+  return dir;
+}
+
+async function startGateways(names, upstreamUrl, jwksUrl, signJwt) {
+  const bundleDir = join(tmp, "bundle");
+  console.log(`building the gateway (wrangler deploy --dry-run, ${opt.config})`);
+  const build = await buildGateway(opt.config, bundleDir);
+  if (!build.ok) throw new Error(`gateway bundle did not build:\n${build.error}`);
+  const text = readFileSync(join(bundleDir, "index.js"), "utf8");
+  const { gatewayVars, provision } = await import(pathToFileURL(resolve(opt.provision)).href);
+  const targets = [];
+  for (const name of [FULL, ...names]) {
+    const t = { name, what: name === FULL ? "the production bundle" : (VARIANTS[name]?.what ?? "every stage's stand-in at once (log write aside)") };
+    targets.push(t);
+    try {
+      const dir = variantBundle(bundleDir, name, text);
+      const target = await gatewayTarget(opt.config, dir, (vars) => ({ ...benchVars(vars, upstreamUrl), ...gatewayVars({ upstreamUrl, jwksUrl, vars }) }));
+      const id = `gw-${targets.length}`;
+      const server = await startWorkerd({ ...target, id }, join(tmp, id), { core: SERVER_CORE, storageDir: join(storage, id) });
+      const kv = {
+        putMany: async (binding, entries) => {
+          for (const e of entries) await kvPut(server.kv[binding], e);
+        },
+        put: (binding, key, value, o = {}) => kvPut(server.kv[binding], { key, value, ...o }),
+      };
+      // One tenant: the ablation measures the single-key path; provisioning 1,000 tenants per variant buys nothing.
+      const ctx = (await provision({ gatewayUrl: server.url, upstreamUrl, jwksUrl, signJwt, kv, tenants: 1, vars: target.vars })) ?? {};
+      t.ctxFile = join(tmp, `${id}-ctx.json`);
+      writeFileSync(t.ctxFile, JSON.stringify(ctx));
+      Object.assign(t, { url: server.url, pid: server.pid, log: server.log });
+      console.log(`  ${name}: ready`);
+    } catch (err) {
+      t.skipped = err.message.split("\n")[0];
+      console.log(`  ${name}: skipped (${t.skipped})`);
+    }
+  }
+  return targets;
+}
+
+/** Warm-up, then one measured window of `s` against target `t`: CPU µs/request of its workerd, req/s. */
+async function measure(t, s, round) {
+  const job = { url: t.url, scenario: s.name, ctxFile: t.ctxFile, duration: DURATION, maxRequests: DURATION * REQUESTS_PER_SECOND_CAP };
+  await runLoad({ ...job, duration: WARMUP, maxRequests: WARMUP * REQUESTS_PER_SECOND_CAP, idPrefix: `abl-${round}-${t.pid}-w` }, LOAD_CORE);
+  let t0, cpu0, core0;
+  const core = () => (SERVER_CORE === undefined ? { busy: 0, steal: 0 } : coreSeconds(SERVER_CORE));
+  const m = await runLoad({ ...job, idPrefix: `abl-${round}-${t.pid}` }, LOAD_CORE, () => {
+    t0 = performance.now();
+    cpu0 = cpuSeconds(t.pid);
+    core0 = core();
+  });
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(t.pid) - cpu0;
+  const core1 = core();
+  const expected = s.expect?.status ?? 200;
+  return {
+    rps: m.completed / m.seconds,
+    cpuUs: m.completed ? (cpu * 1e6) / m.completed : null,
+    unexpected: m.completed - (m.statusCounts[expected] ?? 0),
+    otherBusy: Math.max(0, (core1.busy - core0.busy - cpu) / wall),
+    steal: (core1.steal - core0.steal) / wall,
+  };
+}
+
+const median = (xs) => {
+  const v = xs.filter((x) => x !== null).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+};
+
+function summarize(targets) {
+  const rows = targets.map((t) => {
+    if (t.skipped || !t.runs.length) return { name: t.name, what: t.what, skipped: t.skipped ?? "no round completed" };
+    const cpu = t.runs.map((r) => r.cpuUs).filter((x) => x !== null);
+    return {
+      name: t.name,
+      what: t.what,
+      rounds: t.runs.length,
+      rps: median(t.runs.map((r) => r.rps)),
+      cpuUs: median(cpu),
+      cpuMin: Math.min(...cpu),
+      cpuMax: Math.max(...cpu),
+      unexpected: t.runs.reduce((n, r) => n + r.unexpected, 0),
+      serverCoreOtherBusy: median(t.runs.map((r) => r.otherBusy)),
+      steal: median(t.runs.map((r) => r.steal)),
+    };
+  });
+  const full = rows.find((r) => r.name === FULL && !r.skipped);
+  const ref = rows.find((r) => r.name === "ref-pass" && !r.skipped);
+  return rows.map((r) =>
+    r.skipped
+      ? r
+      : {
+          ...r,
+          deltaUs: full && r.name !== "ref-pass" ? r.cpuUs - full.cpuUs : null,
+          cpuVsPass: ref ? r.cpuUs / ref.cpuUs : null,
+          rpsVsPass: ref ? r.rps / ref.rps : null,
+        },
+  );
+}
+
+function markdown(meta, rows) {
+  const f = (v, d = 0) => (v === null || v === undefined || Number.isNaN(v) ? "–" : v.toFixed(d));
+  const sign = (v) => (v === null || v === undefined ? "–" : `${v > 0 ? "+" : ""}${v.toFixed(0)}`);
+  const lines = [
+    `# Stage cost by ablation (${meta.date})`,
+    "",
+    `Scenario \`${meta.scenario}\` (${meta.connections} connections), ${meta.rounds} round(s) of ${meta.warmupSeconds} s warm-up + ${meta.durationSeconds} s measured per target;`,
+    `instrument: CPU time of the target's own workerd process per completed response (median of rounds, min-max shown).`,
+    `A stage's cost is minus its delta: what the full gateway spends that the variant without the stage does not. Load average at start: ${meta.loadavg}.`,
+    "",
+    "| variant | req/s | CPU µs/req | min-max | Δ CPU vs full (µs) | CPU × ref-pass | req/s × ref-pass | what the variant does instead |",
+    "|---|--:|--:|--:|--:|--:|--:|---|",
+  ];
+  for (const r of rows) {
+    if (r.skipped) {
+      lines.push(`| ${r.name} | skipped | | | | | | ${r.skipped.replaceAll("|", "/")} |`);
+      continue;
+    }
+    const notes = [r.unexpected ? `${r.unexpected} unexpected statuses` : "", r.serverCoreOtherBusy > 0.15 ? `server core ${f(r.serverCoreOtherBusy * 100)}% busy outside the target` : ""].filter(Boolean);
+    lines.push(
+      `| ${r.name} | ${f(r.rps)} | ${f(r.cpuUs)} | ${f(r.cpuMin)}-${f(r.cpuMax)} | ${sign(r.deltaUs)} | ${f(r.cpuVsPass, 2)}× | ${f(r.rpsVsPass, 2)}× | ${r.what}${notes.length ? ` (${notes.join("; ")})` : ""} |`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+function writeResults(meta, rows) {
+  const dir = join(benchDir, "results");
+  const md = markdown(meta, rows);
+  for (const [file, text] of [["ablation.json", JSON.stringify({ meta, rows }, null, 2) + "\n"], ["ablation.md", md]]) {
+    writeFileSync(join(dir, `${file}.tmp`), text);
+    renameSync(join(dir, `${file}.tmp`), join(dir, file));
+  }
+  return md;
+}
+
+async function main() {
+  if (twoCores) pin(process.pid, LOAD_CORE);
+  const names = variantNames();
+  const { jwks, signJwt } = await benchKeys();
+  const upstream = spawnNode(join(benchDir, "lib/upstream.mjs"), { core: LOAD_CORE, ipc: true, env: { BENCH_JWKS: JSON.stringify(jwks) }, label: "upstream" });
+  const { port } = await waitMessage(upstream, (m) => m.op === "ready", 15_000, "upstream");
+  const upstreamUrl = `http://127.0.0.1:${port}`;
+  const jwksUrl = `${upstreamUrl}/.well-known/jwks.json`;
+
+  const { workerOptions: fromToml } = (await import("wrangler")).unstable_getMiniflareWorkerOptions(opt.config);
+  const ref = { name: "ref-pass", what: "bare pass-through (bench/reference/pass.mjs)", scenario: reference };
+  const server = await startWorkerd(
+    { id: "ref-pass", modules: [{ path: join(benchDir, "reference/pass.mjs") }], vars: { UPSTREAM: upstreamUrl }, compatibilityDate: fromToml.compatibilityDate, compatibilityFlags: fromToml.compatibilityFlags ?? [] },
+    join(tmp, "ref-pass"),
+    { core: SERVER_CORE, storageDir: join(storage, "ref-pass") },
+  );
+  Object.assign(ref, { url: server.url, pid: server.pid, ctxFile: undefined });
+  const gateways = await startGateways(names, upstreamUrl, jwksUrl, signJwt);
+  const targets = [ref, ...gateways];
+  for (const t of targets) t.runs = [];
+
+  const meta = {
+    date: new Date().toISOString(),
+    scenario: scenario.name,
+    connections: scenario.connections,
+    rounds: ROUNDS,
+    durationSeconds: DURATION,
+    warmupSeconds: WARMUP,
+    loadavg: os.loadavg().map((l) => l.toFixed(2)).join(" "),
+    instrument: "CPU seconds of the target's workerd process (/proc/<pid>/stat utime+stime) per completed response",
+  };
+  const live = targets.filter((t) => !t.skipped);
+  for (let round = 0; round < ROUNDS; round++) {
+    // Rotate the order each round: no target is always measured first (or last) in a round.
+    const order = live.map((_, i) => live[(i + round * Math.max(1, Math.floor(live.length / ROUNDS))) % live.length]);
+    for (const t of order) {
+      if (interrupted) return;
+      const s = t.scenario ?? scenario;
+      const r = await measure(t, s, round).catch((err) => ({ error: err.message }));
+      if (r.error) {
+        console.log(`round ${round + 1} ${t.name}: failed (${r.error})`);
+        continue;
+      }
+      t.runs.push(r);
+      console.log(`round ${round + 1} ${t.name}: ${r.rps.toFixed(0)} req/s, ${r.cpuUs?.toFixed(0)} µs CPU/req${r.unexpected ? `, ${r.unexpected} unexpected statuses` : ""}`);
+      await sleep(100);
+    }
+  }
+  const md = writeResults(meta, summarize(targets));
+  console.log("\n" + md);
+}
+
+async function shutdown() {
+  await stopAll();
+  rmSync(storage, { recursive: true, force: true });
+  if (opt.keep) console.log(`kept ${tmp}`);
+  else rmSync(tmp, { recursive: true, force: true });
+}
+
+process.on("exit", killAllSync);
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => {
+    interrupted = true;
+    console.error(`\n${sig}: stopping everything`);
+    void shutdown().finally(() => process.exit(130));
+  });
+}
+
+try {
+  await main();
+} catch (err) {
+  if (!interrupted) console.error(err?.stack ?? err);
+  process.exitCode = 1;
+} finally {
+  await shutdown();
+}

@@ -1,0 +1,45 @@
+/** Pieces the table run (bench/run.mjs) and the ablation run (bench/ablate.mjs) share. */
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { spawnNode } from "./proc.mjs";
+
+const libDir = dirname(fileURLToPath(import.meta.url));
+
+/** The bench's ES256 signing key: its JWKS (served by the local upstream) and a signer for session JWTs. */
+export async function benchKeys() {
+  const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
+  const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: "bench-1", alg: "ES256", use: "sig" }] };
+  const signJwt = (claims, { expiresIn = "1h", issuer, audience } = {}) => {
+    let jwt = new SignJWT(claims).setProtectedHeader({ alg: "ES256", kid: "bench-1", typ: "JWT" }).setIssuedAt().setExpirationTime(expiresIn);
+    if (issuer) jwt = jwt.setIssuer(issuer);
+    if (audience) jwt = jwt.setAudience(audience);
+    return jwt.sign(privateKey);
+  };
+  return { jwks, signJwt };
+}
+
+/**
+ * One autocannon process (lib/load.mjs) pinned to `core`; `onStart` fires when autocannon starts sending
+ * (the measured window opens). Resolves the load generator's result line.
+ */
+export function runLoad(job, core, onStart = () => {}) {
+  const child = spawnNode(join(libDir, "load.mjs"), { core, args: [JSON.stringify(job)], capture: true, label: "autocannon" });
+  const watchdog = setTimeout(() => child.kill("SIGKILL"), (job.duration + 30) * 1000);
+  let result, buf = "";
+  child.stdout.on("data", (d) => {
+    buf += d;
+    for (let i; (i = buf.indexOf("\n")) >= 0; buf = buf.slice(i + 1)) {
+      const msg = JSON.parse(buf.slice(0, i));
+      if (msg.event === "start") onStart();
+      else result = msg;
+    }
+  });
+  return new Promise((resolve, reject) =>
+    child.on("close", (code) => {
+      clearTimeout(watchdog);
+      if (result) resolve(result);
+      else reject(new Error(`load generator for ${job.scenario} exited with ${code} and no result`));
+    }),
+  );
+}
