@@ -12,24 +12,28 @@ import { extractCredential } from "./credentials";
 import { isWellFormedKey } from "./integration-key";
 import { verifyToken } from "./jwt";
 import { hashKey, isUsable } from "./key-record";
-import { cachedKey, keyNow, lookUpKey } from "./key-store";
+import { cachedKey, keyNow, lookUpKeyFrom } from "./key-store";
 import { principalId, type Principal } from "./principal";
 import { isKnownRevoked } from "./revoked-keys";
+import type { RequestLog } from "../ops/request-log";
 
 /**
  * The principal for an integration key. A key failing its checksum is refused without a storage lookup; a
  * key this isolate has cached costs no I/O; any other key is looked up (KV, then the directory) unless its
  * client address is over its budget of unknown keys, and an unknown key is counted against that budget.
  */
-async function authenticateKey(env: Env, key: string, headers: Headers, auth: AuthConfig): Promise<Principal> {
+async function authenticateKey(env: Env, key: string, headers: Headers, auth: AuthConfig, log: RequestLog): Promise<Principal> {
   if (!isWellFormedKey(key)) throw new GatewayError("UNAUTHORIZED", { logReason: "integration key malformed or checksum mismatch" });
   const hash = await hashKey(key);
   const nowMs = keyNow();
   let record = cachedKey(hash, nowMs);
-  if (record === undefined) {
+  if (record !== undefined) log.auth({ keySource: "isolate" });
+  else {
     const address = lookupAddress(headers);
     unknownKeyLimit.refuseIfLimited(address, nowMs);
-    record = await lookUpKey({ kv: env.KEYS, directory: env.KEY_DIRECTORY, directoryTimeoutMs: auth.keyDirectoryTimeoutMs }, hash, nowMs);
+    const found = await lookUpKeyFrom({ kv: env.KEYS, directory: env.KEY_DIRECTORY, directoryTimeoutMs: auth.keyDirectoryTimeoutMs }, hash, nowMs);
+    record = found.record;
+    log.auth({ keySource: found.source });
     if (record === null) await unknownKeyLimit.countFailure(env.AUTH_FAILURE_LIMITER, address, nowMs, auth.failureLimiterTimeoutMs);
   }
   if (record === null) throw new GatewayError("UNAUTHORIZED", { logReason: "integration key unknown" });
@@ -43,7 +47,13 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     const log = c.get("log");
     const credential = extractCredential(c.req.raw.headers, c.get("url").searchParams, config.auth.sessionCookie);
     if (credential.kind === "none") throw new GatewayError("UNAUTHORIZED", { logReason: "no credential" });
-    const principal = credential.kind === "key" ? await authenticateKey(c.env, credential.key, c.req.raw.headers, config.auth) : await verifyToken(credential.token, config.auth);
+    const started = Date.now();
+    let principal: Principal;
+    try {
+      principal = credential.kind === "key" ? await authenticateKey(c.env, credential.key, c.req.raw.headers, config.auth, log) : await verifyToken(credential.token, config.auth);
+    } finally {
+      log.auth({ authMs: Date.now() - started });
+    }
     c.set("principal", principal);
     log.principal({ tenant: principal.tenantId, principalType: principal.type, principalId: principalId(principal) });
     await next();
