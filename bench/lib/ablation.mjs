@@ -11,8 +11,8 @@
  * answer where a stage computes something later stages need.
  */
 
-/** Inserts `code` as the first statement of the function whose header is `header` (a literal snippet). */
-const atStart = (header, code) => ({ find: header, replace: `${header}\n${code}` });
+/** Inserts `code` as the first statement of the function whose header is `header` (a literal snippet, or a RegExp). */
+const atStart = (header, code) => ({ find: header, replace: typeof header === "string" ? `${header}\n${code}` : (m) => `${m}\n${code}` });
 /** Replaces a literal snippet. */
 const swap = (find, replace) => ({ find, replace });
 /** The Hono middleware `name` (esbuild names the inner function `<name>2`) starts with `code`. */
@@ -67,7 +67,7 @@ export const VARIANTS = {
   "key check + cache": {
     what: "the principal memoized by key text: no checksum, SHA-256, isolate cache, usability or revocation check",
     patches: [
-      atStart("async function authenticateKey(env, key, headers, auth) {", "const hit = (globalThis.__ablateKeys ??= new Map()).get(key); if (hit) return hit;"),
+      atStart(/async function authenticateKey\([^)]*\) \{/, "const hit = (globalThis.__ablateKeys ??= new Map()).get(key); if (hit) return hit;"),
       swap(
         'return { type: "key", tenantId: record.tenantId, keyId: record.keyId, access: record.access };',
         'const p = { type: "key", tenantId: record.tenantId, keyId: record.keyId, access: record.access }; globalThis.__ablateKeys.set(key, p); return p;',
@@ -149,10 +149,15 @@ export function patchesOf(name) {
 export function applyPatches(text, patches) {
   let out = text;
   for (const p of patches) {
-    const first = out.indexOf(p.find);
-    if (first === -1) throw new Error(`patch target not in the bundle (did the source change?): ${p.find.slice(0, 120)}`);
-    if (out.indexOf(p.find, first + 1) !== -1) throw new Error(`patch target found more than once: ${p.find.slice(0, 120)}`);
-    out = out.slice(0, first) + p.replace + out.slice(first + p.find.length);
+    const re = typeof p.find === "string" ? null : new RegExp(p.find.source, "g");
+    const hits = re ? [...out.matchAll(re)].map((m) => ({ at: m.index, text: m[0] })) : [out.indexOf(p.find)].filter((i) => i !== -1).map((at) => ({ at, text: p.find }));
+    if (!re && hits.length && out.indexOf(p.find, hits[0].at + 1) !== -1) hits.push(null);
+    const what = String(p.find).slice(0, 120);
+    if (hits.length === 0) throw new Error(`patch target not in the bundle (did the source change?): ${what}`);
+    if (hits.length > 1) throw new Error(`patch target found more than once: ${what}`);
+    const [{ at, text: found }] = hits;
+    const replacement = typeof p.replace === "function" ? p.replace(found) : p.replace;
+    out = out.slice(0, at) + replacement + out.slice(at + found.length);
   }
   return out;
 }
