@@ -7,15 +7,20 @@
  *
  *   node bench/ablate.mjs [--scenario gateway/integration-key-c32] [--variants <regex>] [--rounds 3]
  *                         [--duration 5] [--warmup 1] [--keep] [--config wrangler.toml]
+ *                         [--instrument cpu|callgrind] [--requests 500]
  *
  * Instrument: CPU time of each target's workerd process (user + system, /proc/<pid>/stat) over the
  * measured window, divided by the responses completed: µs/request. Each Worker has its own workerd on the
  * server core, so this is the Worker's cost alone (its runtime, V8, sockets), whatever else the machine
  * runs; req/s is printed too but moves with what else runs. The figure per target is the median of its
  * rounds; the spread (min-max) is shown so a reader can tell a stage's cost from noise.
- * Writes bench/results/ablation.json and ablation.md and prints the table.
+ * `--instrument callgrind` counts instructions instead (see underInstrument): slower, one round, but the
+ * same figure whatever else the machine runs. Writes bench/results/ablation.json and ablation.md (callgrind:
+ * ablation-callgrind.json/.md) and prints the table.
  */
+import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -39,6 +44,8 @@ const { values: opt } = parseArgs({
     duration: { type: "string", default: "5" },
     warmup: { type: "string", default: "1" },
     quick: { type: "boolean", default: false }, // 1 round of 2 s: a smoke run
+    instrument: { type: "string", default: "cpu" }, // cpu | callgrind
+    requests: { type: "string", default: "500" }, // callgrind: measured requests per target (after as many again to warm up)
     keep: { type: "boolean", default: false },
     config: { type: "string", default: join(root, "wrangler.toml") },
     provision: { type: "string", default: join(benchDir, "provision.mjs") },
@@ -48,7 +55,7 @@ const { values: opt } = parseArgs({
 const twoCores = os.cpus().length >= 2;
 const SERVER_CORE = twoCores ? Number(process.env.BENCH_SERVER_CORE ?? 0) : undefined;
 const LOAD_CORE = twoCores ? Number(process.env.BENCH_LOAD_CORE ?? 1) : undefined;
-const ROUNDS = opt.quick ? 1 : Number(opt.rounds);
+const ROUNDS = opt.quick || opt.instrument === "callgrind" ? 1 : Number(opt.rounds);
 const DURATION = opt.quick ? 2 : Number(opt.duration);
 const WARMUP = Number(opt.warmup);
 const REQUESTS_PER_SECOND_CAP = 50_000;
@@ -91,7 +98,7 @@ async function startGateways(names, upstreamUrl, jwksUrl, signJwt) {
       const dir = variantBundle(bundleDir, name, text);
       const target = await gatewayTarget(opt.config, dir, (vars) => ({ ...benchVars(vars, upstreamUrl), ...gatewayVars({ upstreamUrl, jwksUrl, vars }) }));
       const id = `gw-${targets.length}`;
-      const server = await startWorkerd({ ...target, id }, join(tmp, id), { core: SERVER_CORE, storageDir: join(storage, id) });
+      const server = await startWorkerd({ ...target, id }, join(tmp, id), { core: SERVER_CORE, storageDir: join(storage, id), ...underInstrument(id) });
       const kv = {
         putMany: async (binding, entries) => {
           for (const e of entries) await kvPut(server.kv[binding], e);
@@ -102,7 +109,7 @@ async function startGateways(names, upstreamUrl, jwksUrl, signJwt) {
       const ctx = (await provision({ gatewayUrl: server.url, upstreamUrl, jwksUrl, signJwt, kv, tenants: 1, vars: target.vars })) ?? {};
       t.ctxFile = join(tmp, `${id}-ctx.json`);
       writeFileSync(t.ctxFile, JSON.stringify(ctx));
-      Object.assign(t, { url: server.url, pid: server.pid, log: server.log });
+      Object.assign(t, { id, url: server.url, pid: server.pid, log: server.log });
       console.log(`  ${name}: ready`);
     } catch (err) {
       t.skipped = err.message.split("\n")[0];
@@ -131,9 +138,83 @@ async function measure(t, s, round) {
     rps: m.completed / m.seconds,
     cpuUs: m.completed ? (cpu * 1e6) / m.completed : null,
     unexpected: m.completed - (m.statusCounts[expected] ?? 0),
+    statuses: m.statusCounts,
     otherBusy: Math.max(0, (core1.busy - core0.busy - cpu) / wall),
     steal: (core1.steal - core0.steal) / wall,
   };
+}
+
+/**
+ * Under `--instrument callgrind` every target runs under valgrind's callgrind with instrumentation off until
+ * the measured window (`callgrind_control -i on`, counters zeroed), so start-up and warm-up are not counted:
+ * the figure is instructions executed by the whole workerd process (runtime, V8, the Worker's code) per
+ * request, which does not move with what else the machine runs. About 50x slower than native: requests go
+ * one at a time (`--requests`, default 500, after as many to warm up).
+ */
+const CALLGRIND = opt.instrument === "callgrind";
+if (!["cpu", "callgrind"].includes(opt.instrument)) throw new Error(`--instrument is cpu or callgrind, not ${opt.instrument}`);
+const REQUESTS = Number(opt.requests);
+
+function underInstrument(id) {
+  if (!CALLGRIND) return {};
+  const outDir = join(tmp, "callgrind", id);
+  mkdirSync(outDir, { recursive: true });
+  return {
+    timeoutMs: 300_000,
+    wrap: ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--smc-check=all-non-file", `--callgrind-out-file=${join(outDir, "out")}`],
+  };
+}
+
+/** `n` requests of scenario `s`, one at a time over one keep-alive connection; the statuses seen. */
+async function sequential(t, s, n) {
+  const ctx = t.ctxFile ? JSON.parse(readFileSync(t.ctxFile, "utf8")) : {};
+  const headers = typeof s.headers === "function" ? s.headers(ctx) : { ...s.headers };
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const statuses = {};
+  try {
+    for (let i = 0; i < n; i++) {
+      const status = await new Promise((ok, fail) => {
+        const req = http.request(t.url + s.path, { method: s.method, headers: { ...headers, "x-request-id": `abl-cg-${t.pid}-${i}` }, agent }, (res) => {
+          res.resume();
+          res.on("end", () => ok(res.statusCode));
+        });
+        req.setTimeout(60_000, () => req.destroy(new Error("no answer within 60 s")));
+        req.on("error", fail);
+        req.end();
+      });
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    }
+  } finally {
+    agent.destroy();
+  }
+  return statuses;
+}
+
+const control = (...args) => execFileSync("callgrind_control", args, { stdio: ["ignore", "pipe", "pipe"] }).toString();
+
+/** Instructions per request under callgrind: warm-up, then `REQUESTS` requests counted. */
+async function measureInstructions(t, s) {
+  await sequential(t, s, REQUESTS);
+  const outDir = join(tmp, "callgrind", t.id);
+  const before = new Set(readdirSync(outDir));
+  control("-i", "on", String(t.pid));
+  control("-z", String(t.pid));
+  const statuses = await sequential(t, s, REQUESTS);
+  control("-d", String(t.pid));
+  control("-i", "off", String(t.pid));
+  const dump = readdirSync(outDir).filter((f) => !before.has(f)).sort().at(-1);
+  if (!dump) throw new Error("callgrind wrote no dump");
+  const totals = /^(?:summary|totals): (\d+)$/m.exec(readFileSync(join(outDir, dump), "utf8"));
+  if (!totals) throw new Error(`no totals in ${dump}`);
+  const expected = s.expect?.status ?? 200;
+  return { rps: null, cpuUs: null, instructions: Number(totals[1]) / REQUESTS, unexpected: REQUESTS - (statuses[expected] ?? 0), statuses, otherBusy: 0, steal: 0 };
+}
+
+/** The target's last log line, shortened: why its statuses were not the expected ones. */
+function lastLogLine(log) {
+  if (!log) return "no log";
+  const lines = readFileSync(log, "utf8").trim().split("\n");
+  return (lines.at(-1) ?? "").slice(0, 300);
 }
 
 const median = (xs) => {
@@ -146,15 +227,15 @@ const median = (xs) => {
 function summarize(targets) {
   const rows = targets.map((t) => {
     if (t.skipped || !t.runs.length) return { name: t.name, what: t.what, skipped: t.skipped ?? "no round completed" };
-    const cpu = t.runs.map((r) => r.cpuUs).filter((x) => x !== null);
+    const values = t.runs.map((r) => (CALLGRIND ? r.instructions : r.cpuUs)).filter((x) => x !== null);
     return {
       name: t.name,
       what: t.what,
       rounds: t.runs.length,
-      rps: median(t.runs.map((r) => r.rps)),
-      cpuUs: median(cpu),
-      cpuMin: Math.min(...cpu),
-      cpuMax: Math.max(...cpu),
+      rps: CALLGRIND ? null : median(t.runs.map((r) => r.rps)),
+      value: median(values),
+      min: Math.min(...values),
+      max: Math.max(...values),
       unexpected: t.runs.reduce((n, r) => n + r.unexpected, 0),
       serverCoreOtherBusy: median(t.runs.map((r) => r.otherBusy)),
       steal: median(t.runs.map((r) => r.steal)),
@@ -167,24 +248,30 @@ function summarize(targets) {
       ? r
       : {
           ...r,
-          deltaUs: full && r.name !== "ref-pass" ? r.cpuUs - full.cpuUs : null,
-          cpuVsPass: ref ? r.cpuUs / ref.cpuUs : null,
-          rpsVsPass: ref ? r.rps / ref.rps : null,
+          delta: full && r.name !== "ref-pass" ? r.value - full.value : null,
+          vsPass: ref ? r.value / ref.value : null,
+          rpsVsPass: ref && r.rps !== null ? r.rps / ref.rps : null,
         },
   );
 }
 
 function markdown(meta, rows) {
   const f = (v, d = 0) => (v === null || v === undefined || Number.isNaN(v) ? "–" : v.toFixed(d));
-  const sign = (v) => (v === null || v === undefined ? "–" : `${v > 0 ? "+" : ""}${v.toFixed(0)}`);
+  const unit = CALLGRIND ? "k instructions/req" : "CPU µs/req";
+  const scale = CALLGRIND ? 1 / 1000 : 1;
+  const d = CALLGRIND ? 1 : 0;
+  const sign = (v) => (v === null || v === undefined ? "–" : `${v > 0 ? "+" : ""}${(v * scale).toFixed(d)}`);
+  const window = CALLGRIND
+    ? `${meta.rounds} round(s) of ${meta.requests} requests one at a time (after ${meta.requests} to warm up) per target, each under valgrind --tool=callgrind`
+    : `${meta.rounds} round(s) of ${meta.warmupSeconds} s warm-up + ${meta.durationSeconds} s measured per target, ${meta.connections} connections`;
   const lines = [
     `# Stage cost by ablation (${meta.date})`,
     "",
-    `Scenario \`${meta.scenario}\` (${meta.connections} connections), ${meta.rounds} round(s) of ${meta.warmupSeconds} s warm-up + ${meta.durationSeconds} s measured per target;`,
-    `instrument: CPU time of the target's own workerd process per completed response (median of rounds, min-max shown).`,
-    `A stage's cost is minus its delta: what the full gateway spends that the variant without the stage does not. Load average at start: ${meta.loadavg}.`,
+    `Scenario \`${meta.scenario}\`; ${window}.`,
+    `Instrument: ${meta.instrument} (median of rounds, min-max shown). A stage's cost is minus its delta: what the full gateway spends that the variant without it does not.`,
+    `Load average at start: ${meta.loadavg}.`,
     "",
-    "| variant | req/s | CPU µs/req | min-max | Δ CPU vs full (µs) | CPU × ref-pass | req/s × ref-pass | what the variant does instead |",
+    `| variant | req/s | ${unit} | min-max | Δ vs full | × ref-pass | req/s × ref-pass | what the variant does instead |`,
     "|---|--:|--:|--:|--:|--:|--:|---|",
   ];
   for (const r of rows) {
@@ -194,16 +281,16 @@ function markdown(meta, rows) {
     }
     const notes = [r.unexpected ? `${r.unexpected} unexpected statuses` : "", r.serverCoreOtherBusy > 0.15 ? `server core ${f(r.serverCoreOtherBusy * 100)}% busy outside the target` : ""].filter(Boolean);
     lines.push(
-      `| ${r.name} | ${f(r.rps)} | ${f(r.cpuUs)} | ${f(r.cpuMin)}-${f(r.cpuMax)} | ${sign(r.deltaUs)} | ${f(r.cpuVsPass, 2)}× | ${f(r.rpsVsPass, 2)}× | ${r.what}${notes.length ? ` (${notes.join("; ")})` : ""} |`,
+      `| ${r.name} | ${f(r.rps)} | ${f(r.value * scale, d)} | ${f(r.min * scale, d)}-${f(r.max * scale, d)} | ${sign(r.delta)} | ${f(r.vsPass, 2)}× | ${r.rpsVsPass === null ? "–" : `${f(r.rpsVsPass, 2)}×`} | ${r.what}${notes.length ? ` (${notes.join("; ")})` : ""} |`,
     );
   }
   return lines.join("\n") + "\n";
 }
 
-function writeResults(meta, rows) {
+function writeResults(meta, rows, name) {
   const dir = join(benchDir, "results");
   const md = markdown(meta, rows);
-  for (const [file, text] of [["ablation.json", JSON.stringify({ meta, rows }, null, 2) + "\n"], ["ablation.md", md]]) {
+  for (const [file, text] of [[`${name}.json`, JSON.stringify({ meta, rows }, null, 2) + "\n"], [`${name}.md`, md]]) {
     writeFileSync(join(dir, `${file}.tmp`), text);
     renameSync(join(dir, `${file}.tmp`), join(dir, file));
   }
@@ -224,9 +311,9 @@ async function main() {
   const server = await startWorkerd(
     { id: "ref-pass", modules: [{ path: join(benchDir, "reference/pass.mjs") }], vars: { UPSTREAM: upstreamUrl }, compatibilityDate: fromToml.compatibilityDate, compatibilityFlags: fromToml.compatibilityFlags ?? [] },
     join(tmp, "ref-pass"),
-    { core: SERVER_CORE, storageDir: join(storage, "ref-pass") },
+    { core: SERVER_CORE, storageDir: join(storage, "ref-pass"), ...underInstrument("ref-pass") },
   );
-  Object.assign(ref, { url: server.url, pid: server.pid, ctxFile: undefined });
+  Object.assign(ref, { id: "ref-pass", url: server.url, pid: server.pid, ctxFile: undefined });
   const gateways = await startGateways(names, upstreamUrl, jwksUrl, signJwt);
   const targets = [ref, ...gateways];
   for (const t of targets) t.runs = [];
@@ -239,7 +326,10 @@ async function main() {
     durationSeconds: DURATION,
     warmupSeconds: WARMUP,
     loadavg: os.loadavg().map((l) => l.toFixed(2)).join(" "),
-    instrument: "CPU seconds of the target's workerd process (/proc/<pid>/stat utime+stime) per completed response",
+    requests: REQUESTS,
+    instrument: CALLGRIND
+      ? "instructions executed by the target's workerd process per request (valgrind --tool=callgrind, instrumentation on for the measured requests only)"
+      : "CPU time of the target's own workerd process (/proc/<pid>/stat utime+stime) per completed response",
   };
   const live = targets.filter((t) => !t.skipped);
   for (let round = 0; round < ROUNDS; round++) {
@@ -248,17 +338,18 @@ async function main() {
     for (const t of order) {
       if (interrupted) return;
       const s = t.scenario ?? scenario;
-      const r = await measure(t, s, round).catch((err) => ({ error: err.message }));
+      const r = await (CALLGRIND ? measureInstructions(t, s) : measure(t, s, round)).catch((err) => ({ error: err.message }));
       if (r.error) {
         console.log(`round ${round + 1} ${t.name}: failed (${r.error})`);
         continue;
       }
       t.runs.push(r);
-      console.log(`round ${round + 1} ${t.name}: ${r.rps.toFixed(0)} req/s, ${r.cpuUs?.toFixed(0)} µs CPU/req${r.unexpected ? `, ${r.unexpected} unexpected statuses` : ""}`);
+      const figure = CALLGRIND ? `${(r.instructions / 1000).toFixed(1)} k instructions/req` : `${r.rps.toFixed(0)} req/s, ${r.cpuUs?.toFixed(0)} µs CPU/req`;
+      console.log(`round ${round + 1} ${t.name}: ${figure}${r.unexpected ? `, ${r.unexpected} unexpected statuses (${JSON.stringify(r.statuses)}; ${lastLogLine(t.log)})` : ""}`);
       await sleep(100);
     }
   }
-  const md = writeResults(meta, summarize(targets));
+  const md = writeResults(meta, summarize(targets), CALLGRIND ? "ablation-callgrind" : "ablation");
   console.log("\n" + md);
 }
 

@@ -95,7 +95,7 @@ export const VARIANTS = {
     patches: [
       atStart(
         "async function prepareBody(req, route, limits, onFail) {",
-        "return { body: req.method === 'GET' || req.method === 'HEAD' ? null : req.body, handedOver: Promise.resolve(), failure: () => Promise.resolve(null), answered: () => undefined, settle: () => Promise.resolve() };",
+        "return { body: req.method === 'GET' || req.method === 'HEAD' ? null : req.body, handedOver: Promise.resolve(), failure: () => Promise.resolve(null), answered: () => undefined, settle: () => Promise.resolve(), bytes: () => 0 };",
       ),
       atStart("async function passThroughBody(res, ctx) {", "return res.body;"),
     ],
