@@ -7,7 +7,9 @@
  *
  *   node bench/ablate.mjs [--scenario gateway/integration-key-c32] [--variants <regex>] [--rounds 3]
  *                         [--duration 5] [--warmup 1] [--keep] [--config wrangler.toml]
- *                         [--instrument cpu|callgrind] [--requests 500]
+ *                         [--instrument cpu|callgrind] [--requests 500] [--against <git ref>]
+ *
+ * `--against main --variants none` is an A/B of this checkout against another commit, in one run.
  *
  * Instrument: CPU time of each target's workerd process (user + system, /proc/<pid>/stat) over the
  * measured window, divided by the responses completed: µs/request. Each Worker has its own workerd on the
@@ -19,7 +21,7 @@
  * ablation-callgrind.json/.md) and prints the table.
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -45,6 +47,7 @@ const { values: opt } = parseArgs({
     warmup: { type: "string", default: "1" },
     quick: { type: "boolean", default: false }, // 1 round of 2 s: a smoke run
     instrument: { type: "string", default: "cpu" }, // cpu | callgrind
+    against: { type: "string" }, // a git ref: its production bundle runs too, as "full gateway @ <ref>" (an A/B of two commits)
     requests: { type: "string", default: "500" }, // callgrind: measured requests per target (after as many again to warm up)
     keep: { type: "boolean", default: false },
     config: { type: "string", default: join(root, "wrangler.toml") },
@@ -74,13 +77,28 @@ function variantNames() {
   return [...Object.keys(VARIANTS), ALL].filter((n) => !only || only.test(n));
 }
 
-/** A copy of the built bundle with the variant's patches applied to index.js (FULL: unpatched). */
+/** A copy of the built bundle with the variant's patches applied to index.js (FULL or a baseline: unpatched). */
 function variantBundle(bundleDir, name, text) {
   const dir = join(tmp, "variants", name.replace(/[^a-z0-9]+/gi, "-"));
   mkdirSync(dir, { recursive: true });
   for (const f of readdirSync(bundleDir)) if (f !== "index.js") copyFileSync(join(bundleDir, f), join(dir, f));
-  writeFileSync(join(dir, "index.js"), name === FULL ? text : applyPatches(text, patchesOf(name)));
+  writeFileSync(join(dir, "index.js"), VARIANTS[name] || name === ALL ? applyPatches(text, patchesOf(name)) : text);
   return dir;
+}
+
+/**
+ * The production bundle of another commit (`--against <ref>`): its tree from `git archive` (no worktree, no
+ * change to the repository), this checkout's node_modules, built the same way. Returns its bundle dir.
+ */
+async function buildAgainst(ref) {
+  const src = join(tmp, "against-src");
+  mkdirSync(src, { recursive: true });
+  execFileSync("sh", ["-c", `git -C "${root}" archive "${ref}" | tar -x -C "${src}"`], { stdio: ["ignore", "ignore", "inherit"] });
+  symlinkSync(join(root, "node_modules"), join(src, "node_modules"));
+  const outDir = join(tmp, "against-bundle");
+  const build = await buildGateway(join(src, "wrangler.toml"), outDir);
+  if (!build.ok) throw new Error(`the bundle of ${ref} did not build:\n${build.error}`);
+  return outDir;
 }
 
 async function startGateways(names, upstreamUrl, jwksUrl, signJwt) {
@@ -91,11 +109,18 @@ async function startGateways(names, upstreamUrl, jwksUrl, signJwt) {
   const text = readFileSync(join(bundleDir, "index.js"), "utf8");
   const { gatewayVars, provision } = await import(pathToFileURL(resolve(opt.provision)).href);
   const targets = [];
-  for (const name of [FULL, ...names]) {
-    const t = { name, what: name === FULL ? "the production bundle" : (VARIANTS[name]?.what ?? "every stage's stand-in at once (log write aside)") };
+  const builds = [[FULL, bundleDir, text]];
+  if (opt.against) {
+    const againstDir = await buildAgainst(opt.against);
+    builds.push([`${FULL} @ ${opt.against}`, againstDir, readFileSync(join(againstDir, "index.js"), "utf8")]);
+  }
+  for (const name of names) builds.push([name, bundleDir, text]);
+  for (const [name, from, source] of builds) {
+    const what = name === FULL ? "the production bundle" : name.startsWith(`${FULL} @`) ? `the production bundle of ${opt.against}` : (VARIANTS[name]?.what ?? "every stage's stand-in at once (log write aside)");
+    const t = { name, what };
     targets.push(t);
     try {
-      const dir = variantBundle(bundleDir, name, text);
+      const dir = variantBundle(from, name, source);
       const target = await gatewayTarget(opt.config, dir, (vars) => ({ ...benchVars(vars, upstreamUrl), ...gatewayVars({ upstreamUrl, jwksUrl, vars }) }));
       const id = `gw-${targets.length}`;
       const server = await startWorkerd({ ...target, id }, join(tmp, id), { core: SERVER_CORE, storageDir: join(storage, id), ...underInstrument(id) });
