@@ -123,7 +123,7 @@ async function startGateways(names, upstreamUrl, jwksUrl, signJwt) {
       const dir = variantBundle(from, name, source);
       const target = await gatewayTarget(opt.config, dir, (vars) => ({ ...benchVars(vars, upstreamUrl), ...gatewayVars({ upstreamUrl, jwksUrl, vars }) }));
       const id = `gw-${targets.length}`;
-      const server = await startWorkerd({ ...target, id }, join(tmp, id), { core: SERVER_CORE, storageDir: join(storage, id), ...underInstrument(id) });
+      const server = await startWorkerd({ ...target, id, v8Flags: V8_FLAGS }, join(tmp, id), { core: SERVER_CORE, storageDir: join(storage, id), ...underInstrument(id) });
       const kv = {
         putMany: async (binding, entries) => {
           for (const e of entries) await kvPut(server.kv[binding], e);
@@ -179,6 +179,9 @@ async function measure(t, s, round) {
 const CALLGRIND = opt.instrument === "callgrind";
 if (!["cpu", "callgrind"].includes(opt.instrument)) throw new Error(`--instrument is cpu or callgrind, not ${opt.instrument}`);
 const REQUESTS = Number(opt.requests);
+// V8 without background threads and with fixed GC/compile decisions: counts that repeat (callgrind only;
+// the CPU instrument measures the runtime as it ships).
+const V8_FLAGS = CALLGRIND ? ["--predictable"] : [];
 
 function underInstrument(id) {
   if (!CALLGRIND) return {};
@@ -334,7 +337,7 @@ async function main() {
   const { workerOptions: fromToml } = (await import("wrangler")).unstable_getMiniflareWorkerOptions(opt.config);
   const ref = { name: "ref-pass", what: "bare pass-through (bench/reference/pass.mjs)", scenario: reference };
   const server = await startWorkerd(
-    { id: "ref-pass", modules: [{ path: join(benchDir, "reference/pass.mjs") }], vars: { UPSTREAM: upstreamUrl }, compatibilityDate: fromToml.compatibilityDate, compatibilityFlags: fromToml.compatibilityFlags ?? [] },
+    { id: "ref-pass", v8Flags: V8_FLAGS, modules: [{ path: join(benchDir, "reference/pass.mjs") }], vars: { UPSTREAM: upstreamUrl }, compatibilityDate: fromToml.compatibilityDate, compatibilityFlags: fromToml.compatibilityFlags ?? [] },
     join(tmp, "ref-pass"),
     { core: SERVER_CORE, storageDir: join(storage, "ref-pass"), ...underInstrument("ref-pass") },
   );

@@ -18,7 +18,7 @@ const swap = (find, replace) => ({ find, replace });
 /** The Hono middleware `name` (esbuild names the inner function `<name>2`) starts with `code`. */
 const middleware = (name, code) => atStart(`async function ${name}2(c, next) {`, code);
 
-const LOG_LINE = 'console.log(JSON.stringify({ level: status >= 500 ? "error" : "info", msg: "request", ...f }));';
+const LOG_LINE = "console.log(JSON.stringify(f));";
 
 /** Stage -> { what, patches }. `what` says what the variant does instead of the stage. */
 export const VARIANTS = {

@@ -97,8 +97,10 @@ function writeConfig(target, dir, storageDir) {
     `(name = "http", address = "127.0.0.1:0", http = (), service = "main")`,
     ...kv.map((b) => `(name = ${str(`kv:${b}`)}, address = "127.0.0.1:0", http = (), service = ${str(`kv:${b}`)})`),
   ];
+  const v8Flags = (target.v8Flags ?? []).map(str).join(", ");
   const config = `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
+  ${v8Flags ? `v8Flags = [${v8Flags}],` : ""}
   services = [
     ${services.join(",\n    ")}
   ],

@@ -85,15 +85,22 @@ export interface RequestLogFields extends RouteFields, PrincipalFields, AuthFiel
   responseBytes?: number;
 }
 
+/** The written line: the record with its level and message first (Workers Logs shows them first). */
+interface LogLine extends RequestLogFields {
+  level: "info" | "error";
+  msg: "request";
+}
+
 export class RequestLog {
-  readonly #fields: RequestLogFields;
+  /** The line itself, filled in place: written with one JSON.stringify, no copy. */
+  readonly #fields: LogLine;
   readonly #started = Date.now();
   /** The rate limiter's own word on whether it waited, and how long its step took until it handed on or refused. */
   #waited: boolean | undefined;
   #admissionMs: number | undefined;
 
   constructor(requestId: string, method: string, path: string, colo?: string) {
-    this.#fields = { requestId, method, path };
+    this.#fields = { level: "info", msg: "request", requestId, method, path };
     if (colo !== undefined) this.#fields.colo = colo;
   }
 
@@ -158,7 +165,8 @@ export class RequestLog {
     f.decision ??= f.code !== undefined ? "refused" : "answered";
     if (this.#admissionMs !== undefined) f.leaseWait = this.#waited === false ? 0 : this.#admissionMs;
     if (responseBytes !== undefined) f.responseBytes = responseBytes;
-    console.log(JSON.stringify({ level: status >= 500 ? "error" : "info", msg: "request", ...f }));
+    if (status >= 500) f.level = "error";
+    console.log(JSON.stringify(f));
     return f;
   }
 }

@@ -39,11 +39,13 @@ function isWithheld(name: string): boolean {
 
 /** The headers a client receives on a product's 1xx-3xx answer. */
 export function passThroughHeaders(upstream: Headers, ctx: ResponseHeaderContext): Headers {
-  const out = downstreamResponseHeaders(upstream);
-  for (const name of [...out.keys()]) if (isWithheld(name)) out.delete(name);
-  const cookies = out.getSetCookie().filter((line) => !setCookieTouches(line, ctx.sessionCookie));
-  out.delete("set-cookie");
-  for (const line of cookies) out.append("set-cookie", line);
+  // One copy that leaves out what is withheld (rather than a copy, then deletes).
+  const out = downstreamResponseHeaders(upstream, isWithheld);
+  if (out.has("set-cookie")) {
+    const cookies = out.getSetCookie().filter((line) => !setCookieTouches(line, ctx.sessionCookie));
+    out.delete("set-cookie");
+    for (const line of cookies) out.append("set-cookie", line);
+  }
   for (const [name, rewrite] of URL_HEADERS) {
     const value = out.get(name);
     if (value === null) continue;
