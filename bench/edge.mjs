@@ -15,21 +15,32 @@
  * key's first request through another isolate, the revocation bound, lookups per 1,000 made-up keys), with
  * the bench KV's propagation delay (lib/edge-stack.mjs, KV_PROPAGATION_MS) in effect throughout.
  *
- * Fails (exit code 1) when a run admitted more than L in some interval of length W, or when a run did not
- * measure the gateway: nothing admitted, a response other than 200/429 or no response, a request that
- * reached the upstream twice, a 2xx that never reached it, a refused request that did. The issue's other
- * targets (limiter calls, latency at D=75, utilization) are reported as met or missed.
+ * Then the sparse and hog rows (lib/edge-sparse.mjs: 8 isolates, 8 keys of one tenant, seeded Poisson
+ * arrivals from random (isolate, key), all rows at once), each against the exact sliding log of its arrivals:
+ *
+ *   offered, exactAdmitted           requests sent; what an exact sliding log admits for their receive times
+ *   admittedVsExact                  admitted / exactAdmitted
+ *   limiterCalls                     calls the row's tenant's object served during the load, all methods
+ *
+ * Fails (exit code 1) when a run admitted more than L in some interval of length W, when a sparse or hog row
+ * admitted less than 99% of its exact sliding log, or when a run did not measure the gateway: nothing
+ * admitted, a response other than 200/429 or no response, a request that reached the upstream twice, a 2xx
+ * that never reached it, a refused request that did. The issue's other targets (limiter calls, latency at
+ * D=75, utilization) are reported as met or missed.
  *
  *   node bench/edge.mjs [--quick] [--keep]      (or: node bench/run.mjs --edge-only)
+ *   BENCH_EDGE_ROWS=sparse|classic node bench/edge.mjs --quick      one part only (not written to results/)
  * Writes bench/results/edge.json and edge.md.
  */
-import { readFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { keysMarkdown, measureKeys } from "./lib/edge-keys.mjs";
 import { pacedLoad } from "./lib/edge-load.mjs";
-import { markdown, maxInWindow, quantile, targets, utilization } from "./lib/edge-report.mjs";
+import { arrivalsByRequest, keyHeaders, limiterService, logTimes, sortedTimes, tally } from "./lib/edge-measure.mjs";
+import { markdown, maxInWindow, targets, utilization } from "./lib/edge-report.mjs";
+import { startSparse } from "./lib/edge-sparse.mjs";
 import { startEdgeGateways, startEdgeRefs } from "./lib/edge-stack.mjs";
 import { coreSeconds, cpuSeconds, stopPid } from "./lib/proc.mjs";
 import { gatewayBundle, SERVER_CORE, sourceState, standalone, startUpstream, writeResult } from "./lib/stack.mjs";
@@ -48,23 +59,6 @@ const PROFILES = [
   { demand: "saturating", policy: "250/5s", limit: 250, windowSec: 5, seconds: 30, quickSeconds: 12 },
 ];
 const tag = Date.now().toString(36);
-
-/** A new Read/Write PSA integration key for `tenant`, through the admin API of one gateway isolate. */
-async function keyHeaders(edge, tenant) {
-  const res = await fetch(`${edge.gatewayUrls[0]}/__gateway/admin/tenants/${tenant}/keys`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${edge.vars.ADMIN_SECRET}`, "content-type": "application/json" },
-    body: JSON.stringify({ name: "bench-edge", access: { psa: "write" } }),
-  });
-  if (!res.ok) throw new Error(`admin: new key for ${tenant}: ${res.status} ${await res.text()}`);
-  return { "x-integration-key": (await res.json()).key };
-}
-
-async function limiter(edge, path, method = "POST") {
-  const res = await fetch(`${edge.limiterUrl}/__edge/${path}`, { method });
-  if (!res.ok) throw new Error(`limiter service: ${method} ${path}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
 
 /**
  * One measured load on `urls` with `headers`, after a warm-up with `warmHeaders` (another tenant: JIT,
@@ -85,81 +79,32 @@ async function loadOnce({ pid, urls, headers, warmHeaders, seconds, warmSeconds,
   const otherBusy = Math.max(0, (coreBusy() - core0 - cpu) / load.seconds);
   await sleep(200); // answers a lease exchange may still send in waitUntil
   const { arrivals } = await upstream.call("arrivals"); // [id, monoMs, wallMs, ...]
-  const arrived = new Map(); // request index -> arrival times
-  const prefix = `${idPrefix}-`;
-  for (let i = 0; i < arrivals.length; i += 3) {
-    if (typeof arrivals[i] !== "string" || !arrivals[i].startsWith(prefix)) continue;
-    const n = Number(arrivals[i].slice(prefix.length));
-    arrived.set(n, [...(arrived.get(n) ?? []), arrivals[i + 1]]);
-  }
-  return { load, arrived, serverCoreBusy, otherBusy };
-}
-
-/** Statuses, latencies and exactness of one load: what every row reports. */
-function tally({ load, arrived, otherBusy }) {
-  const { dueMs, doneMs, status, errors } = load.records;
-  const statusCounts = {};
-  const okDone = [];
-  const okLatency = [];
-  let lost = 0, forwardedRefused = 0, duplicates = 0;
-  for (let i = 0; i < load.sent; i++) {
-    statusCounts[status[i]] = (statusCounts[status[i]] ?? 0) + 1;
-    const ok = status[i] >= 200 && status[i] < 300;
-    const at = arrived.get(i) ?? [];
-    if (at.length > 1) duplicates += at.length - 1;
-    if (ok) {
-      okDone.push(doneMs[i]);
-      okLatency.push(doneMs[i] - dueMs[i]);
-      if (at.length === 0) lost++;
-    } else if (at.length > 0) forwardedRefused++;
-  }
-  const lat = Float64Array.from(okLatency).sort();
-  const unexpected = Object.entries(statusCounts).filter(([s]) => s !== "200" && s !== "429").reduce((n, [, c]) => n + c, 0);
-  const failures = [
-    ...(okDone.length === 0 ? ["nothing admitted"] : []),
-    ...(unexpected ? [`${unexpected} responses neither 200 nor 429${errors.size ? ` (e.g. ${[...errors.values()][0]})` : ""}`] : []),
-    ...(duplicates ? [`${duplicates} requests reached the upstream twice`] : []),
-    ...(lost ? [`${lost} 2xx never reached the upstream`] : []),
-    ...(forwardedRefused ? [`${forwardedRefused} refused requests reached the upstream`] : []),
-  ];
-  const notes = [
-    ...failures,
-    ...(load.skipped ? [`${load.skipped} due requests not sent (in-flight cap)`] : []),
-    ...(otherBusy > 0.15 ? [`server core ${(otherBusy * 100).toFixed(0)}% busy outside the target`] : []),
-  ];
-  return { statusCounts, okDone: Float64Array.from(okDone).sort(), p50Ms: quantile(lat, 0.5), p99Ms: quantile(lat, 0.99), lost, duplicates, forwardedRefused, failures, notes };
-}
-
-/**
- * The isolates' own admission times for one run's requests, from the gateways' log lines (`admittedAt`, the
- * isolate's clock: every isolate runs on this one machine, so one clock), sorted.
- */
-function admissionTimes(logPath, prefix) {
-  const out = [];
-  for (const line of readFileSync(logPath, "utf8").split("\n")) {
-    if (!line.includes(prefix) || !line.includes('"admittedAt"')) continue;
-    try {
-      const rec = JSON.parse(line);
-      if (typeof rec.requestId === "string" && rec.requestId.startsWith(prefix) && typeof rec.admittedAt === "number") out.push(rec.admittedAt);
-    } catch {
-      // not a log record of ours
-    }
-  }
-  return Float64Array.from(out).sort();
+  const arrived = arrivalsByRequest(arrivals, `${idPrefix}-`);
+  const arrivedWall = arrivalsByRequest(arrivals, `${idPrefix}-`, { wall: true });
+  return { load, arrived, arrivedWall, serverCoreBusy, otherBusy };
 }
 
 async function measure(edge, upstream, profile, delayMs, quick) {
   const seconds = quick ? profile.quickSeconds : profile.seconds;
   const idPrefix = `edge-${profile.demand}-d${delayMs}-${tag}`;
-  await limiter(edge, `delay?ms=${delayMs}`);
+  await limiterService(edge, `delay?ms=${delayMs}`);
   const headers = await keyHeaders(edge, `bench-edge-${profile.demand}-d${delayMs}-${tag}`); // a fresh tenant: a cold object
   const warmHeaders = await keyHeaders(edge, `bench-edge-warm-${profile.demand}-d${delayMs}-${tag}`);
-  const m = await loadOnce({ pid: edge.pid, urls: edge.gatewayUrls, headers, warmHeaders, seconds, warmSeconds: quick ? 1 : 2, upstream, idPrefix, beforeRun: () => limiter(edge, "reset") });
-  const calls = await limiter(edge, "calls", "GET");
+  const m = await loadOnce({ pid: edge.pid, urls: edge.gatewayUrls, headers, warmHeaders, seconds, warmSeconds: quick ? 1 : 2, upstream, idPrefix, beforeRun: () => limiterService(edge, "reset") });
+  const calls = await limiterService(edge, "calls", "GET");
   const t = tally(m);
   const w = profile.windowSec * 1000;
   const arrivedT = Float64Array.from([...m.arrived.values()].flat()).sort();
-  const admittedT = admissionTimes(edge.log, `${idPrefix}-`);
+  const admittedAt = logTimes(edge.log, `${idPrefix}-`, "admittedAt");
+  // A 2xx the gateway logged no admission time for was admitted without a permit (fail open): it counts
+  // too, at the time it reached the upstream (wall clock, as admittedAt), when the admission was already made.
+  const untimed = [];
+  for (let i = 0; i < m.load.sent; i++) {
+    const ok = m.load.records.status[i] >= 200 && m.load.records.status[i] < 300;
+    if (ok && !admittedAt.has(`${idPrefix}-${i}`) && m.arrivedWall.has(i)) untimed.push(m.arrivedWall.get(i)[0]);
+  }
+  const admittedT = sortedTimes([...admittedAt.values(), ...untimed]);
+  if (untimed.length) t.notes.unshift(`${untimed.length} admitted without a logged admittedAt (counted at their upstream arrival)`);
   return {
     isolates: ISOLATES,
     delayMs,
@@ -175,7 +120,7 @@ async function measure(edge, upstream, profile, delayMs, quick) {
     p99Ms: t.p99Ms,
     // extras
     maxReceivedInWindow: maxInWindow(t.okDone, w),
-    admissionsLogged: admittedT.length,
+    admissionsLogged: admittedAt.size,
     policy: profile.policy,
     seconds: m.load.seconds,
     offeredRps: RATE,
@@ -207,55 +152,89 @@ async function measureRefPass({ runtime, tmp, upstream, quick }) {
   }
 }
 
-/** The section: its own upstream, one workerd per demand profile (the policy is a var), then ref-pass; { passed }. */
+/** The half/saturating runs (one workerd per demand profile, the policy a var), the keys figures, ref-pass. */
+async function runClassic({ quick, configPath, bundle, tmp, storage, upstream, runs }) {
+  let runtime;
+  let keys = null;
+  for (const profile of PROFILES) {
+    const dir = `edge-${profile.demand}`;
+    const vars = { RATE_LIMIT_DEFAULT: profile.policy };
+    const edge = await startEdgeGateways({ isolates: ISOLATES, configPath, bundleDir: bundle, dir: join(tmp, dir), storageDir: join(storage, dir), upstreamUrl: upstream.url, vars });
+    runtime = edge.runtime;
+    try {
+      for (const delayMs of DELAYS_MS) {
+        process.stdout.write(`edge: ${profile.demand} (${profile.policy}), ${ISOLATES} isolates, D=${delayMs} ms ... `);
+        const r = await measure(edge, upstream, profile, delayMs, quick);
+        console.log(`${r.admitted} admitted, ${r.limiterCalls} limiter calls, max ${r.maxAdmittedInWindow} in W, p50 ${r.p50Ms?.toFixed(2)} ms${r.failures.length ? ` (${r.failures.join("; ")})` : ""}`);
+        runs.push(r);
+      }
+      if (keys === null) {
+        process.stdout.write(`edge: integration keys, ${ISOLATES} isolates, D=0 ms ... `);
+        await limiterService(edge, "delay?ms=0");
+        keys = await measureKeys(edge, tag);
+        console.log(`first request ${keys.keys.newKeyFirstRequestStatus}, revocation ${keys.keys.revocationMaxMs} ms, flood ${keys.keys.floodLookupsPer1000} lookups/1000${keys.keys.failures.length ? ` (${keys.keys.failures.join("; ")})` : ""}`);
+      }
+    } finally {
+      await edge.stop();
+    }
+  }
+  process.stdout.write(`edge: ref-pass, ${ISOLATES} isolates ... `);
+  const refPass = await measureRefPass({ runtime, tmp, upstream, quick });
+  console.log(`p50 ${refPass.p50Ms?.toFixed(2)} ms`);
+  return { keys, refPass };
+}
+
+/**
+ * The section: its own upstream, the half/saturating runs with the keys figures and ref-pass, then the sparse
+ * and hog rows (lib/edge-sparse.mjs); { passed }. BENCH_EDGE_ROWS=classic or =sparse runs one part only
+ * (BENCH_EDGE_SPARSE=<text>: only the sparse rows whose name contains it), for development: such a partial
+ * run prints its report and writes edge.json into the temp dir (--keep keeps it), never into bench/results.
+ */
 export async function run({ quick, configPath, bundleDir, tmp, storage }) {
+  const rows = process.env.BENCH_EDGE_ROWS ?? "all";
+  if (!["all", "classic", "sparse"].includes(rows)) throw new Error(`BENCH_EDGE_ROWS must be all, classic or sparse, not ${rows}`);
+  const only = process.env.BENCH_EDGE_SPARSE;
+  const partial = rows !== "all" || Boolean(only);
   const upstream = await startUpstream();
   try {
     const bundle = await gatewayBundle(configPath, tmp, bundleDir);
     const runs = [];
-    let runtime;
-    let keys = null;
-    for (const profile of PROFILES) {
-      const dir = `edge-${profile.demand}`;
-      const vars = { RATE_LIMIT_DEFAULT: profile.policy };
-      const edge = await startEdgeGateways({ isolates: ISOLATES, configPath, bundleDir: bundle, dir: join(tmp, dir), storageDir: join(storage, dir), upstreamUrl: upstream.url, vars });
-      runtime = edge.runtime;
-      try {
-        for (const delayMs of DELAYS_MS) {
-          process.stdout.write(`edge: ${profile.demand} (${profile.policy}), ${ISOLATES} isolates, D=${delayMs} ms ... `);
-          const r = await measure(edge, upstream, profile, delayMs, quick);
-          console.log(`${r.admitted} admitted, ${r.limiterCalls} limiter calls, max ${r.maxAdmittedInWindow} in W, p50 ${r.p50Ms?.toFixed(2)} ms${r.failures.length ? ` (${r.failures.join("; ")})` : ""}`);
-          runs.push(r);
-        }
-        if (keys === null) {
-          process.stdout.write(`edge: integration keys, ${ISOLATES} isolates, D=0 ms ... `);
-          await limiter(edge, "delay?ms=0");
-          keys = await measureKeys(edge, tag);
-          console.log(`first request ${keys.keys.newKeyFirstRequestStatus}, revocation ${keys.keys.revocationMaxMs} ms, flood ${keys.keys.floodLookupsPer1000} lookups/1000${keys.keys.failures.length ? ` (${keys.keys.failures.join("; ")})` : ""}`);
-        }
-      } finally {
-        await edge.stop();
-      }
+    // The sparse rows' stack starts first and idles through the classic runs: its keys reach every isolate meanwhile.
+    const sparseStack = rows === "classic" ? null : await startSparse({ quick, configPath, bundleDir: bundle, tmp, storage, upstream, tag, only });
+    let keys = null, refPass = null, sparse = null;
+    try {
+      if (rows !== "sparse") ({ keys, refPass } = await runClassic({ quick, configPath, bundle, tmp, storage, upstream, runs }));
+      sparse = await sparseStack?.run();
+    } finally {
+      await sparseStack?.stop();
     }
-    process.stdout.write(`edge: ref-pass, ${ISOLATES} isolates ... `);
-    const refPass = await measureRefPass({ runtime, tmp, upstream, quick });
-    console.log(`p50 ${refPass.p50Ms?.toFixed(2)} ms`);
+    if (sparse) runs.push(...sparse.rows);
 
-    const checks = [...targets(runs), ...keys.checks];
+    const checks = [...targets(runs), ...(keys?.checks ?? [])];
     const meta = {
-      mode: quick ? "quick" : "full",
+      mode: `${quick ? "quick" : "full"}${partial ? `, partial: BENCH_EDGE_ROWS=${rows}${only ? ` BENCH_EDGE_SPARSE=${only}` : ""}` : ""}`,
       date: new Date().toISOString(),
       source: sourceState(),
       isolates: ISOLATES,
       rate: RATE,
       path: PATH,
-      clocks: { maxAdmittedInWindow: "the isolates' admission times (the gateways' log field admittedAt; one machine, one clock)", maxReceivedInWindow: "client receive time of each 2xx (CLOCK_MONOTONIC)", maxArrivedInWindow: "upstream arrival time (CLOCK_MONOTONIC)" },
+      clocks: {
+        maxAdmittedInWindow: "the isolates' admission times (the gateways' log field admittedAt; one machine, one clock)",
+        maxReceivedInWindow: "client receive time of each 2xx (CLOCK_MONOTONIC)",
+        maxArrivedInWindow: "upstream arrival time (CLOCK_MONOTONIC)",
+        exactAdmitted: "the times the gateway isolates received each request (log field receivedAt from lib/edge-received.mjs; the admittedAt clock)",
+      },
       ...Object.fromEntries(PROFILES.map((p) => [p.demand, { policy: p.policy, seconds: quick ? p.quickSeconds : p.seconds }])),
+      ...(sparse ? { sparse: sparse.meta } : {}),
     };
-    const md = `${markdown({ meta, runs, refPass, checks })}\n${keysMarkdown(keys.keys)}`;
-    writeResult("edge", { runs, refPass, keys: keys.keys, checks, meta }, md);
+    const md = `${markdown({ meta, runs, refPass, checks })}${keys ? `\n${keysMarkdown(keys.keys)}` : ""}`;
+    const result = { runs, refPass, keys: keys?.keys ?? null, checks, meta };
+    if (partial) {
+      writeFileSync(join(tmp, "edge.json"), JSON.stringify(result, null, 2) + "\n");
+      console.log(`partial run: ${join(tmp, "edge.json")} (not bench/results)`);
+    } else writeResult("edge", result, md);
     console.log("\n" + md);
-    const failed = runs.some((r) => r.failures.length) || refPass.failures.length > 0 || keys.keys.failures.length > 0 || checks.some((c) => c.judged && !c.met);
+    const failed = runs.some((r) => r.failures.length) || (refPass?.failures.length ?? 0) > 0 || (keys?.keys.failures.length ?? 0) > 0 || checks.some((c) => c.judged && !c.met);
     return { passed: !failed };
   } finally {
     await stopPid(upstream.pid);

@@ -15,6 +15,7 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { generateIntegrationKey } from "../../src/auth/integration-key.ts";
+import { edgeAdmin } from "./edge-measure.mjs";
 import { KV_PROPAGATION_MS } from "./edge-stack.mjs";
 
 const PATH = "/psa/tickets";
@@ -32,13 +33,7 @@ async function json(url, init) {
   return res.json();
 }
 
-function admin(edge, isolate, path, method, body) {
-  return json(`${edge.gatewayUrls[isolate]}/__gateway/admin${path}`, {
-    method,
-    headers: { authorization: `Bearer ${edge.vars.ADMIN_SECRET}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
+const admin = (edge, isolate, path, method, body) => edgeAdmin(edge, method, path, body, isolate);
 
 async function status(url, key, headers = {}) {
   const res = await fetch(`${url}${PATH}`, { headers: { "x-integration-key": key, ...headers } });

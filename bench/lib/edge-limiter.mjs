@@ -19,6 +19,8 @@
  *
  * This service's own socket (module state: the object's instances run in this isolate):
  *   GET  /__edge/calls            {"exchange": n, ...}: TenantLimiter calls since the last reset
+ *   GET  /__edge/calls?tenant=T   the same, served by tenant T's object only (`getByName(T)`), since it
+ *                                 was first called: rows of several tenants at once each count their own
  *   GET  /__edge/directory-calls  {"lookup": n, ...}: KeyDirectory calls since the last reset
  *   POST /__edge/reset            both counts back to zero
  *   POST /__edge/delay?ms=D     the one-way delay from now on (0 to 10,000 ms)
@@ -31,6 +33,7 @@ export * from "./index.js"; // any other class the bundle exports stays availabl
 const RUNTIME_HANDLERS = new Set(["alarm", "webSocketMessage", "webSocketClose", "webSocketError"]);
 let delayMs = 0;
 const counts = { limiter: new Map(), directory: new Map() }; // method name -> calls since the last reset
+const limiterByObject = new Map(); // object id (hex) -> method name -> calls, never reset
 const reals = new WeakMap(); // facade -> the real object
 const travel = () => (delayMs > 0 ? new Promise((resolve) => setTimeout(resolve, delayMs)) : Promise.resolve());
 
@@ -45,12 +48,19 @@ function methodNames(proto) {
   return names;
 }
 
-/** A facade class over `RealClass` that delays and counts (in `calls`) every method a caller can invoke. */
-function facade(RealClass, calls) {
+const bump = (calls, name) => calls.set(name, (calls.get(name) ?? 0) + 1);
+
+/**
+ * A facade class over `RealClass` that delays and counts (in `calls`, and per object in `byObject` when
+ * given) every method a caller can invoke.
+ */
+function facade(RealClass, calls, byObject) {
+  const ids = new WeakMap(); // facade -> its object's id (hex)
   class Facade extends DurableObject {
     constructor(ctx, env) {
       super(ctx, env);
       reals.set(this, new RealClass(ctx, env));
+      ids.set(this, ctx.id.toString());
     }
   }
   for (const name of methodNames(RealClass.prototype)) {
@@ -59,7 +69,12 @@ function facade(RealClass, calls) {
           return reals.get(this)[name](...args);
         }
       : async function (...args) {
-          calls.set(name, (calls.get(name) ?? 0) + 1);
+          bump(calls, name);
+          if (byObject) {
+            const id = ids.get(this);
+            if (!byObject.has(id)) byObject.set(id, new Map());
+            bump(byObject.get(id), name);
+          }
           await travel();
           try {
             return await reals.get(this)[name](...args);
@@ -72,12 +87,16 @@ function facade(RealClass, calls) {
   return Facade;
 }
 
-export const TenantLimiter = facade(Real, counts.limiter);
+export const TenantLimiter = facade(Real, counts.limiter, limiterByObject);
 export const KeyDirectory = facade(RealDirectory, counts.directory);
 
 export default {
-  async fetch(request) {
+  async fetch(request, env) {
     const url = new URL(request.url);
+    const tenant = url.searchParams.get("tenant");
+    if (url.pathname === "/__edge/calls" && tenant !== null) {
+      return Response.json(Object.fromEntries(limiterByObject.get(env.TENANT_LIMITER.idFromName(tenant).toString()) ?? []));
+    }
     if (url.pathname === "/__edge/calls") return Response.json(Object.fromEntries(counts.limiter));
     if (url.pathname === "/__edge/directory-calls") return Response.json(Object.fromEntries(counts.directory));
     if (url.pathname === "/__edge/reset" && request.method === "POST") {

@@ -2,7 +2,8 @@
  * The edge section's servers: ONE `workerd serve` process (pinned to the server core) hosting K Worker
  * services, each its own isolate on its own HTTP socket on 127.0.0.1, as K edge locations would:
  *
- *   gateways   K copies of the production bundle. Their Durable Object bindings (TENANT_LIMITER,
+ *   gateways   K copies of the production bundle (with `receiveLog`, behind lib/edge-received.mjs, which
+ *              logs each request's receive time and changes nothing else). Their Durable Object bindings (TENANT_LIMITER,
  *              KEY_DIRECTORY) point at the classes of another service: durableObjectNamespace = (className
  *              = "TenantLimiter", serviceName = "limiter"). Their KV bindings share one in-memory KV
  *              service with a propagation delay (KV_PROPAGATION_MS): a write made through one gateway is
@@ -63,11 +64,12 @@ async function serve(dir, label, sockets) {
 
 /**
  * Starts K gateway isolates and the limiter service in one workerd; `vars` go on top of the bench's (e.g.
- * RATE_LIMIT_DEFAULT). Resolves { pid, log, vars, runtime (compatibility settings), gatewayUrls, limiterUrl, kv, stop }.
+ * RATE_LIMIT_DEFAULT); `receiveLog` puts lib/edge-received.mjs in front of each gateway. Resolves { pid, log, vars, runtime (compatibility settings), gatewayUrls, limiterUrl, kv, stop }.
  */
-export async function startEdgeGateways({ isolates, configPath, bundleDir, dir, storageDir, upstreamUrl, vars = {} }) {
+export async function startEdgeGateways({ isolates, configPath, bundleDir, dir, storageDir, upstreamUrl, vars = {}, receiveLog = false }) {
   const target = await gatewayTarget(configPath, bundleDir, (declared) => ({ ...benchVars(declared, upstreamUrl), ...vars }));
   const limiterModule = join(benchDir, "lib/edge-limiter.mjs");
+  const receivedModule = join(benchDir, "lib/edge-received.mjs");
   const bundleFiles = target.modules.map((m) => m.path);
   const bundleNames = target.modules.map((m) => m.name);
   const runtime = { compatibilityDate: target.compatibilityDate, compatibilityFlags: target.compatibilityFlags };
@@ -87,7 +89,7 @@ export async function startEdgeGateways({ isolates, configPath, bundleDir, dir, 
   mkdirSync(storageDir, { recursive: true });
   const gateways = Array.from({ length: isolates }, (_, i) => `gw${i}`);
   const services = [
-    ...gateways.map((name) => workerService(name, { ...runtime, modules: bundleNames, bindings: gatewayBindings(name) })),
+    ...gateways.map((name) => workerService(name, { ...runtime, modules: receiveLog ? [basename(receivedModule), ...bundleNames] : bundleNames, bindings: gatewayBindings(name) })),
     workerService(LIMITER, {
       ...runtime,
       modules: [basename(limiterModule), ...bundleNames],
@@ -100,7 +102,7 @@ export async function startEdgeGateways({ isolates, configPath, bundleDir, dir, 
   ];
   const sockets = [...gateways, LIMITER, ...target.kv.map((b) => `kv:${b}`)].map((name) => ({ name, service: name }));
   for (const c of ["TenantLimiter", "KeyDirectory"]) if (!classes.includes(c)) throw new Error(`wrangler config binds no ${c} Durable Object: nothing to put in another region`);
-  writeMultiConfig(dir, [...bundleFiles, limiterModule, join(benchDir, "lib/kv-service.mjs"), join(benchDir, "lib/ratelimit-service.mjs")], services, sockets);
+  writeMultiConfig(dir, [...bundleFiles, limiterModule, receivedModule, join(benchDir, "lib/kv-service.mjs"), join(benchDir, "lib/ratelimit-service.mjs")], services, sockets);
   const w = await serve(dir, "edge gateways", sockets);
   return {
     ...w,
