@@ -30,8 +30,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { ALL, applyPatches, patchesOf, VARIANTS } from "./lib/ablation.mjs";
 import { benchVars, buildGateway, gatewayTarget } from "./lib/gateway.mjs";
-import { benchKeys, runLoad } from "./lib/harness.mjs";
-import { coreSeconds, cpuSeconds, killAllSync, pin, spawnNode, stopAll, waitMessage } from "./lib/proc.mjs";
+import { benchKeys, runLoad, withCleanup } from "./lib/harness.mjs";
+import { coreSeconds, cpuSeconds, pin, spawnNode, stopAll, waitMessage } from "./lib/proc.mjs";
 import { kvPut, startWorkerd } from "./lib/workerd.mjs";
 import { scenarios } from "./scenarios.mjs";
 
@@ -66,7 +66,6 @@ const FULL = "full gateway";
 
 const tmp = mkdtempSync(join(os.tmpdir(), "gateway-ablate-"));
 const storage = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), "gateway-ablate-do-"));
-let interrupted = false;
 
 const scenario = scenarios.find((s) => s.name === opt.scenario);
 if (!scenario || scenario.target !== "gateway") throw new Error(`--scenario must name a gateway scenario of bench/scenarios.mjs; got ${opt.scenario}`);
@@ -364,7 +363,7 @@ async function main() {
     // Rotate the order each round: no target is always measured first (or last) in a round.
     const order = live.map((_, i) => live[(i + round * Math.max(1, Math.floor(live.length / ROUNDS))) % live.length]);
     for (const t of order) {
-      if (interrupted) return;
+      if (lifecycle.interrupted()) return;
       const s = t.scenario ?? scenario;
       const r = await (CALLGRIND ? measureInstructions(t, s) : measure(t, s, round)).catch((err) => ({ error: err.message }));
       if (r.error) {
@@ -388,20 +387,5 @@ async function shutdown() {
   else rmSync(tmp, { recursive: true, force: true });
 }
 
-process.on("exit", killAllSync);
-for (const sig of ["SIGINT", "SIGTERM"]) {
-  process.on(sig, () => {
-    interrupted = true;
-    console.error(`\n${sig}: stopping everything`);
-    void shutdown().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (err) {
-  if (!interrupted) console.error(err?.stack ?? err);
-  process.exitCode = 1;
-} finally {
-  await shutdown();
-}
+const lifecycle = withCleanup(shutdown);
+await lifecycle.run(main);

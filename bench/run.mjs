@@ -22,8 +22,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { benchVars, buildGateway, gatewayTarget } from "./lib/gateway.mjs";
-import { benchKeys, runLoad as runLoadOn } from "./lib/harness.mjs";
-import { coreSeconds, cpuSeconds, killAllSync, pin, rpc, rssMiB, spawnNode, stopAll, waitMessage } from "./lib/proc.mjs";
+import { benchKeys, runLoad as runLoadOn, withCleanup } from "./lib/harness.mjs";
+import { coreSeconds, cpuSeconds, pin, rpc, rssMiB, spawnNode, stopAll, waitMessage } from "./lib/proc.mjs";
 import { addRatios, markdown } from "./lib/report.mjs";
 import { kvPut, startWorkerd } from "./lib/workerd.mjs";
 import { connect as connectProfiler, selfTimeSummary } from "./lib/profiler.mjs";
@@ -274,7 +274,7 @@ async function runSections() {
   await stopAll();
   const bundleDir = targets.gateway ? join(tmp, "gateway-bundle") : undefined;
   for (const name of names) {
-    if (interrupted) return;
+    if (lifecycle.interrupted()) return;
     const { run } = await import(`./${name}.mjs`);
     const { passed } = await run({ quick: opt.quick, configPath: opt.config, bundleDir, tmp, storage }).catch((err) => {
       console.error(`${name} section failed: ${err.message}`);
@@ -325,7 +325,7 @@ async function main() {
 
   const results = [];
   for (const [i, s] of selected.entries()) {
-    if (interrupted) return;
+    if (lifecycle.interrupted()) return;
     process.stdout.write(`${s.name} ... `);
     // One broken scenario (a load generator that died, a target that crashed) does not end the run.
     const r = await runScenario(s, ctx, ctxFile, i).catch((err) => ({ name: s.name, target: s.target, connections: s.connections, compareTo: s.compareTo, skipped: `failed: ${err.message}` }));
@@ -344,21 +344,5 @@ async function shutdown() {
   else rmSync(tmp, { recursive: true, force: true });
 }
 
-let interrupted = false;
-process.on("exit", killAllSync); // synchronous last resort
-for (const sig of ["SIGINT", "SIGTERM"]) {
-  process.on(sig, () => {
-    interrupted = true;
-    console.error(`\n${sig}: stopping everything`);
-    void shutdown().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (err) {
-  if (!interrupted) console.error(err?.stack ?? err);
-  process.exitCode = 1;
-} finally {
-  await shutdown();
-}
+const lifecycle = withCleanup(shutdown);
+await lifecycle.run(main);

@@ -2,7 +2,7 @@
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnNode } from "./proc.mjs";
+import { killAllSync, spawnNode } from "./proc.mjs";
 
 const libDir = dirname(fileURLToPath(import.meta.url));
 
@@ -42,4 +42,34 @@ export function runLoad(job, core, onStart = () => {}) {
       else reject(new Error(`load generator for ${job.scenario} exited with ${code} and no result`));
     }),
   );
+}
+
+/**
+ * Runs a bench entry's `main` with its cleanup: `shutdown` runs at the end, on errors, and on Ctrl-C/SIGTERM
+ * (then the process exits 130); every child still owned is killed synchronously at exit as a last resort.
+ * Returns `interrupted()`, for loops to stop early once a signal came.
+ */
+export function withCleanup(shutdown) {
+  let interrupted = false;
+  process.on("exit", killAllSync);
+  for (const sig of ["SIGINT", "SIGTERM"]) {
+    process.on(sig, () => {
+      interrupted = true;
+      console.error(`\n${sig}: stopping everything`);
+      void shutdown().finally(() => process.exit(130));
+    });
+  }
+  return {
+    interrupted: () => interrupted,
+    async run(main) {
+      try {
+        await main();
+      } catch (err) {
+        if (!interrupted) console.error(err?.stack ?? err);
+        process.exitCode = 1;
+      } finally {
+        await shutdown();
+      }
+    },
+  };
 }
