@@ -6,7 +6,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { RequestLog } from "./request-log";
 
-/** `request.cf.colo`: the Cloudflare location that took the request (absent under local development). */
+/** `request.cf.colo`: the Cloudflare location that took the request (absent where the runtime gives no `cf`: workerd serve, tests). */
 function coloOf(req: Request): string | undefined {
   const colo = (req.cf as { colo?: unknown } | undefined)?.colo;
   return typeof colo === "string" ? colo : undefined;
