@@ -5,10 +5,11 @@
  * expiry) rather than trusting that the request came through Access. Cloudflare's guidance:
  * developers.cloudflare.com/cloudflare-one/identity/authorization-cookie/validating-json/.
  */
-import { errors, jwtVerify } from "jose";
+import { jwtVerify } from "jose";
 import type { AdminAccess } from "../config/auth";
 import { GatewayError } from "../errors";
 import { keyResolver } from "../auth/jwks";
+import { mapJoseError } from "../auth/jwt";
 import { isDisplaySafe } from "./input";
 
 export const ACCESS_HEADER = "cf-access-jwt-assertion";
@@ -27,9 +28,8 @@ export async function verifyAccessToken(token: string, access: AdminAccess, cloc
     // Access signs with RS256 only; an allow-list of one keeps `alg` confusion out.
     ({ payload } = await jwtVerify(token, resolver, { issuer: access.issuer, audience: access.audiences, algorithms: ["RS256"], clockTolerance: clockToleranceSec, requiredClaims: ["exp", "iat"] }));
   } catch (err) {
-    if (err instanceof GatewayError) throw err;
-    const code = err instanceof errors.JWTExpired ? "TOKEN_EXPIRED" : "UNAUTHORIZED";
-    throw new GatewayError(code, { logReason: `access token: ${(err as { code?: string }).code ?? (err instanceof Error ? err.name : "error")}` });
+    // One mapping for every JWT: by jose's code; anything else (an unusable key) is an exception, not a 401.
+    throw mapJoseError(err, "access token");
   }
   const name = [payload.email, payload.common_name, payload.sub].find((n) => isDisplaySafe(n, 200));
   if (name === undefined) throw new GatewayError("UNAUTHORIZED", { logReason: "access token without a usable email, common_name or sub" });

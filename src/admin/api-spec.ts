@@ -63,7 +63,9 @@ const AuditEntrySchema = v.object({
   after: v.unknown(),
   requestId: v.string(),
 });
-export const AuditPageSchema = v.object({ tenantId: TenantIdSchema, data: v.array(AuditEntrySchema), nextCursor: v.nullable(v.string()) });
+/** What retention keeps (by count and age) and how many entries it has dropped from this trail. */
+const RetentionSchema = v.object({ maxEntries: v.number(), maxAgeDays: v.number(), evicted: v.number(), oldestKeptAt: v.nullable(Timestamp) });
+export const AuditPageSchema = v.object({ tenantId: TenantIdSchema, data: v.array(AuditEntrySchema), nextCursor: v.nullable(v.string()), retention: RetentionSchema });
 
 export type Method = "get" | "post" | "put" | "delete";
 
@@ -94,13 +96,13 @@ export const OPERATIONS: readonly Operation[] = [
   { method: "get", path: tenantKeys, operationId: "listKeys", summary: "List a tenant's keys (never secrets)", ok: { status: 200, schema: KeyListSchema, description: "The tenant's keys" }, errors: [400] },
   { method: "delete", path: `${tenantKeys}/:keyId`, operationId: "revokeKey", summary: "Revoke a key", ok: { status: 200, schema: RevokedKeySchema, description: "The revoked record" }, errors: [400, 404, 503] },
   { method: "post", path: `${tenantKeys}/:keyId/roll`, operationId: "rollKey", summary: "Replace a key with a new one; the old one works for gracePeriod", body: RollBody, ok: { status: 201, schema: RolledKeySchema, description: "The new key and its record, and the old key's" }, errors: [400, 404, 409, 413] },
-  { method: "get", path: tenantLimit, operationId: "getTenantRateLimit", summary: "A tenant's effective policies and usage", ok: { status: 200, schema: LimitViewSchema, description: "Policies and usage" }, errors: [400] },
-  { method: "put", path: tenantLimit, operationId: "setTenantRateLimit", summary: "Override a tenant's policies (mode: enforce or shadow)", body: PoliciesBody, ok: { status: 200, schema: LimitViewSchema, description: "The new policies and usage" }, errors: [400, 413] },
-  { method: "delete", path: tenantLimit, operationId: "resetTenantRateLimit", summary: "Reset a tenant to the default policies", ok: { status: 200, schema: LimitViewSchema, description: "The default policies and usage" }, errors: [400] },
-  { method: "get", path: keyLimit, operationId: "getKeyRateLimit", summary: "A key's own policies and usage", ok: { status: 200, schema: LimitViewSchema, description: "Policies and usage" }, errors: [400] },
-  { method: "put", path: keyLimit, operationId: "setKeyRateLimit", summary: "Set a key's own policies (mode: enforce or shadow)", body: PoliciesBody, ok: { status: 200, schema: LimitViewSchema, description: "The new policies and usage" }, errors: [400, 404, 413] },
-  { method: "delete", path: keyLimit, operationId: "resetKeyRateLimit", summary: "Remove a key's own policies", ok: { status: 200, schema: LimitViewSchema, description: "The key's own policies (none)" }, errors: [400] },
-  { method: "get", path: "/tenants/:tenantId/audit", operationId: "listAudit", summary: "A tenant's admin changes, newest first", query: AuditQuerySchema, ok: { status: 200, schema: AuditPageSchema, description: "One page; pass nextCursor as cursor for the next" }, errors: [400] },
+  { method: "get", path: tenantLimit, operationId: "getTenantRateLimit", summary: "A tenant's effective policies and usage", ok: { status: 200, schema: LimitViewSchema, description: "Policies and usage" }, errors: [400, 503] },
+  { method: "put", path: tenantLimit, operationId: "setTenantRateLimit", summary: "Override a tenant's policies (mode: enforce or shadow)", body: PoliciesBody, ok: { status: 200, schema: LimitViewSchema, description: "The new policies and usage" }, errors: [400, 413, 503] },
+  { method: "delete", path: tenantLimit, operationId: "resetTenantRateLimit", summary: "Reset a tenant to the default policies", ok: { status: 200, schema: LimitViewSchema, description: "The default policies and usage" }, errors: [400, 503] },
+  { method: "get", path: keyLimit, operationId: "getKeyRateLimit", summary: "A key's own policies and usage", ok: { status: 200, schema: LimitViewSchema, description: "Policies and usage" }, errors: [400, 404, 503] },
+  { method: "put", path: keyLimit, operationId: "setKeyRateLimit", summary: "Set a key's own policies (mode: enforce or shadow)", body: PoliciesBody, ok: { status: 200, schema: LimitViewSchema, description: "The new policies and usage" }, errors: [400, 404, 413, 503] },
+  { method: "delete", path: keyLimit, operationId: "resetKeyRateLimit", summary: "Remove a key's own policies", ok: { status: 200, schema: LimitViewSchema, description: "The key's own policies (none)" }, errors: [400, 404, 503] },
+  { method: "get", path: "/tenants/:tenantId/audit", operationId: "listAudit", summary: "A tenant's admin changes, newest first", query: AuditQuerySchema, ok: { status: 200, schema: AuditPageSchema, description: "One page; pass nextCursor as cursor for the next" }, errors: [400, 503] },
 ];
 
 /** Path parameters by name, for the document. */

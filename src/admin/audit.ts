@@ -1,16 +1,15 @@
 /**
- * Recording admin changes: one call per admin route (`audit`, or `auditedPolicyChange` around a policy
- * change so its before and after are read from the tenant's object). Each change is written as a log line
+ * Recording admin key changes: one call per change that happened (`audit`). Each is written as a log line
  * first — it survives even if the object cannot be reached — and then to the tenant's audit trail
  * (src/audit/audit-log.ts). The change has already happened when it is recorded, so a recording that fails
  * or is not done within AUDIT_TIMEOUT_MS is logged as an error and does not turn the answer into a failure
- * the operator would retry.
+ * the operator would retry. Policy changes are recorded by the tenant's object in the same step as the
+ * change (TenantLimiter.changePolicies), and logged here with `logChange`.
  */
 import type { Context } from "hono";
 import { isWellFormedKey } from "../auth/integration-key";
 import type { AppEnv } from "../env";
 import { withDeadline } from "../shared/with-deadline";
-import { formatWindow } from "../shared/policy";
 import type { AuditAction, AuditInput } from "../audit/audit-log";
 
 /** Any plaintext integration key removed: a `key` field, or a string that is one. */
@@ -22,26 +21,19 @@ function redact(value: unknown): unknown {
 }
 
 
-/** Records one admin change on `tenantId`: a log line, then an entry in the tenant's audit trail. */
-export async function audit(c: Context<AppEnv>, tenantId: string, action: AuditAction, change: { keyId?: string; before?: unknown; after?: unknown }): Promise<void> {
+/** The log line of one admin change: written for every change, so it survives a trail that cannot be reached. */
+export function logChange(c: Context<AppEnv>, tenantId: string, action: AuditAction, change: { keyId?: string | null; before?: unknown; after?: unknown }): AuditInput {
   const entry: AuditInput = { actor: c.get("adminActor"), action, keyId: change.keyId ?? null, before: redact(change.before ?? null), after: redact(change.after ?? null), requestId: c.get("requestId") };
   console.log(JSON.stringify({ level: "info", msg: "admin change", tenant: tenantId, ...entry }));
+  return entry;
+}
+
+/** Records one admin change on `tenantId`: a log line, then an entry in the tenant's audit trail. */
+export async function audit(c: Context<AppEnv>, tenantId: string, action: AuditAction, change: { keyId?: string; before?: unknown; after?: unknown }): Promise<void> {
+  const entry = logChange(c, tenantId, action, change);
   try {
     await withDeadline(c.env.TENANT_LIMITER.getByName(tenantId).recordAudit(entry), c.get("config").admin.auditTimeoutMs);
   } catch (err) {
     console.log(JSON.stringify({ level: "error", msg: "admin change not stored in the audit trail", tenant: tenantId, requestId: entry.requestId, reason: err instanceof Error ? err.message : String(err) }));
   }
-}
-
-/** The tenant's policies as the audit trail shows them: the override, or null for the default. */
-async function tenantPolicies(c: Context<AppEnv>, tenantId: string) {
-  const status = await c.env.TENANT_LIMITER.getByName(tenantId).status(c.get("config").rateLimit.defaults);
-  return status.overridden ? status.policies.map((p) => ({ name: p.name, limit: p.limit, window: formatWindow(p.windowSec) })) : null;
-}
-
-/** Runs a tenant policy change and records it with the policies before and after. */
-export async function auditedPolicyChange(c: Context<AppEnv>, tenantId: string, action: AuditAction, change: () => Promise<void>): Promise<void> {
-  const before = await tenantPolicies(c, tenantId);
-  await change();
-  await audit(c, tenantId, action, { before, after: await tenantPolicies(c, tenantId) });
 }

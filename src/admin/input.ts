@@ -9,6 +9,8 @@ import { isRecord } from "../shared/records";
 import type { AppEnv } from "../env";
 import { GatewayError, validationError } from "../errors";
 import { isJsonMediaType, parseStrictJson } from "../http/json-body";
+import { duplicateMember } from "../shared/json-members";
+import { shownText } from "../shared/schema-issues";
 import { parseWindow, type Policy } from "../shared/policy";
 import { KEY_ID_PATTERN, newKeyBody, PoliciesBody, RollBody, TenantIdSchema } from "./schemas";
 import { parseInput } from "./validation-hook";
@@ -21,7 +23,7 @@ export function tenantParam(c: Context<AppEnv>): string {
 
 export function keyIdParam(c: Context<AppEnv>): string {
   const id = c.req.param("keyId") ?? "";
-  if (!KEY_ID_PATTERN.test(id)) throw new GatewayError("NOT_FOUND", { details: { resourceType: "integrationKey", resourceId: id.slice(0, 64) } });
+  if (!KEY_ID_PATTERN.test(id)) throw new GatewayError("NOT_FOUND", { details: { resourceType: "integrationKey", resourceId: shownText(id) } });
   return id;
 }
 
@@ -63,6 +65,9 @@ export async function jsonBody(c: Context<AppEnv>): Promise<Record<string, unkno
     throw new GatewayError("INVALID_JSON");
   }
   if (!isRecord(value)) throw validationError({ body: "Must be a JSON object" });
+  // JSON.parse keeps the last of two members with one name; the operator meant one of them, and must say which.
+  const duplicate = duplicateMember(new TextDecoder().decode(bytes));
+  if (duplicate !== null) throw validationError({ [duplicate]: "Must appear once: this member is repeated" }, "admin body with a repeated member");
   return value;
 }
 
@@ -85,12 +90,29 @@ export function parseRfc3339(text: string): number | null {
 
 // Characters that make a name display as something else, or break a log line or a terminal: controls
 // (C0, C1), format characters (bidi overrides and isolates U+202A-U+202E and U+2066-U+2069, zero-width
-// U+200B-U+200F, U+FEFF, ...), lone surrogates, private use, and line/paragraph separators.
-const UNSAFE_TEXT = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Zl}\p{Zp}]/u;
+// U+200B-U+200F, U+FEFF, ...), lone surrogates, private use, unassigned code points and noncharacters
+// (U+FFFE, U+FFFF, U+FDD0-U+FDEF), and line/paragraph separators.
+const UNSAFE_TEXT = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u;
+// Characters that display as nothing or as a blank while not being a space: the default-ignorables
+// (Hangul fillers U+115F, U+1160, U+3164, U+FFA0, the combining grapheme joiner U+034F, ...) and the braille
+// blank U+2800; variation selectors (U+FE00-U+FE0F, U+E0100-U+E01EF) are default-ignorable too but only
+// choose how the character before them looks (an emoji's colour form), so they are kept.
+const BLANK_TEXT = /(?![\uFE00-\uFE0F\u{E0100}-\u{E01EF}])[\p{Default_Ignorable_Code_Point}\u2800]/u;
+// A mark (accent, enclosing circle, variation selector) at the start has nothing to combine with: it
+// stacks on whatever is printed before the name.
+const LEADING_MARK = /^\p{M}/u;
+// What remains of a name once the characters that show nothing of their own are gone: none means blank.
+const INVISIBLE = /[\p{White_Space}\p{M}]/gu;
 
-/** True for a 1-`max` character string (code points) that holds no character from UNSAFE_TEXT. */
+/**
+ * True for a 1-`max` character string (code points), trimmed of spaces, that holds no character from
+ * UNSAFE_TEXT or BLANK_TEXT, does not start with a mark, and shows at least one character of its own.
+ */
 export function isDisplaySafe(value: unknown, max: number): value is string {
-  if (typeof value !== "string" || value.trim() === "" || UNSAFE_TEXT.test(value)) return false;
+  if (typeof value !== "string") return false;
+  const text = value.trim();
+  // The whole value is checked, not the trimmed one: trim() also drops U+FEFF.
+  if (text === "" || UNSAFE_TEXT.test(value) || BLANK_TEXT.test(value) || LEADING_MARK.test(text) || text.replace(INVISIBLE, "") === "") return false;
   return [...value].length <= max;
 }
 
@@ -114,6 +136,17 @@ export function newKeyInput(body: Record<string, unknown>, products: readonly st
 export function policiesInput(body: Record<string, unknown>): Policy[] {
   const { policies } = parseInput(PoliciesBody, body, "invalid rate-limit policies");
   return policies.map((p) => ({ name: p.name, limit: p.limit, windowSec: parseWindow(p.window) as number, ...(p.mode === "shadow" ? { mode: "shadow" as const } : {}) }));
+}
+
+/**
+ * A tenant's override: as a key's, and at least one policy enforced. The override replaces the default, so
+ * one of shadow policies only would leave the tenant with no limit at all; a key's own policies only add
+ * to the tenant's, so a key may have shadow policies only.
+ */
+export function tenantPoliciesInput(body: Record<string, unknown>): Policy[] {
+  const policies = policiesInput(body);
+  if (policies.every((p) => p.mode === "shadow")) throw validationError({ policies: 'Must include at least one policy with mode "enforce": a tenant\'s override replaces the default limits' }, "tenant override with shadow policies only");
+  return policies;
 }
 
 /** The longest grace period a roll may give the old key: 7 days. */

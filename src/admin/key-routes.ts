@@ -1,9 +1,8 @@
 /** Admin API: a tenant's integration keys (create, list, revoke, roll). The operations are in auth/key-admin.ts. */
 import { Hono } from "hono";
-import { createKey, listKeys, revokeKey, rollKey } from "../auth/key-admin";
+import { assertPropagated, createKey, listKeys, revokeKey, rollKey } from "../auth/key-admin";
 import { keyNow } from "../auth/key-store";
 import type { AppEnv } from "../env";
-import { GatewayError } from "../errors";
 import { audit } from "./audit";
 import { jsonBody, keyIdParam, newKeyInput, rollInput, tenantParam } from "./input";
 
@@ -27,15 +26,12 @@ export function keyRoutes(): Hono<AppEnv> {
   keys.delete("/tenants/:tenantId/keys/:keyId", async (c) => {
     const tenantId = tenantParam(c);
     const keyId = keyIdParam(c);
-    try {
-      const revoked = await revokeKey(c.env, tenantId, keyId, keyNow(), c.get("config").admin.storeTimeoutMs);
-      await audit(c, tenantId, "key.revoked", { keyId, before: { ...revoked, revokedAt: null }, after: revoked });
-      return c.json(revoked);
-    } catch (err) {
-      // Revoked in the directory with a later step failed (503): the change happened, so it is recorded too.
-      if (err instanceof GatewayError && err.code === "SERVICE_UNAVAILABLE") await audit(c, tenantId, "key.revoked", { keyId, after: err.details });
-      throw err;
-    }
+    // A directory that cannot answer (503) or a key the tenant does not have (404) throws here: nothing changed, nothing is recorded.
+    const revoked = await revokeKey(c.env, tenantId, keyId, keyNow(), c.get("config").admin.storeTimeoutMs);
+    // Recorded once, by the call that revoked it (also when a later step failed: the revocation stands); a repeat changes nothing.
+    if (revoked.changed) await audit(c, tenantId, "key.revoked", { keyId, before: revoked.before, after: revoked.record });
+    assertPropagated(keyId, revoked.propagation);
+    return c.json({ ...revoked.record, propagation: revoked.propagation });
   });
 
   keys.post("/tenants/:tenantId/keys/:keyId/roll", async (c) => {
@@ -46,9 +42,11 @@ export function keyRoutes(): Hono<AppEnv> {
     const body = c.req.header("content-type") === undefined && empty ? {} : await jsonBody(c);
     const { graceSec } = rollInput(body);
     const rolled = await rollKey(c.env, tenantId, keyId, graceSec, keyNow(), c.get("config").admin.storeTimeoutMs);
-    const { key: _plaintext, ...record } = rolled;
-    await audit(c, tenantId, "key.rolled", { keyId, before: { keyId }, after: record });
-    return c.json(rolled, 201, NO_STORE);
+    const { key: _plaintext, before, policies, propagation: _steps, ...successor } = rolled;
+    // After: the successor, with the key's own policies it carries over, and the old key's new state.
+    await audit(c, tenantId, "key.rolled", { keyId, before, after: { ...successor, policies } });
+    const { before: _b, policies: _p, ...answer } = rolled;
+    return c.json(answer, 201, NO_STORE);
   });
 
   return keys;

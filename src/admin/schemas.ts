@@ -15,7 +15,7 @@ export type DescribeFn = (toJson: (schema: v.GenericSchema) => Record<string, un
 
 export const KEY_ID_PATTERN = /^key_[0-9a-f]{16}$/;
 
-const NAME_RULE = "Must be 1-100 characters, without control, format (bidi, zero-width) or unpaired surrogate characters";
+const NAME_RULE = "Must be 1-100 characters that display: no control, format (bidi, zero-width), blank (Hangul filler, braille blank), unassigned or unpaired surrogate characters, and no combining mark first";
 const POLICY_NAME_RULE = "Must be 1-32 lowercase letters, digits, - or _";
 const LIMIT_RULE = `Must be an integer from 1 to ${MAX_LIMIT}`;
 const WINDOW_RULE = "Must be a duration from 1s to 1d, like 30s, 1m, 2h";
@@ -138,6 +138,6 @@ export function newKeyBody(products: readonly string[], nowMs: number, isSafeNam
 
 /** `GET .../audit` query: `limit` 1-100 (default 50), `cursor` from the previous page's `nextCursor`. */
 export const AuditQuerySchema = v.object({
-  limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/, "Must be an integer from 1 to 100"), v.transform(Number), v.minValue(1, "Must be an integer from 1 to 100"), v.maxValue(100, "Must be an integer from 1 to 100")), "50"),
-  cursor: v.optional(v.pipe(v.string(), v.regex(/^\d{1,15}$/, "Must be a nextCursor from an earlier page"), v.transform(Number))),
+  limit: v.optional(v.pipe(v.string("Must be one integer from 1 to 100 (given once)"), v.regex(/^\d{1,3}$/, "Must be an integer from 1 to 100"), v.transform(Number), v.minValue(1, "Must be an integer from 1 to 100"), v.maxValue(100, "Must be an integer from 1 to 100")), "50"),
+  cursor: v.optional(v.pipe(v.string("Must be one nextCursor from an earlier page (given once)"), v.regex(/^\d{1,15}$/, "Must be a nextCursor from an earlier page"), v.transform(Number))),
 });

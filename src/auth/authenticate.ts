@@ -50,7 +50,7 @@ async function authenticateKey(env: Env, key: string, headers: Headers, auth: Au
   else {
     const address = lookupAddress(headers);
     unknownKeyLimit.refuseIfLimited(address, nowMs);
-    const found = await lookUpKeyFrom({ kv: env.KEYS, directory: env.KEY_DIRECTORY, directoryTimeoutMs: auth.keyDirectoryTimeoutMs }, hash, nowMs);
+    const found = await lookUpKeyFrom({ kv: env.KEYS, directory: env.KEY_DIRECTORY, kvTimeoutMs: auth.keyKvTimeoutMs, directoryTimeoutMs: auth.keyDirectoryTimeoutMs }, hash, nowMs);
     record = found.record;
     log.auth({ keySource: found.source });
     if (record === null) await unknownKeyLimit.countFailure(env.AUTH_FAILURE_LIMITER, address, nowMs, auth.failureLimiterTimeoutMs);

@@ -36,15 +36,23 @@ function unavailable(state: RemoteState, nowMs: number, reason: string): Gateway
 
 /** Fetches and parses the key set within the deadline; throws on any failure (network, status, body). */
 async function fetchKeySet(source: Remote): Promise<JWTVerifyGetKey> {
-  // `redirect: "manual"`: a redirect is not a key set (and never leads the gateway elsewhere).
-  const res = await fetch(source.url, { signal: AbortSignal.timeout(source.timeoutMs), redirect: "manual", headers: { accept: "application/jwk-set+json, application/json" } });
-  if (res.status !== 200) {
-    await res.body?.cancel();
-    throw new Error(`JWKS endpoint answered ${res.status}`);
+  // A timer of our own, cleared once the set is read (AbortSignal.timeout's stays pending until it fires:
+  // src/shared/with-deadline.ts), and one the tests can fire by hand.
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new Error(`no key set within ${source.timeoutMs} ms`)), source.timeoutMs);
+  try {
+    // `redirect: "manual"`: a redirect is not a key set (and never leads the gateway elsewhere).
+    const res = await fetch(source.url, { signal: abort.signal, redirect: "manual", headers: { accept: "application/jwk-set+json, application/json" } });
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new Error(`JWKS endpoint answered ${res.status}`);
+    }
+    // The body read is under the same signal, so a stalled body ends at the deadline too.
+    const json = (await res.json()) as JSONWebKeySet;
+    return createLocalJWKSet(json); // throws on anything that is not a JWK Set
+  } finally {
+    clearTimeout(timer);
   }
-  // The body read is under the same signal, so a stalled body ends at the deadline too.
-  const json = (await res.json()) as JSONWebKeySet;
-  return createLocalJWKSet(json); // throws on anything that is not a JWK Set
 }
 
 function remoteResolver(source: Remote): JWTVerifyGetKey {

@@ -21,15 +21,16 @@ function unauthorized(reason: string): GatewayError {
   return new GatewayError("UNAUTHORIZED", { logReason: reason });
 }
 
-/** jose's error codes to the contract: an expired token is TOKEN_EXPIRED, any other failure UNAUTHORIZED. */
-export function mapJoseError(err: unknown): GatewayError {
-  if (err instanceof GatewayError) return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === "ERR_JWT_EXPIRED") return new GatewayError("TOKEN_EXPIRED", { logReason: `jwt: ${(err as Error).message}` });
-  if (err instanceof errors.JOSEError || err instanceof TypeError || err instanceof SyntaxError) {
-    return unauthorized(`jwt: ${String(code ?? (err as Error).name)}: ${(err as Error).message}`);
-  }
-  return unauthorized(`jwt: ${String(err)}`);
+/**
+ * A verification failure as the contract sees it, by jose's error `code`: ERR_JWT_EXPIRED is TOKEN_EXPIRED,
+ * every other jose error UNAUTHORIZED. Anything that is not a jose error (a TypeError from a bug in the key
+ * resolver, a key the runtime cannot use) is returned as it is, to be thrown on: an exception, logged as
+ * one and answered 500, never passed off as a bad token. `kind` names the token in the log reason.
+ */
+export function mapJoseError(err: unknown, kind = "jwt"): unknown {
+  if (err instanceof GatewayError || !(err instanceof errors.JOSEError)) return err;
+  const logReason = `${kind}: ${err.code}: ${err.message}`;
+  return err.code === "ERR_JWT_EXPIRED" ? new GatewayError("TOKEN_EXPIRED", { logReason }) : unauthorized(logReason);
 }
 
 function claimId(payload: JWTPayload, claim: string): string {
@@ -70,7 +71,7 @@ export async function verifyToken(token: string, config: AuthConfig, now?: Date)
       ...(now !== undefined ? { currentDate: now } : {}),
     }));
   } catch (err) {
-    // A GatewayError (a refused header, the key set's 503) passes through as it is.
+    // A GatewayError (a refused header, the key set's 503) passes through as it is, and so does an exception.
     throw mapJoseError(err);
   }
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];

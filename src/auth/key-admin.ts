@@ -6,6 +6,7 @@
  * revocation is safe. So KV can lag the directory for at most the sync delay, never contradict it after.
  * Each call to a store waits at most `timeoutMs` (ADMIN_STORE_TIMEOUT_MS); a late call is a failed one.
  */
+import type { TrailPolicy } from "../audit/audit-log";
 import { GatewayError } from "../errors";
 import { rememberRevoked } from "./revoked-keys";
 import { generateIntegrationKey } from "./integration-key";
@@ -13,6 +14,7 @@ import type { KeyDirectory, RollResult, StoredKey } from "./key-directory";
 import { legacyKey, legacyKeys, writeKeyToKv } from "./key-kv";
 import { hashKey, listedRecord, newKeyId, SHARD_COUNT, shardForHash, shardForKeyId, type KeyRecord } from "./key-record";
 import { withDeadline } from "../shared/with-deadline";
+import { storeCall } from "../shared/store-call";
 import { forgetKey } from "./key-store";
 
 export type Step = "written" | "failed";
@@ -25,17 +27,7 @@ export interface Propagation {
 type Directory = DurableObjectStub<KeyDirectory>;
 
 /** One directory call with a deadline (ADMIN_STORE_TIMEOUT_MS); any failure is 503, as nothing is known to have changed. */
-async function directoryCall<T>(timeoutMs: number, call: () => Promise<T>): Promise<T> {
-  try {
-    return await withDeadline(call(), timeoutMs);
-  } catch (err) {
-    throw new GatewayError("SERVICE_UNAVAILABLE", {
-      headers: { "Retry-After": "1" },
-      details: { directory: "failed" },
-      logReason: `key directory: ${String(err)}`,
-    });
-  }
-}
+const directoryCall = <T>(timeoutMs: number, call: () => Promise<T>): Promise<T> => storeCall("directory", timeoutMs, call);
 
 async function step(timeoutMs: number, write: () => Promise<unknown>): Promise<Step> {
   try {
@@ -83,17 +75,27 @@ async function propagateRevocation(env: Env, tenantId: string, keyId: string, ti
   return step(timeoutMs, () => env.TENANT_LIMITER.getByName(tenantId).revokeKey(keyId));
 }
 
-/** Revokes a key. Any step after the directory failing is 503 with the steps, the revocation kept; retrying is safe. */
+/**
+ * Revokes a key: the record as revoked, whether this call revoked it (false: it already was, and the
+ * first revocation time stays) and where it reached. Propagation is repeated either way, so retrying after
+ * a 503 completes it; `assertPropagated` turns an incomplete one into that 503.
+ */
 export async function revokeKey(env: Env, tenantId: string, keyId: string, nowMs: number, timeoutMs: number) {
   const directory = await locate(env, tenantId, keyId, timeoutMs);
   const revoked = directory === null ? null : await directoryCall(timeoutMs, () => directory.revoke(tenantId, keyId));
   if (revoked === null) throw notFound(keyId);
   const propagation: Propagation = { directory: "written", limiter: await propagateRevocation(env, tenantId, keyId, timeoutMs), kv: await kvWrite(env, timeoutMs, revoked) };
   forgetKey(revoked.hash);
+  const record = listedRecord(revoked.record, nowMs);
+  const before = revoked.changed ? listedRecord({ ...revoked.record, revokedAt: null }, nowMs) : null;
+  return { record, before, changed: revoked.changed, propagation };
+}
+
+/** 503 with the steps when a change written in the directory did not reach every copy; retrying is safe. */
+export function assertPropagated(keyId: string, propagation: Propagation): void {
   if (propagation.kv === "failed" || propagation.limiter === "failed") {
-    throw new GatewayError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, details: { keyId, ...propagation }, logReason: "key revoked in the directory; propagation incomplete" });
+    throw new GatewayError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, details: { keyId, ...propagation }, logReason: "key changed in the directory; propagation incomplete" });
   }
-  return { ...listedRecord(revoked.record, nowMs), propagation };
 }
 
 /** Rolls a key: its successor (plaintext in the answer only) and the old key's new state. */
@@ -108,9 +110,16 @@ export async function rollKey(env: Env, tenantId: string, keyId: string, graceSe
     throw new GatewayError("CONFLICT", { details: { resourceType: "integrationKey", resourceId: keyId, state: record.state, rolledTo: record.rolledTo } });
   }
   const propagation: Propagation = { directory: "written", kv: await kvWrite(env, timeoutMs, result.next, result.old) };
-  if (graceSec === 0) propagation.limiter = await propagateRevocation(env, tenantId, keyId, timeoutMs);
+  // The successor keeps the key's own policies (its identity, like name and access); the directory's alarm
+  // repeats this until it succeeds, so a failure here is repaired within the sync delay.
+  let policies: TrailPolicy[] | null = null;
+  const inherited = await step(timeoutMs, async () => (policies = await env.TENANT_LIMITER.getByName(tenantId).inheritKeyPolicies(keyId, result.next.record.keyId)));
+  const revoked = graceSec === 0 ? await propagateRevocation(env, tenantId, keyId, timeoutMs) : "written";
+  propagation.limiter = inherited === "written" && revoked === "written" ? "written" : "failed";
   forgetKey(result.old.hash); // this isolate's next request reads the old key's deadline
-  return { key: result.key, ...listedRecord(result.next.record, nowMs), previous: listedRecord(result.old.record, nowMs), propagation };
+  // Before the roll the key was active: no successor, no grace, not revoked.
+  const before = listedRecord({ ...result.old.record, rolledTo: null, graceUntil: null, revokedAt: null }, nowMs);
+  return { key: result.key, ...listedRecord(result.next.record, nowMs), previous: listedRecord(result.old.record, nowMs), propagation, before, policies: policies as TrailPolicy[] | null };
 }
 
 /** A tenant's keys with their states, oldest first, from every shard (and keys made before the directory). */

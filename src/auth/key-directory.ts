@@ -4,13 +4,16 @@
  * one object, written in one transaction). KV is only its replicated read cache: the admin API writes here
  * first, then KV; every change also marks its row unsynced, and the object's alarm rewrites unsynced rows
  * into KV (and re-sends revocations to the tenant's limiter) until that succeeds, so KV always converges to
- * this object whatever failed in between. The alarm also ends grace periods: at a rolled key's deadline it
+ * this object whatever failed in between; it also copies a rolled key's own rate-limit policies to its
+ * successor until that succeeds. The alarm also ends grace periods: at a rolled key's deadline it
  * revokes the key here and through the tenant's limiter (which tells every isolate within a lease life).
  */
 import { DurableObject } from "cloudflare:workers";
 import { generateIntegrationKey } from "./integration-key";
 import { hashKey, keyState, newKeyId, type KeyRecord } from "./key-record";
 import { writeKeyToKv } from "./key-kv";
+import { parseAdminConfig } from "../config/admin";
+import { withDeadline } from "../shared/with-deadline";
 
 /** How soon after a change the alarm rewrites KV from here (the admin route's own write usually got there first). */
 const SYNC_DELAY_MS = 30_000;
@@ -70,15 +73,15 @@ export class KeyDirectory extends DurableObject<Env> {
     return { hash, record };
   }
 
-  /** Revokes a key (idempotent: the first revocation time stays). Null for an unknown key. */
-  async revoke(tenantId: string, keyId: string): Promise<StoredKey | null> {
+  /** Revokes a key (idempotent: the first revocation time stays; `changed` says whether this call revoked it). Null for an unknown key. */
+  async revoke(tenantId: string, keyId: string): Promise<(StoredKey & { changed: boolean }) | null> {
     const found = await this.find(tenantId, keyId);
     if (found === null) return null;
-    if (found.record.revokedAt !== null) return found;
+    if (found.record.revokedAt !== null) return { ...found, changed: false };
     const record = { ...found.record, revokedAt: new Date(this.clock()).toISOString() };
     this.write(found.hash, record, false);
     await this.scheduleAlarm(null);
-    return { hash: found.hash, record };
+    return { hash: found.hash, record, changed: true };
   }
 
   /**
@@ -117,11 +120,17 @@ export class KeyDirectory extends DurableObject<Env> {
       this.write(hash, { ...record, revokedAt: record.revokedAt ?? record.graceUntil ?? new Date(nowMs).toISOString() }, false);
     }
     let failed = false;
+    // Each call out has the admin store deadline: a KV write or limiter call that never answers must not
+    // hold the alarm (and with it the grace periods of every key in this shard); late is failed, retried.
+    const { storeTimeoutMs } = parseAdminConfig(this.env as unknown as Record<string, unknown>);
     for (const row of sql.exec<Row>("SELECT hash, record, version FROM keys WHERE synced = 0 LIMIT ?", SYNC_BATCH).toArray()) {
       const { hash, record } = stored(row);
       try {
-        if (record.revokedAt !== null) await this.env.TENANT_LIMITER.getByName(record.tenantId).revokeKey(record.keyId);
-        await writeKeyToKv(this.env.KEYS, hash, record);
+        const limiter = this.env.TENANT_LIMITER.getByName(record.tenantId);
+        if (record.revokedAt !== null) await withDeadline(limiter.revokeKey(record.keyId), storeTimeoutMs);
+        // A roll's successor keeps the old key's own policies (once; repeating is harmless).
+        if (record.rolledFrom !== null && record.rolledFrom !== undefined) await withDeadline(limiter.inheritKeyPolicies(record.rolledFrom, record.keyId), storeTimeoutMs);
+        await withDeadline(writeKeyToKv(this.env.KEYS, hash, record), storeTimeoutMs);
         // A change made while the write was under way keeps its row unsynced, for the next alarm.
         sql.exec("UPDATE keys SET synced = 1 WHERE hash = ? AND version = ?", hash, row.version);
       } catch {

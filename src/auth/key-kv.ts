@@ -9,9 +9,9 @@ import type { KeyRecord } from "./key-record";
 const recordName = (hash: string) => `key:${hash}`;
 const indexPrefix = (tenantId: string) => `tenant:${tenantId}:key:`;
 
-/** The cached record for a key hash, or null when this KV replica has none. */
-export function readKeyFromKv(kv: KVNamespace, hash: string): Promise<KeyRecord | null> {
-  return kv.get<KeyRecord>(recordName(hash), "json");
+/** The cached record for a key hash, or null when this KV replica has none; a binding that throws rejects. */
+export async function readKeyFromKv(kv: KVNamespace, hash: string): Promise<KeyRecord | null> {
+  return await kv.get<KeyRecord>(recordName(hash), "json");
 }
 
 /** Writes a record (always the directory's current one) to KV. */

@@ -22,6 +22,8 @@ const MAX_NEGATIVE = 10_000;
 export interface KeyStores {
   kv: KVNamespace;
   directory: DurableObjectNamespace<KeyDirectory>;
+  /** The longest a request waits for KV (KEY_KV_TIMEOUT_MS); a late read is a failed one. */
+  kvTimeoutMs: number;
   /** The longest a request waits for the directory on a KV miss (KEY_DIRECTORY_TIMEOUT_MS). */
   directoryTimeoutMs: number;
 }
@@ -77,9 +79,11 @@ const inflight = new Map<string, Promise<KeyLookup>>();
 
 /**
  * The record for a key hash from KV, else from the directory; null when neither knows it. The result is
- * cached. A directory that fails or does not answer within `stores.directoryTimeoutMs` is 503 (a refusal would tell a valid new key
- * it is unknown), never cached. A lookup of a hash already being looked up waits for that one: its
- * promise is made by the request that started it, and each waiting request resumes in its own context.
+ * cached. KV is only the directory's cache: a KV read that fails or does not answer within
+ * `stores.kvTimeoutMs` is a miss, confirmed with the directory like any other. A directory that fails or
+ * does not answer within `stores.directoryTimeoutMs` is 503 (a refusal would tell a valid new key it is
+ * unknown), never cached. A lookup of a hash already being looked up waits for that one: its promise is
+ * made by the request that started it, and each waiting request resumes in its own context.
  */
 export async function lookUpKey(stores: KeyStores, hash: string, nowMs: number): Promise<KeyRecord | null> {
   return (await lookUpKeyFrom(stores, hash, nowMs)).record;
@@ -95,8 +99,18 @@ export function lookUpKeyFrom(stores: KeyStores, hash: string, nowMs: number): P
   return lookup;
 }
 
+/** The record KV holds, or null when it has none, fails or is late (logged: the directory answers instead). */
+async function readCache(stores: KeyStores, hash: string): Promise<KeyRecord | null> {
+  try {
+    return await withDeadline(readKeyFromKv(stores.kv, hash), stores.kvTimeoutMs);
+  } catch (err) {
+    console.warn(JSON.stringify({ level: "warn", msg: "key cache unavailable, asking the key directory", error: String(err) }));
+    return null;
+  }
+}
+
 async function readKey(stores: KeyStores, hash: string, nowMs: number): Promise<KeyLookup> {
-  let record = await readKeyFromKv(stores.kv, hash);
+  let record = await readCache(stores, hash);
   const source = record === null ? "directory" : "kv";
   if (record === null) {
     try {

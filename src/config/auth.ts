@@ -31,6 +31,8 @@ export interface AuthConfig {
   adminSecretNext: string | null;
   /** Cloudflare Access in front of the admin API (deployments); null when not configured. */
   adminAccess: AdminAccess | null;
+  /** How long a request waits for KV, the key cache; a late or failed read asks the directory (docs/authentication.md). */
+  keyKvTimeoutMs: number;
   /** How long a request waits for the key directory to confirm a KV miss; late is 503 (docs/authentication.md). */
   keyDirectoryTimeoutMs: number;
   /** How long a failure-budget call to a Rate Limiting binding may take; late counts as a refusal (fail closed). */
@@ -103,6 +105,7 @@ export function parseAuthConfig(vars: Record<string, unknown>, environment: stri
     adminSecret,
     adminSecretNext,
     adminAccess: parseAdminAccess(vars, environment),
+    keyKvTimeoutMs: expectInt(vars.KEY_KV_TIMEOUT_MS ?? 500, "KEY_KV_TIMEOUT_MS", 10, 30_000),
     keyDirectoryTimeoutMs: expectInt(vars.KEY_DIRECTORY_TIMEOUT_MS ?? 1000, "KEY_DIRECTORY_TIMEOUT_MS", 10, 30_000),
     failureLimiterTimeoutMs: expectInt(vars.AUTH_LIMITER_TIMEOUT_MS ?? 1000, "AUTH_LIMITER_TIMEOUT_MS", 10, 30_000),
   };

@@ -1,8 +1,8 @@
 /**
  * The one reader of cookie grammar (RFC 6265 §4.2.1: `name=value` pairs separated by `;`), used to find the
- * session cookie (authentication, the cookie CSRF check), to remove it before forwarding, and to keep a
- * product's Set-Cookie from touching it, so a cookie is never read one way by a check and another way by
- * the strip. Pure.
+ * session cookie (authentication, the cookie CSRF check), to remove it before forwarding, to keep a
+ * product's Set-Cookie from touching it, and to scope a product's Set-Cookie to its path, so a cookie is
+ * never read one way by a check and another way by the strip. Pure.
  *
  * Lenient readings count too: a repeated Cookie header reaches the Worker joined with ", " (RFC 9110 §5.3),
  * so a name after a comma inside a pair may be a cookie of its own; and a name that a framework reads as
@@ -74,4 +74,26 @@ export function withoutCookie(cookieHeader: string, name: string): string {
 export function setCookieTouches(line: string, name: string): boolean {
   const pair = line.split(";", 1)[0] ?? "";
   return !pair.includes("=") || nameOf(pair) === name;
+}
+
+/** True for a `__Host-` cookie (any case): browsers accept one only with `Path=/` and no Domain, so it is origin-wide by definition. */
+export function isHostPrefixed(line: string): boolean {
+  return nameOf(line.split(";", 1)[0] ?? "").toLowerCase().startsWith("__host-");
+}
+
+/**
+ * A Set-Cookie line with every Domain and Path attribute removed and `Path=<pathFor(path)>` appended, where
+ * `path` is the line's last Path value (RFC 6265 §5.3: the last one counts; null when there is none). Without
+ * Domain the cookie is host-only. The name, value and other attributes are kept as sent.
+ */
+export function withCookiePath(line: string, pathFor: (path: string | null) => string): string {
+  const [pair = "", ...attributes] = line.split(";");
+  let path: string | null = null;
+  const kept: string[] = [];
+  for (const attribute of attributes) {
+    const name = nameOf(attribute).toLowerCase();
+    if (name === "path") path = attribute.includes("=") ? attribute.slice(attribute.indexOf("=") + 1).trim() : "";
+    else if (name !== "domain" && attribute.trim() !== "") kept.push(attribute.trim());
+  }
+  return [pair.trim(), ...kept, `Path=${pathFor(path)}`].join("; ");
 }

@@ -1,5 +1,5 @@
 /**
- * The request id (src/http/request-id.ts decides which): set for every later step and the log line, and
+ * The request id (src/http/request-id.ts decides which; the admin API's are always fresh): set for every later step and the log line, and
  * stamped as `X-Request-Id` on whatever response was produced (success, envelope, preflight).
  */
 import type { MiddlewareHandler } from "hono";
@@ -8,7 +8,9 @@ import { REQUEST_ID_HEADER, resolveRequestId } from "../http/request-id";
 
 export function requestId(): MiddlewareHandler<AppEnv> {
   return async function requestId(c, next) {
-    const id = resolveRequestId(c.req.header(REQUEST_ID_HEADER));
+    // Admin requests' ids are stored in the audit trail, so they are always the gateway's own: an auditor
+    // must be able to trust that an id in the trail names one request. (`c.req.path` is the path as routed.)
+    const id = c.req.path.startsWith("/__gateway/admin") ? crypto.randomUUID() : resolveRequestId(c.req.header(REQUEST_ID_HEADER));
     c.set("requestId", id);
     await next();
     try {

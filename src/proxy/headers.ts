@@ -24,15 +24,22 @@ const PLAIN_NAME = /^[a-z0-9-]+$/;
 
 /**
  * Client-sent headers that claim where the request came from or which URL, host or protocol it had, read
- * by frameworks and proxies behind the gateway (Rack, Django, Spring, IIS URL Rewrite, Symfony, Envoy).
+ * by frameworks and proxies behind the gateway (Rack, Django, Spring, IIS URL Rewrite and ARR, Symfony,
+ * Zend, nginx ingress, Envoy). The host overrides among them (`X-Forwarded-Host`, `X-Host`,
+ * `X-Forwarded-Server`, `X-HTTP-Host-Override`, `X-Original-Host`, `Forwarded: host=`) are what
+ * password-reset and redirect links are built from in products that trust them.
  */
 const FORWARDING = [
   "forwarded", "x-real-ip", "x-client-ip", "true-client-ip", "x-cluster-client-ip", "client-ip", "fastly-client-ip", "x-originating-ip",
-  "x-remote-ip", "x-remote-addr", "x-host", "x-original-host", "x-original-url", "x-original-uri", "x-rewrite-url", "front-end-https", "x-url-scheme",
+  "x-remote-ip", "x-remote-addr", "x-host", "x-http-host-override", "x-rewrite-url", "front-end-https", "x-url-scheme", "x-scheme",
 ];
 
-/** Prefixes of the same: every `X-Forwarded*`, Cloudflare's per-connection `CF-*` and Envoy's internal `X-Envoy-*`. */
-const FORWARDING_PREFIXES = ["x-forwarded", "cf-", "x-envoy-"];
+/**
+ * Prefixes of the same: every `X-Forwarded*` (host, server, prefix, port, scheme...), `X-Original-*` (URL, URI,
+ * host, and what ASP.NET's ForwardedHeaders keeps: for, proto), IIS ARR's `X-ARR-*` (SSL, client
+ * certificate), Cloudflare's per-connection `CF-*` and Envoy's internal `X-Envoy-*`.
+ */
+const FORWARDING_PREFIXES = ["x-forwarded", "x-original-", "x-arr-", "cf-", "x-envoy-"];
 
 const NEVER_FORWARDED = new Set(["host", "x-integration-key", "authorization", "content-length", ...FORWARDING, ...METHOD_OVERRIDE_HEADERS]);
 

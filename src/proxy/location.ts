@@ -43,6 +43,20 @@ export function rewriteLocation(value: string, ctx: LocationContext): string | n
 }
 
 /**
+ * A product cookie's Path on the gateway, as nginx's `proxy_cookie_path` maps one: a path inside the
+ * upstream's base path maps onto the product's public path as a Location does; any other (none, `/`, one
+ * outside the base path, one that is not a path) becomes the product's public path itself. So a cookie a
+ * product sets is sent back to that product only, never to the others on the gateway's origin.
+ */
+export function publicCookiePath(path: string | null, ctx: LocationContext): string {
+  const base = ctx.upstreamBasePath;
+  if (path === null || !path.startsWith("/")) return ctx.productBasePath;
+  if (base !== "" && path !== base && !path.startsWith(`${base}/`)) return ctx.productBasePath;
+  const rest = path.slice(base.length);
+  return rest === "" || rest === "/" ? ctx.productBasePath : `${ctx.productBasePath}${rest}`;
+}
+
+/**
  * `Refresh: 5; url=…` (HTML's refresh grammar, sent as a header by some frameworks) with its URL mapped as
  * `rewriteLocation` maps a Location; null when that URL must go.
  */

@@ -63,33 +63,69 @@ export function isValidEnvelope(value: unknown): value is { error: string; code:
   return true;
 }
 
+/**
+ * Characters no message shown to a person needs: controls, line and paragraph separators, and the bidi
+ * controls that make text display other than it reads (CVE-2021-42574's "Trojan Source"); plus markup.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_TEXT = /[\x00-\x1f\x7f-\x9f<>\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
+
+/** Text with none of those characters and nothing like a stack frame (`at handler (/srv/app.js:10:5)`). */
+function isPlainText(text: string): boolean {
+  return !UNSAFE_TEXT.test(text) && !/\bat\s+\S+\s*\(/.test(text);
+}
+
 /** A short, single-line, markup-free message is worth keeping from a 4xx; anything else is replaced. */
 function safeMessage(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
   const m = value.trim();
-  // eslint-disable-next-line no-control-regex
-  if (m === "" || m.length > 200 || /[\x00-\x1f\x7f<>]/.test(m) || /\bat\s+\S+\s*\(/.test(m)) return undefined;
+  if (m === "" || m.length > 200 || !isPlainText(m)) return undefined;
   return m;
 }
 
-/** `{ title: "is required" }` from an upstream `errors` or `fields` object with string values. */
+/** A field name as products write them (`title`, `due_date`, `address.street`, `items[0].qty`, `/items/0`, `título`); nothing else is a key the client gets. */
+const FIELD_NAME = /^[\p{L}\p{N}_.\-[\]/]{1,100}$/u;
+
+/** True when every key and string in a product's `details` is plain text (at most 8 levels deep). */
+function isPlainValue(value: unknown, depth = 0): boolean {
+  if (typeof value === "string") return isPlainText(value);
+  if (value === null || typeof value !== "object") return true;
+  if (depth >= 8) return false;
+  if (Array.isArray(value)) return value.every((v) => isPlainValue(v, depth + 1));
+  return Object.entries(value).every(([k, v]) => isPlainText(k) && isPlainValue(v, depth + 1));
+}
+
+/** `{ title: "is required" }` from an upstream `errors` or `fields` object: the entries whose name and text pass the checks. */
 function deriveFields(body: Record<string, unknown>): Record<string, string> {
   const source = isRecord(body.errors) ? body.errors : isRecord(body.fields) ? body.fields : isRecord(body.details) && isRecord(body.details.fields) ? body.details.fields : {};
-  const fields: Record<string, string> = {};
+  const fields: Array<[string, string]> = [];
   for (const [k, v] of Object.entries(source)) {
     const text = safeMessage(Array.isArray(v) ? v[0] : v);
-    if (text !== undefined && k.length <= 100) fields[k] = text;
+    if (text !== undefined && FIELD_NAME.test(k)) fields.push([k, text]);
   }
-  return fields;
+  return Object.fromEntries(fields);
+}
+
+/**
+ * A valid envelope is passed byte for byte only when its product text passes the checks any other product
+ * text gets: its `error` is a safe message, every key and string of its `details` plain text, and for
+ * VALIDATION_ERROR every field name and text passes. Otherwise it is rebuilt.
+ */
+function passesChecks(envelope: { error: string; code: string; details?: unknown }): boolean {
+  if (safeMessage(envelope.error) !== envelope.error || !isPlainValue(envelope.details)) return false;
+  if (envelope.code !== "VALIDATION_ERROR" || !isRecord(envelope.details) || !isRecord(envelope.details.fields)) return true;
+  const fields = envelope.details.fields;
+  return Object.keys(deriveFields({ fields })).length === Object.keys(fields).length;
 }
 
 /** A code in the table whose status is this one, or the code the gateway itself gives this status. */
-function codeFits(status: number, code: unknown): boolean {
+function codeFits(status: number, code: unknown): code is ErrorCode {
   return isErrorCode(code) && (ERROR_STATUS[code] === status || codeFor4xx(status) === code);
 }
 
 function clientError(status: number, headers: Headers, parsed: unknown, nowMs: number): GatewayError {
-  const code = codeFor4xx(status) ?? "VALIDATION_ERROR";
+  // A valid envelope rebuilt because of its text keeps its code (a 409's DUPLICATE_RESOURCE stays one).
+  const code = isValidEnvelope(parsed) && codeFits(status, parsed.code) ? parsed.code : (codeFor4xx(status) ?? "VALIDATION_ERROR");
   const body = isRecord(parsed) ? parsed : {};
   const message = safeMessage(body.error) ?? safeMessage(body.message);
   let details: Details | null = null;
@@ -170,7 +206,7 @@ export async function normalizeUpstream(res: Response, ctx: NormalizeContext): P
   }
   const parsed = complete ? parseJson(bytes) : undefined;
   if (res.status < 500) {
-    if (isValidEnvelope(parsed) && codeFits(res.status, parsed.code)) {
+    if (isValidEnvelope(parsed) && codeFits(res.status, parsed.code) && passesChecks(parsed)) {
       ctx.onErrorAnswer?.(parsed.code, "passed");
       return passEnvelope(res.status, bytes, res.headers, ctx.nowMs);
     }

@@ -1,12 +1,13 @@
 /**
  * Product response headers as a client receives them (docs/proxying.md, "What a client receives from a product").
  * On a pass-through the product's headers flow, minus what the gateway owns (CORS, its session cookie, the
- * identity namespace) and what reveals the hosts behind it; `Location` is mapped onto the public path. On
+ * identity namespace) and what reveals the hosts behind it; `Location` is mapped onto the public path, and
+ * so is every cookie the product sets. On
  * an error only a short allow-list survives. Pure functions over Headers.
  */
-import { setCookieTouches } from "../http/cookies";
+import { isHostPrefixed, setCookieTouches, withCookiePath } from "../http/cookies";
 import { downstreamResponseHeaders } from "./headers";
-import { rewriteLink, rewriteLocation, rewriteRefresh, type LocationContext } from "./location";
+import { publicCookiePath, rewriteLink, rewriteLocation, rewriteRefresh, type LocationContext } from "./location";
 import { foldHeaderName, isIdentityNamespace } from "../http/header-names";
 import { retryAfterSeconds } from "./retry-after";
 
@@ -42,9 +43,11 @@ export function passThroughHeaders(upstream: Headers, ctx: ResponseHeaderContext
   // One copy that leaves out what is withheld (rather than a copy, then deletes).
   const out = downstreamResponseHeaders(upstream, isWithheld);
   if (out.has("set-cookie")) {
-    const cookies = out.getSetCookie().filter((line) => !setCookieTouches(line, ctx.sessionCookie));
+    // The product's cookies, scoped to its public path (nginx's proxy_cookie_path): never the session cookie,
+    // never one for the whole origin (`__Host-`), never one another product on the origin receives.
+    const cookies = out.getSetCookie().filter((line) => !setCookieTouches(line, ctx.sessionCookie) && !isHostPrefixed(line));
     out.delete("set-cookie");
-    for (const line of cookies) out.append("set-cookie", line);
+    for (const line of cookies) out.append("set-cookie", withCookiePath(line, (path) => publicCookiePath(path, ctx.location)));
   }
   for (const [name, rewrite] of URL_HEADERS) {
     const value = out.get(name);

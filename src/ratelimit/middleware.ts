@@ -31,13 +31,16 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     const exchange: Exchange = (req) =>
       c.env.TENANT_LIMITER.getByName(tenantId).exchange({ ...req, keyId, holderId: isolateId(), defaults: config.rateLimit.defaults });
     const cost = c.get("resolved").route.cost;
+    // A portal customer is not told what remains of the tenant's shared budget (RateLimit fields), as in
+    // the limits view; a refusal still says when to come back (Retry-After).
+    const showsUsage = principal.type !== "portal";
     const outcome = await admit(holderFor(tenantId, keyId), keyId, cost, settings, exchange, (p) => c.executionCtx.waitUntil(p));
     switch (outcome.kind) {
       case "revoked":
         throw new GatewayError("UNAUTHORIZED", { logReason: "integration key revoked" });
       case "refused":
         log.rateLimit({ rateLimitRemaining: 0, ...(outcome.cached ? { rateLimitCached: true } : {}) });
-        throw rateLimitExceeded(outcome.violated, outcome.states, outcome.limiterNowMs, outcome.cached);
+        throw rateLimitExceeded(outcome.violated, showsUsage ? outcome.states : [], outcome.limiterNowMs, outcome.cached);
       case "unavailable":
         if (config.rateLimit.failMode === "closed" || (config.rateLimit.failMode === "reads-open" && !isReadMethod(c.req.method))) {
           throw new GatewayError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, logReason: `rate limiter unavailable (fail mode ${config.rateLimit.failMode}, ${c.req.method}): ${outcome.reason}` });
@@ -56,7 +59,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
           ...(outcome.shadowViolated.length > 0 ? { shadowViolated: outcome.shadowViolated } : {}),
         });
         await next();
-        for (const [name, value] of Object.entries(rateLimitHeaders(outcome.states, outcome.limiterNowMs))) c.res.headers.set(name, value);
+        if (showsUsage) for (const [name, value] of Object.entries(rateLimitHeaders(outcome.states, outcome.limiterNowMs))) c.res.headers.set(name, value);
       }
     }
   };

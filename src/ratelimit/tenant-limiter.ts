@@ -8,7 +8,7 @@
  * stay counted (under-admission, never over-admission).
  */
 import { DurableObject } from "cloudflare:workers";
-import { appendAudit, listAudit, type AuditEntry, type AuditInput, type AuditPage, type AuditQuery } from "../audit/audit-log";
+import { appendAudit, listAudit, trailPolicies, type AuditEntry, type AuditInput, type AuditPage, type AuditQuery, type TrailPolicy } from "../audit/audit-log";
 import { counterOf, forgetOldLeases, newLedger, policyCounter, settleExchange } from "./lease-ledger";
 import type { LeaseAnswer, LeaseRequest, LimiterStatus } from "./limiter-protocol";
 import type { Policy } from "../shared/policy";
@@ -18,6 +18,13 @@ import { evaluate, oldestLiveBucket, prune, type TouchedBucket } from "./sliding
 const FIRST_CONTACT_REVOCATIONS_MS = 86_400_000;
 const MAX_REVOCATIONS_SENT = 5_000;
 const KEY_SETTING = "key:";
+
+/** What an admin policy change did, in the audit trail's shape. */
+export interface PolicyChange {
+  changed: boolean;
+  before: TrailPolicy[] | null;
+  after: TrailPolicy[] | null;
+}
 
 export class TenantLimiter extends DurableObject<Env> {
   /** The clock; tests replace it through runInDurableObject to move time exactly. */
@@ -119,17 +126,49 @@ export class TenantLimiter extends DurableObject<Env> {
     this.lastRevocation = row.seq;
   }
 
-  /** Sets the tenant's policies (null: back to the gateway default). Every lease granted from now on uses them. */
+  /**
+   * Sets the tenant's policies (null: back to the gateway default) without an audit entry: for tests and
+   * tools that drive the object directly; the admin API changes policies through `changePolicies`.
+   */
   async setPolicies(policies: Policy[] | null): Promise<void> {
-    this.override = policies;
-    this.saveSetting("policies", policies);
+    this.applyPolicies(null, policies);
   }
 
-  /** Sets a key's own policies, applied besides the tenant's (null: none). Every lease granted from now on uses them. */
-  async setKeyPolicies(keyId: string, policies: Policy[] | null): Promise<void> {
-    if (policies === null) this.keyPolicies.delete(keyId);
+  /**
+   * An admin policy change (the tenant's with `keyId` null, else the key's own) and its audit entry in one
+   * step, with no wait in between: `before` and `after` are exactly what this change replaced and produced,
+   * whatever other changes arrive at once. A change that leaves the policies as they were records nothing.
+   */
+  async changePolicies(keyId: string | null, policies: Policy[] | null, entry: Omit<AuditInput, "before" | "after" | "keyId">): Promise<PolicyChange> {
+    const scope = keyId === null ? "tenant" : "key";
+    const before = trailPolicies(keyId === null ? this.override : (this.keyPolicies.get(keyId) ?? null), scope);
+    const after = trailPolicies(policies, scope);
+    if (JSON.stringify(before) === JSON.stringify(after)) return { changed: false, before, after };
+    this.ctx.storage.transactionSync(() => {
+      this.applyPolicies(keyId, policies);
+      appendAudit(this.ctx.storage.sql, { ...entry, keyId, before, after }, this.clock());
+    });
+    return { changed: true, before, after };
+  }
+
+  /** A rolled key's own policies copied to its successor, once: repeating it (the directory's alarm does) changes nothing. */
+  async inheritKeyPolicies(fromKeyId: string, toKeyId: string): Promise<TrailPolicy[] | null> {
+    const marker = `inherited:${toKeyId}`;
+    if (this.ctx.storage.sql.exec("SELECT 1 FROM settings WHERE name = ?", marker).toArray().length === 0) {
+      this.ctx.storage.transactionSync(() => {
+        const own = this.keyPolicies.get(fromKeyId);
+        if (own !== undefined && !this.keyPolicies.has(toKeyId)) this.applyPolicies(toKeyId, own);
+        this.saveSetting(marker, fromKeyId);
+      });
+    }
+    return trailPolicies(this.keyPolicies.get(toKeyId) ?? null, "key");
+  }
+
+  private applyPolicies(keyId: string | null, policies: Policy[] | null): void {
+    if (keyId === null) this.override = policies;
+    else if (policies === null) this.keyPolicies.delete(keyId);
     else this.keyPolicies.set(keyId, policies);
-    this.saveSetting(`${KEY_SETTING}${keyId}`, policies);
+    this.saveSetting(keyId === null ? "policies" : `${KEY_SETTING}${keyId}`, policies);
   }
 
   private saveSetting(name: string, value: unknown): void {

@@ -14,14 +14,33 @@ export interface SchemaIssue {
   readonly path?: ReadonlyArray<PathSegment> | undefined;
 }
 
-/** `root`, then `.key` for object keys and `[i]` for array indexes. */
+const PLAIN_KEY = /^[A-Za-z0-9_$-]{1,64}$/;
+const MAX_SHOWN = 64;
+
+/**
+ * Text a client or a file chose, as the gateway may show it back: every character outside printable ASCII
+ * escaped (\uXXXX), `"` and `\` escaped, at most 64 characters shown (then `...`), so it can neither forge
+ * text in a terminal or a log nor grow an answer.
+ */
+export function shownText(text: string): string {
+  const shown = [...text].slice(0, MAX_SHOWN).join("");
+  const escaped = shown.replace(/[^\x20-\x7e]|["\\]/gu, (ch) => (ch === '"' || ch === "\\" ? `\\${ch}` : Array.from({ length: ch.length }, (_, i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`).join("")));
+  return shown.length < text.length ? `${escaped}...` : escaped;
+}
+
+/** `field` followed by the object key `key`: `.key` for a plain key, else `["..."]` with the key as shownText shows it. */
+export function fieldKey(field: string, key: string): string {
+  return PLAIN_KEY.test(key) ? (field === "" ? key : `${field}.${key}`) : `${field}["${shownText(key)}"]`;
+}
+
+/** `root`, then `.key` for object keys (fieldKey) and `[i]` for array indexes. */
 export function issueField(issue: SchemaIssue, root = ""): string {
   let field = root;
   for (const segment of issue.path ?? []) {
     const key = typeof segment === "object" ? segment.key : segment;
     if (typeof key === "number") field += `[${key}]`;
     else if (typeof key === "symbol" || (typeof key === "object" && key !== null)) field += ".?";
-    else field += field === "" ? String(key) : `.${String(key)}`;
+    else field = fieldKey(field, String(key));
   }
   return field === "" ? "body" : field;
 }

@@ -91,9 +91,10 @@ describe("npm run admin against npm run dev", () => {
     expect((await cli(["plan", file])).stdout).toContain("no changes");
     // the audit trail shows who changed what, before and after
     const trail = JSON.parse((await cli(["audit", b, "--json"])).stdout);
+    const burst = (limit) => [{ name: "burst", limit, window: "1m", mode: "enforce", scope: "tenant" }];
     expect(trail.data.map((e) => [e.action, e.actor, e.before, e.after])).toEqual([
-      ["rate-limit.set", "admin-secret", [{ name: "burst", limit: 5, window: "1m" }], [{ name: "burst", limit: 50, window: "1m" }]],
-      ["rate-limit.set", "admin-secret", null, [{ name: "burst", limit: 5, window: "1m" }]],
+      ["rate-limit.set", "admin-secret", burst(5), burst(50)],
+      ["rate-limit.set", "admin-secret", null, burst(5)],
     ]);
     expect((await cli(["audit", b])).stdout).toMatch(/^AT\s+ACTOR\s+ACTION/);
     // a tenant not in the file keeps its override

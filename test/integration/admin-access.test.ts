@@ -10,6 +10,7 @@ import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPaylo
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { tenant } from "../support/gateway";
+import { weakRsaKey } from "../support/weak-rsa";
 
 const TEAM = "https://onestack.cloudflareaccess.test";
 const AUD = "aud-tag-0123456789";
@@ -125,6 +126,16 @@ describe("Cloudflare Access for admins", () => {
     expect((await control({ mode: "fail" })).status).toBe(200);
     const res = await send(gatewayEnv, `/tenants/${tenant()}/keys`, { "cf-access-jwt-assertion": await token(key) });
     expect([res.status, res.code]).toEqual([503, "SERVICE_UNAVAILABLE"]);
+  });
+
+  it("answers 500, not 401, when the certs hold a key the gateway cannot use (a 1024-bit RSA key): the fault is not the admin's", async () => {
+    const { control, gatewayEnv } = await accessSetup();
+    const weak = await weakRsaKey("weak-access");
+    expect((await control({ jwks: { keys: [weak.jwk] } })).status).toBe(200);
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await weak.sign({ iss: TEAM, aud: [AUD], email: "alice@onestack.example", iat: now - 10, exp: now + 600 });
+    const res = await send(gatewayEnv, `/tenants/${tenant()}/keys`, { "cf-access-jwt-assertion": assertion });
+    expect([res.status, res.code]).toEqual([500, "INTERNAL_ERROR"]);
   });
 });
 

@@ -190,6 +190,19 @@ describe("admin API: input validation", () => {
     ["a name with a C1 control", { name: "key\u0085", access: { psa: "read" } }, ["name"]],
     ["a name with a line separator", { name: "a\u2028b", access: { psa: "read" } }, ["name"]],
     ["a name with a tab", { name: "a\tb", access: { psa: "read" } }, ["name"]],
+    ["a name that is a Hangul filler", { name: "\u3164", access: { psa: "read" } }, ["name"]],
+    ["a name that is a Hangul choseong filler", { name: "\u115F", access: { psa: "read" } }, ["name"]],
+    ["a name that is a halfwidth Hangul filler", { name: "\uFFA0\uFFA0", access: { psa: "read" } }, ["name"]],
+    ["a name with a Hangul filler inside", { name: "ad\u3164min", access: { psa: "read" } }, ["name"]],
+    ["a name that is a braille blank", { name: "\u2800", access: { psa: "read" } }, ["name"]],
+    ["a name that is combining marks alone", { name: "\u0301\u0308", access: { psa: "read" } }, ["name"]],
+    ["a name starting with a combining mark", { name: "\u20DDkey", access: { psa: "read" } }, ["name"]],
+    ["a name with a combining grapheme joiner", { name: "a\u034Fb", access: { psa: "read" } }, ["name"]],
+    ["a name with a noncharacter U+FFFF", { name: "key\uFFFF", access: { psa: "read" } }, ["name"]],
+    ["a name with a noncharacter U+FDD0", { name: "key\uFDD0", access: { psa: "read" } }, ["name"]],
+    ["a name with a plane-end noncharacter", { name: "key\u{10FFFF}", access: { psa: "read" } }, ["name"]],
+    ["a name that is an ideographic space", { name: "\u3000", access: { psa: "read" } }, ["name"]],
+    ["a name with a tag character", { name: "flag\u{E0041}", access: { psa: "read" } }, ["name"]],
     ["every field wrong", { name: "", access: { psa: "root" }, expiresAt: "x" }, ["access.psa", "expiresAt", "name"]],
   ])("refuses a key with %s with VALIDATION_ERROR naming the fields", async (_label, body, fields) => {
     const t = tenant();
@@ -211,11 +224,46 @@ describe("admin API: input validation", () => {
     expect(((await res.json()) as { expiresAt: string }).expiresAt).toBe(stored);
   });
 
+  it.each([
+    ["a name", '{"name":"a","name":"b","access":{"psa":"read"}}', "name"],
+    ["an access level", '{"name":"k","access":{"psa":"write","psa":"read"}}', "access.psa"],
+    ["a member whose name is not plain", '{"name":"k","access":{"psa":"read"},"\u202e":1,"\u202e":2}', '["\\u202e"]'],
+  ])("refuses a create-key body that repeats %s with VALIDATION_ERROR naming it, and creates nothing", async (_label, text, field) => {
+    const t = tenant();
+    const res = await call(keysPath(t), createRequest(t, text));
+    expect(res.status).toBe(400);
+    const body = await envelope(res);
+    expect(body.code).toBe("VALIDATION_ERROR");
+    expect(Object.keys((body.details?.fields ?? {}) as object)).toEqual([field]);
+    expect((await listKeys(t)).data).toEqual([]);
+  });
+
+  it("names a product key that is not plain escaped and cut to 64 characters, never as sent", async () => {
+    const t = tenant();
+    const res = await call(keysPath(t), createRequest(t, { name: "k", access: { "ad\u202Emin\n": "read", ["x".repeat(5000)]: "read" } }));
+    expect(res.status).toBe(400);
+    const fields = Object.keys(((await envelope(res)).details?.fields ?? {}) as object);
+    expect(fields).toEqual(['access["ad\\u202emin\\u000a"]', `access["${"x".repeat(64)}..."]`]);
+  });
+
+  it("shows a malformed key id in a 404 escaped and cut to 64 characters", async () => {
+    const res = await call(`/__gateway/admin/tenants/${tenant()}/keys/${encodeURIComponent("key_\u202Eevil\n" + "y".repeat(100))}`, { method: "DELETE", headers: ADMIN });
+    expect(res.status).toBe(404);
+    expect((await envelope(res)).details).toEqual({ resourceType: "integrationKey", resourceId: `key_\\u202eevil\\u000a${"y".repeat(54)}...` });
+  });
+
+  it("refuses policies that repeat a member at any depth with VALIDATION_ERROR naming it", async () => {
+    const t = tenant();
+    const res = await call(`/__gateway/admin/tenants/${t}/rate-limit`, { method: "PUT", headers: { ...ADMIN, "content-type": "application/json" }, body: '{"policies":[{"name":"a","limit":1,"window":"1m"},{"name":"b","limit":5,"limit":500,"window":"1m"}]}' });
+    expect(res.status).toBe(400);
+    expect(Object.keys(((await envelope(res)).details?.fields ?? {}) as object)).toEqual(["policies[1].limit"]);
+  });
+
   it("accepts a name in any script, with emoji", async () => {
     const t = tenant();
-    const res = await call(keysPath(t), createRequest(t, { name: "Zapier — 請求 🚀", access: { psa: "read" } }));
+    const res = await call(keysPath(t), createRequest(t, { name: "Zapier — 請求 🚀 ❤️ café 한국", access: { psa: "read" } }));
     expect(res.status).toBe(201);
-    expect(((await res.json()) as { name: string }).name).toBe("Zapier — 請求 🚀");
+    expect(((await res.json()) as { name: string }).name).toBe("Zapier — 請求 🚀 ❤️ café 한국");
   });
 
   it("accepts a key with a future expiry", async () => {

@@ -1,14 +1,17 @@
 /**
  * Unauthenticated floods of made-up keys with valid checksums: each address may cost the gateway a few
  * lookups (KV + directory) per period, then is refused with 429 before any lookup; real keys stay cached
- * throughout; valid keys, cached or not, never touch the limiter binding; no tenant pays for any of it. A
- * binding that never answers counts as a refusal at AUTH_LIMITER_TIMEOUT_MS (injected small).
+ * throughout; valid keys, cached or not, never touch the limiter binding; no tenant pays for any of it. An
+ * IPv6 address counts by its /64. A binding that never answers counts as a refusal at AUTH_LIMITER_TIMEOUT_MS
+ * (set small, its timer fired by hand: no wall clock).
  */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { generateIntegrationKey } from "../../src/auth/integration-key";
 import { createKey, envelope, rid, tenant } from "../support/gateway";
 import { countingDirectory, freshAddress, wrappedKv } from "../support/key-stores";
+import { answeredAfter } from "../support/deadline";
 import { silentRateLimit } from "../support/silent-bindings";
 import { callWith, envWith } from "../support/worker";
 import { unknownKeyLimit } from "../../src/security/address-limit";
@@ -28,11 +31,38 @@ function countingLimiter() {
   return { limiter, calls: () => calls };
 }
 
-function stores() {
+function stores(more: Record<string, unknown> = {}) {
   const kv = wrappedKv();
   const dir = countingDirectory();
   const limiter = countingLimiter();
-  return { kv, dir, limiter, env: envWith({ KEYS: kv.kv, KEY_DIRECTORY: dir.directory, AUTH_FAILURE_LIMITER: limiter.limiter }) };
+  return { kv, dir, limiter, env: envWith({ KEYS: kv.kv, KEY_DIRECTORY: dir.directory, AUTH_FAILURE_LIMITER: limiter.limiter, ...more }) };
+}
+
+/** A TENANT_LIMITER namespace over the real one that records every call to any tenant's object, as "tenant method". */
+function watchedLimiter() {
+  const calls: string[] = [];
+  const namespace = {
+    getByName(name: string) {
+      const real = env.TENANT_LIMITER.getByName(name);
+      return new Proxy(real, {
+        get(target, prop) {
+          const value: unknown = Reflect.get(target, prop, target);
+          if (typeof prop !== "string" || typeof value !== "function") return value;
+          return (...args: unknown[]) => {
+            calls.push(`${name} ${prop}`);
+            // Reflect.apply, not value.apply: on an RPC stub, `.apply` would be a remote method of that name.
+            return Reflect.apply(value as (...a: unknown[]) => unknown, target, args);
+          };
+        },
+      });
+    },
+  };
+  return { namespace, calls };
+}
+
+/** The counts a tenant's object has stored, read from its SQLite storage. */
+function storedCounts(t: string) {
+  return runInDurableObject(env.TENANT_LIMITER.getByName(t), (_instance, state) => state.storage.sql.exec("SELECT store, bucket, count FROM counts ORDER BY store, bucket").toArray());
 }
 
 const send = (e: Env, key: string, address: string) => callWith(e, "/psa/tickets", { headers: { "x-integration-key": key, "x-request-id": rid("flood"), "cf-connecting-ip": address } });
@@ -61,14 +91,10 @@ describe("unauthenticated floods", () => {
 
   it("counts a binding that never answers as a refusal at AUTH_LIMITER_TIMEOUT_MS, not the 1 s default: 429 with Retry-After, then no lookup", async () => {
     const address = freshAddress();
-    const started = Date.now();
-    const res = await send(envWith({ AUTH_FAILURE_LIMITER: silentRateLimit(), AUTH_LIMITER_TIMEOUT_MS: "50" }), generateIntegrationKey(), address);
-    const elapsed = Date.now() - started;
+    const res = await answeredAfter([50], () => send(envWith({ AUTH_FAILURE_LIMITER: silentRateLimit(), AUTH_LIMITER_TIMEOUT_MS: "50" }), generateIntegrationKey(), address));
     expect(res.status).toBe(429);
     expect(res.headers.get("retry-after")).toBe(String(FAILURE_PERIOD_SEC));
     expect(await envelope(res)).toEqual({ error: expect.any(String), code: "RATE_LIMIT_EXCEEDED", details: { limit: FAILURE_LIMIT, window: "1m", retryAfter: FAILURE_PERIOD_SEC } });
-    expect(elapsed).toBeGreaterThanOrEqual(50);
-    expect(elapsed).toBeLessThan(500);
     // Fail closed: the address is now refused before any lookup, as after a refusal by the binding.
     const s = stores();
     expect((await send(s.env, generateIntegrationKey(), address)).status).toBe(429);
@@ -81,6 +107,34 @@ describe("unauthenticated floods", () => {
     for (let i = 0; i <= FAILURE_LIMIT; i++) await send(s.env, generateIntegrationKey(), flooder);
     expect((await send(s.env, generateIntegrationKey(), flooder)).status).toBe(429);
     expect((await send(s.env, generateIntegrationKey(), freshAddress())).status).toBe(401);
+  });
+
+  it("counts an IPv6 /64 as one address: the limit spent from one address of it refuses the others, not the next /64", async () => {
+    const s = stores();
+    const flooder = freshAddress(); // 2001:db8:<random>:<random>::<random>
+    const prefix = flooder.slice(0, flooder.indexOf("::"));
+    for (let i = 0; i <= FAILURE_LIMIT; i++) await send(s.env, generateIntegrationKey(), `${prefix}::${(i + 1).toString(16)}`);
+    const lookups = s.dir.lookups();
+    for (const sibling of [`${prefix}:1:2:3:4`, `${prefix}::ffff`, flooder]) expect((await send(s.env, generateIntegrationKey(), sibling)).status).toBe(429);
+    expect(s.dir.lookups()).toBe(lookups);
+    const [a, b, c] = prefix.split(":").slice(1);
+    const nextNetwork = `2001:${a}:${b}:${(parseInt(c ?? "0", 16) ^ 1).toString(16)}::1`;
+    expect((await send(s.env, generateIntegrationKey(), nextNetwork)).status).toBe(401);
+  });
+
+  it("refuses a valid key that is not cached from an address that spent its budget: 429, no lookup", async () => {
+    const t = tenant("flood-uncached");
+    const { key } = await createKey(t, { psa: "read" });
+    const s = stores();
+    const address = freshAddress();
+    for (let i = 0; i <= FAILURE_LIMIT; i++) await send(s.env, generateIntegrationKey(), address);
+    const before = [s.kv.counts.get, s.dir.lookups()];
+    const res = await send(s.env, key, address);
+    expect(res.status).toBe(429);
+    expect((await envelope(res)).code).toBe("RATE_LIMIT_EXCEEDED");
+    expect([s.kv.counts.get, s.dir.lookups()]).toEqual(before);
+    // From another address the same key is looked up and admitted.
+    expect((await send(s.env, key, freshAddress())).status).toBe(200);
   });
 
   it("keeps real keys cached through a flood from many addresses: no KV read and no directory lookup for them after it", async () => {
@@ -117,14 +171,18 @@ describe("unauthenticated floods", () => {
   it("lets a valid key from a limited address through while its record is cached, and charges no tenant for the flood", async () => {
     const t = tenant("flood-nat");
     const { key } = await createKey(t, { psa: "read" });
-    const s = stores();
+    const limiter = watchedLimiter();
+    const s = stores({ TENANT_LIMITER: limiter.namespace });
     const address = freshAddress();
     expect((await send(s.env, key, address)).status).toBe(200);
+    const before = await storedCounts(t);
+    expect(before.length).toBeGreaterThan(0); // the tenant's object counted the valid request's lease
+    const calls = limiter.calls.length;
     for (let i = 0; i <= FAILURE_LIMIT; i++) await send(s.env, generateIntegrationKey(), address);
     expect((await send(s.env, generateIntegrationKey(), address)).status).toBe(429);
-    const ok = await send(s.env, key, address);
-    expect(ok.status).toBe(200);
-    // The tenant's budget (100/1m by default) saw two requests: the two with its key.
-    expect(ok.headers.get("ratelimit")).toMatch(/r=98;/);
+    // The flood reached no tenant's object, and the tenant's stored counts are as they were.
+    expect(limiter.calls.slice(calls)).toEqual([]);
+    expect(await storedCounts(t)).toEqual(before);
+    expect((await send(s.env, key, address)).status).toBe(200);
   });
 });

@@ -7,6 +7,9 @@ import { env } from "cloudflare:workers";
 import type { JWTPayload } from "jose";
 import { describe, expect, it } from "vitest";
 import { call, envelope, mintToken, portalToken, recorded, rid, sessionToken, tenant } from "../support/gateway";
+import { captureLogs } from "../support/logs";
+import { weakRsaKey } from "../support/weak-rsa";
+import { callWith, envWith } from "../support/worker";
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -149,5 +152,23 @@ describe("portal tokens", () => {
     const result = await withToken(token, "/psa/portal/tickets");
     // No permissions: refused as a user, not admitted as a portal caller.
     expect(result).toMatchObject({ status: 403, code: "FORBIDDEN" });
+  });
+});
+
+describe("a failure that is not the token's", () => {
+  it("answers a key set the gateway cannot use (a 1024-bit RSA key) with 500, logged as an exception, not a 401 blaming the token", async () => {
+    const weak = await weakRsaKey("weak-1");
+    const t = now();
+    const token = await weak.sign({ iss: env.JWT_ISSUER, aud: "onestack-api", token_use: "session", sub: "usr_1", tid: tenant("weak"), iat: t, exp: t + 600 });
+    const id = rid("weak");
+    let res: Response | undefined;
+    const lines = await captureLogs(async () => {
+      res = await callWith(envWith({ JWKS: JSON.stringify({ keys: [weak.jwk] }), JWT_ALGORITHMS: "RS256" }), "/psa/tickets", { headers: { authorization: `Bearer ${token}`, "x-request-id": id } });
+    });
+    expect(res?.status).toBe(500);
+    expect(await envelope(res as Response)).toEqual({ error: expect.any(String), code: "INTERNAL_ERROR", details: null });
+    const exception = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.msg === "exception" && e.requestId === id);
+    expect(exception).toMatchObject({ error: { name: "TypeError" } });
+    expect(await recorded("psa", id, 0)).toEqual([]);
   });
 });

@@ -12,6 +12,7 @@ import { hashKey, shardForKeyId, type KeyRecord } from "../../src/auth/key-recor
 import { setKeyClock } from "../../src/auth/key-store";
 import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
 import { freshAddress } from "../support/key-stores";
+import { callWith, envWith } from "../support/worker";
 
 const JSON_ADMIN = { ...ADMIN, "content-type": "application/json" };
 
@@ -149,5 +150,70 @@ describe("key roll", () => {
     expect((await envelope(res)).code).toBe("NOT_FOUND");
     expect(await status(key)).toBe(200);
     expect((await list(owner)).map((k) => k.state)).toEqual(["active"]);
+  });
+
+  const keyLimit = (t: string, keyId: string) => `/__gateway/admin/tenants/${t}/keys/${keyId}/rate-limit`;
+  const burst3 = [{ name: "burst", limit: 3, window: "1m" }];
+
+  it("carries the key's own policies to its successor: the successor is admitted 3 times then refused, like the old key", async () => {
+    const t = tenant("roll-policies");
+    const old = await createKey(t, { psa: "read" });
+    expect((await call(keyLimit(t, old.keyId), { method: "PUT", headers: JSON_ADMIN, body: JSON.stringify({ policies: burst3 }) })).status).toBe(200);
+    const res = await roll(t, old.keyId, { gracePeriod: "1h" });
+    expect(res.status).toBe(201);
+    const next = (await res.json()) as { key: string; keyId: string; propagation: unknown };
+    expect(next.propagation).toEqual({ directory: "written", kv: "written", limiter: "written" });
+    const view = await call(keyLimit(t, next.keyId), { headers: ADMIN });
+    expect(await view.json()).toMatchObject({ keyId: next.keyId, overridden: true, policies: [{ name: "burst", limit: 3, window: "1m", mode: "enforce" }] });
+    const statuses = async (key: string) => [await status(key), await status(key), await status(key), await status(key)];
+    expect(await statuses(old.key)).toEqual([200, 200, 200, 429]);
+    expect(await statuses(next.key)).toEqual([200, 200, 200, 429]);
+  });
+
+  it("carries the key's expiry to its successor", async () => {
+    const t = tenant("roll-expiry");
+    const expiresAt = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    const old = await createKey(t, { psa: "read" }, { expiresAt });
+    const next = (await (await roll(t, old.keyId, { gracePeriod: "1h" })).json()) as Listed;
+    expect(next.expiresAt).toBe(expiresAt);
+  });
+
+  it("copies the policies from the directory's alarm when the tenant's object failed them at the roll", async () => {
+    const t = tenant("roll-policies-late");
+    const old = await createKey(t, { psa: "read" });
+    expect((await call(keyLimit(t, old.keyId), { method: "PUT", headers: JSON_ADMIN, body: JSON.stringify({ policies: burst3 }) })).status).toBe(200);
+    const failing = { getByName: () => ({ inheritKeyPolicies: () => Promise.reject(new Error("object reset")) }) };
+    const res = await callWith(envWith({ TENANT_LIMITER: failing }), `/__gateway/admin/tenants/${t}/keys/${old.keyId}/roll`, { method: "POST", headers: JSON_ADMIN, body: JSON.stringify({ gracePeriod: "1h" }) });
+    expect(res.status).toBe(201); // the roll happened: its plaintext is answered, the failed step named
+    const next = (await res.json()) as { keyId: string; propagation: unknown };
+    expect(next.propagation).toEqual({ directory: "written", kv: "written", limiter: "failed" });
+    expect(await (await call(keyLimit(t, next.keyId), { headers: ADMIN })).json()).toMatchObject({ overridden: false });
+    await runDurableObjectAlarm(env.KEY_DIRECTORY.getByName(shardForKeyId(old.keyId)));
+    expect(await (await call(keyLimit(t, next.keyId), { headers: ADMIN })).json()).toMatchObject({ overridden: true, policies: [{ name: "burst", limit: 3 }] });
+    // Once copied, never again: policies the operator changed on the successor stay as set.
+    expect((await call(keyLimit(t, next.keyId), { method: "DELETE", headers: ADMIN })).status).toBe(200);
+    await runDurableObjectAlarm(env.KEY_DIRECTORY.getByName(shardForKeyId(old.keyId)));
+    expect(await (await call(keyLimit(t, next.keyId), { headers: ADMIN })).json()).toMatchObject({ overridden: false });
+  });
+
+  it("records the roll with the old key's state before, and after the successor, the policies it carries and the old key's new state", async () => {
+    const t = tenant("roll-audit");
+    const old = await createKey(t, { psa: "read" });
+    expect((await call(keyLimit(t, old.keyId), { method: "PUT", headers: JSON_ADMIN, body: JSON.stringify({ policies: burst3 }) })).status).toBe(200);
+    const next = (await (await roll(t, old.keyId, { gracePeriod: "1h" })).json()) as { key: string; keyId: string };
+    const trail = (await (await call(`/__gateway/admin/tenants/${t}/audit`, { headers: ADMIN })).json()) as { data: Array<{ action: string; keyId: string; before: unknown; after: unknown }> };
+    const [rolled] = trail.data;
+    expect(rolled).toMatchObject({
+      action: "key.rolled",
+      keyId: old.keyId,
+      before: { keyId: old.keyId, state: "active", rolledTo: null, graceUntil: null, revokedAt: null },
+      after: {
+        keyId: next.keyId,
+        rolledFrom: old.keyId,
+        policies: [{ name: "burst", limit: 3, window: "1m", mode: "enforce", scope: "key" }],
+        previous: { keyId: old.keyId, state: "rolling", rolledTo: next.keyId },
+      },
+    });
+    expect(JSON.stringify(trail)).not.toContain(next.key);
   });
 });

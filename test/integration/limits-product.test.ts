@@ -9,7 +9,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { setLeaseClock } from "../../src/ratelimit/admission";
 import type { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
-import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
+import { ADMIN, call, createKey, envelope, portalToken, recorded, rid, sessionToken, tenant } from "../support/gateway";
+import { answeredAt } from "../support/deadline";
+import { silentLimiter } from "../support/silent-bindings";
+import { callWith, envWith } from "../support/worker";
 
 type PolicyInput = { name: string; limit: number; window: string; mode?: string };
 
@@ -96,6 +99,22 @@ describe("per-key policies", () => {
     expect(view.keysWithPolicies).toEqual([]);
   });
 
+  it("refuses a tenant override whose policies are all shadow with VALIDATION_ERROR on policies, and keeps the limits it had", async () => {
+    const { t, key } = await setup("lp-all-shadow", [{ name: "burst", limit: 3, window: "1m" }]);
+    const res = await put(`/__gateway/admin/tenants/${t}/rate-limit`, [{ name: "trial", limit: 5, window: "1m", mode: "shadow" }]);
+    expect(res.status).toBe(400);
+    const body = await envelope(res);
+    expect(body.code).toBe("VALIDATION_ERROR");
+    expect(Object.keys((body.details as { fields: Record<string, string> }).fields)).toEqual(["policies"]);
+    expect(await statuses(key, 4)).toEqual([200, 200, 200, 429]);
+  });
+
+  it("accepts a key's own policies that are all shadow: the tenant's still apply", async () => {
+    const { t, key, keyId } = await setup("lp-key-shadow", [{ name: "burst", limit: 3, window: "1m" }]);
+    expect((await put(`/__gateway/admin/tenants/${t}/keys/${keyId}/rate-limit`, [{ name: "trial", limit: 1, window: "1m", mode: "shadow" }])).status).toBe(200);
+    expect(await statuses(key, 4)).toEqual([200, 200, 200, 429]);
+  });
+
   it.each([
     [[{ name: "k", limit: 3, window: "1m", mode: "dry-run" }], "policies[0].mode"],
     [[{ name: "k", limit: 0, window: "1m" }], "policies[0].limit"],
@@ -154,7 +173,7 @@ describe("shadow policies", () => {
 });
 
 describe("self-service view", () => {
-  it("shows the caller's policies with scope, mode and remaining, and spends no quota however often it is called", async () => {
+  it("shows the caller's enforced policies with scope and remaining, never a shadow one, and spends no quota however often it is called", async () => {
     const { t, key, keyId, clock } = await setup("lp-view", [
       { name: "burst", limit: 5, window: "1m" },
       { name: "trial", limit: 3, window: "1m", mode: "shadow" },
@@ -169,10 +188,46 @@ describe("self-service view", () => {
     expect(view.tenantId).toBe(t);
     expect(view.policies).toEqual([
       { name: "burst", limit: 5, window: "1m", mode: "enforce", scope: "tenant", remaining: 5, resetSeconds: 0 },
-      { name: "trial", limit: 3, window: "1m", mode: "shadow", scope: "tenant", remaining: 3, resetSeconds: 0 },
       { name: "mine", limit: 4, window: "1h", mode: "enforce", scope: "key", remaining: 4, resetSeconds: 0 },
     ]);
     expect(await statuses(key, 5)).toEqual([200, 200, 200, 200, 429]); // the key's 4 and nothing spent by the view
+  });
+
+  it("shows a user session the tenant's enforced policies with remaining, and a portal customer the policies without what remains", async () => {
+    const { t, key } = await setup("lp-view-who", [
+      { name: "burst", limit: 5, window: "1m" },
+      { name: "trial", limit: 3, window: "1m", mode: "shadow" },
+    ]);
+    expect(await statuses(key, 2)).toEqual([200, 200]);
+    const asSession = await call("/__gateway/limits", { headers: { authorization: `Bearer ${await sessionToken(t, ["tickets.read"])}` } });
+    const asPortal = await call("/__gateway/limits", { headers: { authorization: `Bearer ${await portalToken(t, "cust_1")}` } });
+    expect([asSession.status, asPortal.status]).toEqual([200, 200]);
+    const session = (await asSession.json()) as { policies: Array<Record<string, unknown>> };
+    expect(session.policies).toEqual([{ name: "burst", limit: 5, window: "1m", mode: "enforce", scope: "tenant", remaining: expect.any(Number), resetSeconds: expect.any(Number) }]);
+    expect(session.policies[0]!.remaining).toBeLessThan(5); // the key's requests drew on the tenant's budget
+    expect(await asPortal.json()).toEqual({ tenantId: t, policies: [{ name: "burst", limit: 5, window: "1m", mode: "enforce", scope: "tenant" }] });
+  });
+
+  it("sends a portal customer no RateLimit fields on product answers, and a 429 with Retry-After only", async () => {
+    const { t } = await setup("lp-portal-headers", [{ name: "burst", limit: 2, window: "1m" }]);
+    const token = await portalToken(t, "cust_1");
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await call("/psa/portal/tickets", { headers: { authorization: `Bearer ${token}` } }));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 429]);
+    for (const res of answers) expect([res.headers.get("ratelimit"), res.headers.get("ratelimit-policy")]).toEqual([null, null]);
+    expect(Number(answers[2]!.headers.get("retry-after"))).toBeGreaterThan(0);
+    const asSession = await call("/psa/tickets", { headers: { authorization: `Bearer ${await sessionToken(t, ["psa:tickets.read"])}` } });
+    expect(asSession.status).toBe(429);
+    expect(asSession.headers.get("ratelimit")).toMatch(/^"burst";r=0;t=\d+$/); // the same budget, shown to a session
+  });
+
+  it("answers 503 SERVICE_UNAVAILABLE with Retry-After at ADMIN_STORE_TIMEOUT_MS when the tenant's object never answers", async () => {
+    const { key } = await setup("lp-view-late", [{ name: "burst", limit: 5, window: "1m" }]);
+    const limiter = silentLimiter("status");
+    const res = await answeredAt(40, () => limiter.asked > 0, () => callWith(envWith({ TENANT_LIMITER: limiter, ADMIN_STORE_TIMEOUT_MS: "40" }), "/__gateway/limits", { headers: { "x-integration-key": key } }));
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(await envelope(res)).toMatchObject({ code: "SERVICE_UNAVAILABLE", details: { limiter: "failed" } });
   });
 
   it("asks the object at most once a second per caller, and refuses a caller without a credential", async () => {

@@ -33,7 +33,12 @@ describe("structured logs", () => {
     const id = rid("log");
     const lines = await captureLogs(() => call("/psa/tickets", { headers: { "x-request-id": id } }));
     const entry = JSON.parse(lines.find((l) => l.includes(id)) ?? "{}") as Record<string, unknown>;
-    expect(entry).toMatchObject({ decision: "refused", status: 401, code: "UNAUTHORIZED", reason: expect.any(String) });
+    expect(entry).toMatchObject({ decision: "refused", status: 401, code: "UNAUTHORIZED", reason: "no credential" });
+    // The reason is the precise cause of each refusal, not one text for all of them.
+    const malformedId = rid("log");
+    const malformed = await captureLogs(() => call("/psa/tickets", { headers: { "x-request-id": malformedId, "x-integration-key": "osk_not-a-key" } }));
+    const other = JSON.parse(malformed.find((l) => l.includes(malformedId)) ?? "{}") as Record<string, unknown>;
+    expect(other).toMatchObject({ status: 401, code: "UNAUTHORIZED", reason: "integration key malformed or checksum mismatch" });
   });
 
   it("never writes a credential to any log line", async () => {
@@ -60,7 +65,14 @@ describe("structured logs", () => {
   it("logs an unexpected exception with the request id and answers a generic 500", async () => {
     const id = rid("boom");
     const { key: fresh } = await createKey(tenant("boom"), { psa: "read" });
-    const exploding = { get: () => Promise.reject(new Error("kv exploded at kv-7.internal")) };
+    // A store answering with something the gateway cannot read: a KV failure would not do (the key directory answers then).
+    const unreadable = new Proxy({}, {
+      get: (_, prop) => {
+        if (prop === "then") return undefined; // not a promise: it is the value
+        throw new Error("kv exploded at kv-7.internal");
+      },
+    });
+    const exploding = { get: () => Promise.resolve(unreadable) };
     let res: Response | undefined;
     const lines = await captureLogs(async () => {
       res = await callWith(envWith({ KEYS: exploding }), "/psa/tickets", { headers: { "x-integration-key": fresh, "x-request-id": id } });

@@ -114,7 +114,8 @@ describe("pass-through response headers (item 8)", () => {
     for (const name of ["access-control-allow-origin", "access-control-allow-credentials", "access-control-expose-headers", "x-onestack-tenant-id", "x-onestack_principal-id", "server", "x-powered-by", "via", "x-backend-server", "x-debug-host", "alt-svc"]) {
       expect(res.headers.get(name), name).toBeNull();
     }
-    expect(res.headers.getSetCookie()).toEqual(["theme=dark; Path=/"]);
+    // The product's own cookie, scoped to its public path: no other product on the origin receives it.
+    expect(res.headers.getSetCookie()).toEqual(["theme=dark; Path=/psa"]);
     expect(res.headers.get("etag")).toBe('"v1"');
     expect(res.headers.get("x-product-hint")).toBe("kept");
     expect(res.statusText).not.toContain("psa-db-7");

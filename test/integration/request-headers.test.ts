@@ -86,6 +86,32 @@ describe("forwarding headers", () => {
     }
   });
 
+  // Headers frameworks read as the request's host, URL or scheme (Symfony, Laravel, Django, Rails, Spring,
+  // ASP.NET's ForwardedHeaders, IIS URL Rewrite, Zend, nginx ingress): a product trusting any of them would
+  // build links, redirects or password-reset URLs for a host the client chose.
+  it.each([
+    ["X-HTTP-Host-Override", "evil.example"],
+    ["X-Forwarded-Host", "evil.example"],
+    ["X-Forwarded-Server", "evil.example"],
+    ["X-Host", "evil.example"],
+    ["X-Original-Host", "evil.example"],
+    ["Forwarded", "host=evil.example"],
+    ["X-Original-URL", "/evil.example"],
+    ["X-Original-URI", "/evil.example"],
+    ["X-Rewrite-URL", "/evil.example"],
+    ["X-Original-Proto", "evil.example"],
+    ["X-Original-For", "evil.example"],
+    ["X-Original-Forwarded-For", "evil.example"],
+    ["X-Scheme", "evil.example"],
+    ["X-Forwarded-Scheme", "evil.example"],
+    ["X-ARR-SSL", "evil.example"],
+  ])("never forwards the host-override header %s", async (name, value) => {
+    const got = await forwarded([[name, value], ["X-Kept", "yes"]]);
+    expect(got.headers["x-kept"]).toBe("yes");
+    expect(names(got.rawHeaders)).not.toContain(name.toLowerCase());
+    expect(JSON.stringify(got.rawHeaders)).not.toContain("evil.example");
+  });
+
   it("sends no X-Forwarded-For when the edge did not name the client, whatever the client wrote", async () => {
     const got = await forwarded([["X-Forwarded-For", "10.0.0.1"]]);
     expect(names(got.rawHeaders)).not.toContain("x-forwarded-for");

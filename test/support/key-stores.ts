@@ -1,11 +1,12 @@
 /**
  * Test doubles at the storage boundary of integration keys, all delegating to the real bindings: a KV that
- * counts reads and can hide chosen names (a replica the write has not reached) or fail its writes, and a
- * key directory namespace that counts lookups or fails.
+ * counts reads and can hide chosen names (a replica the write has not reached), fail its writes, or fail
+ * or never answer its reads, and a key directory namespace that counts lookups or fails.
  */
 import { env } from "cloudflare:workers";
 import { generateIntegrationKey } from "../../src/auth/integration-key";
 import { hashKey, newKeyId, shardForHash, type KeyRecord } from "../../src/auth/key-record";
+import { never } from "./silent-bindings";
 
 export interface KvOptions {
   /** Names this replica does not show yet (answered as misses). */
@@ -14,6 +15,8 @@ export interface KvOptions {
   stale?: Map<string, unknown>;
   /** Makes every put fail, as a KV outage would. */
   failPuts?: boolean;
+  /** Makes every get fail (`"fail"`) or never answer (`"hang"`), as a KV outage would. */
+  gets?: "fail" | "hang";
 }
 
 /** A KV binding over the real one that counts get calls and applies `options`. */
@@ -26,6 +29,8 @@ export function wrappedKv(options: KvOptions = {}) {
       return (...args: unknown[]) => {
         if (prop === "get") {
           counts.get += 1;
+          if (options.gets === "fail") return Promise.reject(new Error("KV get failed"));
+          if (options.gets === "hang") return never();
           const name = args[0] as string;
           if (options.hidden?.(name) === true) return Promise.resolve(null);
           if (options.stale?.has(name) === true) return Promise.resolve(args[1] === "json" ? options.stale.get(name) : JSON.stringify(options.stale.get(name)));
@@ -67,7 +72,7 @@ export function countingDirectory(): { directory: Directory; lookups: () => numb
 
 /** A key directory namespace whose every call rejects (an outage), or never settles (`hang`). */
 export function brokenDirectory(hang = false): Directory {
-  const fail = () => (hang ? new Promise<never>(() => {}) : Promise.reject(new Error("directory unreachable")));
+  const fail = () => (hang ? never() : Promise.reject(new Error("directory unreachable")));
   return { getByName: () => new Proxy({}, { get: () => fail }) } as unknown as Directory;
 }
 

@@ -4,8 +4,18 @@
  */
 import { env } from "cloudflare:workers";
 
-/** A promise that never settles: a call the far side never answers. */
-export const never = () => new Promise<never>(() => {});
+let unanswered = 0;
+
+/** A promise that never settles: a call the far side never answers. Each is counted (`unansweredCalls`). */
+export const never = () => {
+  unanswered += 1;
+  return new Promise<never>(() => {});
+};
+
+/** How many calls stand-ins have left unanswered so far: one more means a request has begun to wait. */
+export function unansweredCalls(): number {
+  return unanswered;
+}
 
 /** A Workers Rate Limiting binding whose `limit` never answers. */
 export function silentRateLimit(): RateLimit {
@@ -14,12 +24,21 @@ export function silentRateLimit(): RateLimit {
 
 type Limiter = Env["TENANT_LIMITER"];
 
-/** A TENANT_LIMITER namespace whose stubs never answer the RPC methods named; every other call goes to the real object. */
-export function silentLimiter(...methods: string[]): Limiter {
-  return {
+/**
+ * A TENANT_LIMITER namespace whose stubs never answer the RPC methods named; every other call goes to the
+ * real object. `asked` counts the calls left unanswered, so a test knows when the wait has begun.
+ */
+export function silentLimiter(...methods: string[]): Limiter & { asked: number } {
+  const namespace = {
+    asked: 0,
     getByName(name: string) {
       const real = env.TENANT_LIMITER.getByName(name);
-      return new Proxy(real, { get: (target, prop) => (typeof prop === "string" && methods.includes(prop) ? never : Reflect.get(target, prop, target)) });
+      const unanswered = () => {
+        namespace.asked += 1;
+        return never();
+      };
+      return new Proxy(real, { get: (target, prop) => (typeof prop === "string" && methods.includes(prop) ? unanswered : Reflect.get(target, prop, target)) });
     },
-  } as unknown as Limiter;
+  };
+  return namespace as unknown as Limiter & { asked: number };
 }

@@ -129,20 +129,28 @@ describe("verifyToken", () => {
 
 describe("mapJoseError", () => {
   it("maps an expired JWT to TOKEN_EXPIRED", () => {
-    expect(mapJoseError(new errors.JWTExpired("x", {})).code).toBe("TOKEN_EXPIRED");
+    expect((mapJoseError(new errors.JWTExpired("x", {})) as GatewayError).code).toBe("TOKEN_EXPIRED");
   });
 
   it.each([
     ["a bad signature", new errors.JWSSignatureVerificationFailed()],
     ["a failed claim", new errors.JWTClaimValidationFailed("x", {})],
+    ["an invalid JWT", new errors.JWTInvalid("x")],
     ["a disallowed algorithm", new errors.JOSEAlgNotAllowed("x")],
     ["no matching key", new errors.JWKSNoMatchingKey()],
-    ["a key type mismatch (TypeError)", new TypeError("CryptoKey does not support this operation")],
-    ["a JSON parse failure", new SyntaxError("Unexpected token")],
-    ["anything else", new Error("boom")],
-    ["a thrown non-error", "boom"],
+    ["a malformed token", new errors.JWSInvalid("x")],
   ])("maps %s to UNAUTHORIZED", (_label, err) => {
-    expect(mapJoseError(err).code).toBe("UNAUTHORIZED");
+    expect((mapJoseError(err) as GatewayError).code).toBe("UNAUTHORIZED");
+  });
+
+  it.each([
+    ["a TypeError (a bug in the key resolver, a key the runtime cannot use)", new TypeError("CryptoKey does not support this operation")],
+    ["a SyntaxError", new SyntaxError("Unexpected token")],
+    ["a plain Error", new Error("boom")],
+    ["an error that only looks like jose's (a code, not a jose error)", Object.assign(new Error("x"), { code: "ERR_JWT_EXPIRED" })],
+    ["a thrown non-error", "boom"],
+  ])("leaves %s as it is: an exception, not a 401", (_label, err) => {
+    expect(mapJoseError(err)).toBe(err);
   });
 });
 

@@ -7,6 +7,7 @@ const route = { method: "GET", path: "/tickets" };
 
 /** The deadlines on the gateway's own stores: each var, the setting it becomes, its default and its largest value. */
 const DEADLINES: Array<[string, (c: GatewayConfig) => number, number, number]> = [
+  ["KEY_KV_TIMEOUT_MS", (c) => c.auth.keyKvTimeoutMs, 500, 30_000],
   ["KEY_DIRECTORY_TIMEOUT_MS", (c) => c.auth.keyDirectoryTimeoutMs, 1000, 30_000],
   ["AUTH_LIMITER_TIMEOUT_MS", (c) => c.auth.failureLimiterTimeoutMs, 1000, 30_000],
   ["ADMIN_STORE_TIMEOUT_MS", (c) => c.admin.storeTimeoutMs, 5000, 60_000],

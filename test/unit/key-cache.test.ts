@@ -24,6 +24,8 @@ function stores(known: Map<string, KeyRecord> = new Map()) {
   const s = {
     kv: { get: async (name: string) => ((reads.kv += 1), known.get(name.slice(4)) ?? null) },
     directory: { getByName: () => ({ lookup: async () => ((reads.directory += 1), null) }) },
+    kvTimeoutMs: 1_000,
+    directoryTimeoutMs: 1_000,
   } as unknown as KeyStores;
   return { s, reads, known };
 }

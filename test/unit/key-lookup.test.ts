@@ -30,6 +30,8 @@ function gatedStores(failing = false) {
         },
       }),
     },
+    kvTimeoutMs: 1_000,
+    directoryTimeoutMs: 1_000,
   } as unknown as KeyStores;
   return { stores, calls, open: () => open() };
 }

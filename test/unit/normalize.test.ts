@@ -130,6 +130,65 @@ describe("normalizeUpstream", () => {
   });
 });
 
+describe("product text in a 4xx, checked before it reaches the client", () => {
+  const UNSAFE_NAMES = ["<img src=x onerror=alert(1)>", "a\nb", "x".repeat(101), "", "na me", "title\u202e"];
+
+  it.each(UNSAFE_NAMES)("drops the field name %j from a non-envelope 400, keeping the safe ones", async (name) => {
+    const res = await normalizeUpstream(json({ errors: { [name]: "is wrong", title: "is required" } }, 400), ctx());
+    expect(await envelopeOf(res)).toEqual({ error: "Validation failed", code: "VALIDATION_ERROR", details: { fields: { title: "is required" } } });
+  });
+
+  it("keeps field names as products write them: dotted, indexed, snake and kebab case", async () => {
+    const fields = { "address.street": "is required", "items[0].qty": "must be positive", due_date: "is invalid", "x-ref": "is taken" };
+    const res = await normalizeUpstream(json({ errors: fields }, 400), ctx());
+    expect((await envelopeOf(res)).details).toEqual({ fields });
+  });
+
+  it("does not pass a VALIDATION_ERROR envelope whose field names fail the check: it is rebuilt with the safe ones", async () => {
+    const res = await normalizeUpstream(json({ error: "Validation failed", code: "VALIDATION_ERROR", details: { fields: { "<script>": "bad", title: "is required" } } }, 400), ctx());
+    expect(await envelopeOf(res)).toEqual({ error: "Validation failed", code: "VALIDATION_ERROR", details: { fields: { title: "is required" } } });
+  });
+
+  it("keeps field names in any script's letters", async () => {
+    const res = await normalizeUpstream(json({ errors: { título: "es obligatorio", 名前: "必須です" } }, 400), ctx());
+    expect((await envelopeOf(res)).details).toEqual({ fields: { título: "es obligatorio", 名前: "必須です" } });
+  });
+
+  it.each([
+    ["a stack frame", { trace: "at handler (/srv/psa/app.js:10:5)" }],
+    ["markup", { hint: "<a href=//evil.example>help</a>" }],
+    ["a control character, nested", { resource: { id: "tkt\u001b[31m" } }],
+    ["a bidi override in a key", { "id\u202e": "tkt_1" }],
+  ])("does not pass an envelope whose details hold product text with %s: rebuilt, its details dropped", async (_label, details) => {
+    const res = await normalizeUpstream(json({ error: "Ticket not found", code: "NOT_FOUND", details }, 404), ctx());
+    expect(await envelopeOf(res)).toEqual({ error: "Ticket not found", code: "NOT_FOUND", details: null });
+  });
+
+  it("passes an envelope whose details are plain values byte for byte", async () => {
+    const bytes = '{"error":"Ticket not found","code":"NOT_FOUND","details":{"resource":{"type":"ticket","ids":["tkt_1","tkt_2"]},"count":2,"archived":false,"note":null}}';
+    const res = await normalizeUpstream(new Response(bytes, { status: 404, headers: { "content-type": "application/json" } }), ctx());
+    expect(await res.text()).toBe(bytes);
+  });
+
+  it("does not pass a VALIDATION_ERROR envelope whose field text fails the check", async () => {
+    const res = await normalizeUpstream(json({ error: "Validation failed", code: "VALIDATION_ERROR", details: { fields: { title: "at Object.<anonymous> (/srv/app.js:1:1)" } } }, 400), ctx());
+    expect(await envelopeOf(res)).toEqual({ error: "Validation failed", code: "VALIDATION_ERROR", details: { fields: {} } });
+  });
+
+  it.each([
+    ["markup", "<b>Ticket</b> not found"],
+    ["a control character", "Ticket\u0000not found"],
+    ["a stack frame", "TypeError at handler (/srv/psa/app.js:10:5)"],
+    ["too long", "x".repeat(201)],
+    ["blank", "   "],
+    ["a bidi override", "Ticket \u202egnp.exe"],
+  ])("replaces a valid envelope's error text that is %s with the generic message, keeping its code", async (_label, text) => {
+    const res = await normalizeUpstream(json({ error: text, code: "DUPLICATE_RESOURCE", details: { resourceId: "tkt_1" } }, 409), ctx());
+    expect(res.status).toBe(409);
+    expect(await envelopeOf(res)).toEqual({ error: "Resource already exists", code: "DUPLICATE_RESOURCE", details: null });
+  });
+});
+
 describe("an error body cut off by the upstream", () => {
   function cutBody(status: number, headers: Record<string, string> = {}): Response {
     const body = new ReadableStream<Uint8Array>({

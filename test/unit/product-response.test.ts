@@ -96,7 +96,41 @@ describe("product response headers", () => {
   it("drops a Set-Cookie for the session cookie (and a nameless one), keeping the others", () => {
     const upstream = new Headers();
     for (const line of ["os_session=x; Path=/", " os_session =y", "os_session", "os_session_pref=1", "theme=dark"]) upstream.append("set-cookie", line);
-    expect(passThroughHeaders(upstream, { sessionCookie: "os_session", location: ctx() }).getSetCookie()).toEqual(["os_session_pref=1", "theme=dark"]);
+    expect(passThroughHeaders(upstream, { sessionCookie: "os_session", location: ctx() }).getSetCookie()).toEqual(["os_session_pref=1; Path=/psa", "theme=dark; Path=/psa"]);
+  });
+});
+
+describe("product cookies scoped to the product's public path (nginx proxy_cookie_path)", () => {
+  const scoped = (line: string, basePath = "") => {
+    const upstream = new Headers();
+    upstream.append("set-cookie", line);
+    return passThroughHeaders(upstream, { sessionCookie: "os_session", location: ctx(basePath) }).getSetCookie();
+  };
+
+  it.each([
+    ["no Path (the browser would default it from the request path)", "theme=dark", "", "theme=dark; Path=/psa"],
+    ["Path=/ (every product on the origin)", "theme=dark; Path=/; HttpOnly", "", "theme=dark; HttpOnly; Path=/psa"],
+    ["a path inside the product", "cart=1; path=/tickets; Secure", "", "cart=1; Secure; Path=/psa/tickets"],
+    ["a path inside the upstream base path", "cart=1; Path=/v2/tickets", "/v2", "cart=1; Path=/psa/tickets"],
+    ["the upstream base path itself", "cart=1; Path=/v2", "/v2", "cart=1; Path=/psa"],
+    ["a path outside the upstream base path", "cart=1; Path=/admin", "/v2", "cart=1; Path=/psa"],
+    ["a path that is not a path", "cart=1; Path=tickets", "", "cart=1; Path=/psa"],
+    ["two Path attributes (the last one counts)", "cart=1; Path=/; Path=/tickets", "", "cart=1; Path=/psa/tickets"],
+    ["a Domain (widening it to subdomains)", "sso=1; Domain=gateway.test; Path=/; SameSite=Lax", "", "sso=1; SameSite=Lax; Path=/psa"],
+    ["a quoted value with a semicolon-free comma", 'prefs="a,b"; Max-Age=60', "", 'prefs="a,b"; Max-Age=60; Path=/psa'],
+  ])("scopes a cookie with %s", (_label, line, base, expected) => {
+    expect(scoped(line, base)).toEqual([expected]);
+  });
+
+  it("drops a __Host- cookie: it must have Path=/ and so cannot be one product's", () => {
+    expect(scoped("__Host-id=1; Path=/; Secure")).toEqual([]);
+    expect(scoped("__host-id=1; Path=/; Secure")).toEqual([]);
+  });
+
+  it("sets a product cookie on the product's path, never on another product's", () => {
+    const [line] = scoped("theme=dark; Path=/");
+    expect(line).toMatch(/; Path=\/psa$/);
+    expect(line).not.toMatch(/Path=\/(;|$)/);
   });
 
   it("drops host-revealing and gateway-owned headers in any spelling", () => {

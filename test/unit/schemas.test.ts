@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { newKeyInput, policiesInput } from "../../src/admin/input";
+import { duplicateMember } from "../../src/shared/json-members";
 import { issueField, issuesToFields } from "../../src/shared/schema-issues";
 import { GatewayError } from "../../src/errors";
 
@@ -60,7 +61,7 @@ describe("newKeyInput", () => {
 
   it("names name and access of an empty body with their rules", () => {
     expect(fieldsOf(() => newKeyInput({}, products, now))).toEqual({
-      name: "Must be 1-100 characters, without control, format (bidi, zero-width) or unpaired surrogate characters",
+      name: "Must be 1-100 characters that display: no control, format (bidi, zero-width), blank (Hangul filler, braille blank), unassigned or unpaired surrogate characters, and no combining mark first",
       access: 'Must map at least one product (psa, rmm) to "read" or "write"',
     });
   });
@@ -95,5 +96,20 @@ describe("issue field names", () => {
 
   it("keeps the first message for a field", () => {
     expect(issuesToFields([{ message: "first", path: ["a"] }, { message: "second", path: ["a"] }])).toEqual({ a: "first" });
+  });
+});
+
+describe("duplicateMember", () => {
+  it.each([
+    ['{"a":1,"b":2}', null],
+    ['{"a":{"x":1},"b":{"x":2}}', null],
+    ['[{"a":1},{"a":2}]', null],
+    ['{"a":1,"a":2}', "a"],
+    ['{"a":{"b":[1,{"c":1,"d":"}\\",{","c":2}]}}', "a.b[1].c"],
+    ['{"a\\u0062":1,"ab":2}', "ab"],
+    ['{"p":[[],{"q":1}],"r":{"s":{},"s":{}}}', "r.s"],
+    ['{"x y":1,"x y":2}', '["x y"]'],
+  ])("finds the repeated member of %s: %s", (text, found) => {
+    expect(duplicateMember(text)).toBe(found);
   });
 });
