@@ -52,6 +52,8 @@ describe("request log: rate-limit findings survive the refusal", () => {
     expect(cached.status).toBe(429);
     expect(cached.entry).toMatchObject({ decision: "refused", code: "RATE_LIMIT_EXCEEDED", rateLimitCached: true, rateLimitRemaining: 0 });
     expect(cached.entry.reason).toMatch(/^policy default exhausted \(deny cache\b/);
+    // Refused from what the isolate held: no wait for the limiter.
+    expect(cached.entry.leaseWait).toBe(0);
   });
 
   it("logs a fail-open admission with the limiter's error in its own field, and no refusal code or reason", async () => {
@@ -108,6 +110,15 @@ describe("request log: what an on-call engineer searches for", () => {
     expect(entry).not.toHaveProperty("upstreamStatus");
   });
 
+  it("logs an unreachable product's 502 with upstreamMs and no upstream status", async () => {
+    const { key } = await createKey(tenant("log-unreachable"), { psa: "read" });
+    const { res, entry } = await logged("/psa/tickets", { headers: { "x-integration-key": key } }, { UPSTREAM_PSA: "http://127.0.0.1:9" });
+    expect(res.status).toBe(502);
+    expect(entry).toMatchObject({ code: "BAD_GATEWAY", status: 502 });
+    expect(typeof entry.upstreamMs).toBe("number");
+    expect(entry).not.toHaveProperty("upstreamStatus");
+  });
+
   it("logs leaseWait as milliseconds: the wait for the first lease, 0 when admitted from permits in hand", async () => {
     const { key } = await createKey(tenant("log-lease"), { psa: "read" });
     const headers = { "x-integration-key": key };
@@ -136,10 +147,13 @@ describe("request log: what an on-call engineer searches for", () => {
     expect(entry).toMatchObject({ keySource: "directory" });
   });
 
-  it("logs a refused key's authentication time and source too", async () => {
-    const { entry } = await logged("/psa/tickets", { headers: { "x-integration-key": generateIntegrationKey() } });
+  it("logs a refused key's authentication time and source too, and its cached miss as the isolate's", async () => {
+    const unknown = generateIntegrationKey();
+    const { entry } = await logged("/psa/tickets", { headers: { "x-integration-key": unknown } });
     expect(entry).toMatchObject({ status: 401, code: "UNAUTHORIZED", keySource: "directory" });
     expect(typeof entry.authMs).toBe("number");
+    const again = await logged("/psa/tickets", { headers: { "x-integration-key": unknown } });
+    expect(again.entry).toMatchObject({ status: 401, keySource: "isolate" });
   });
 
   it("logs a session JWT's authentication time, with no key source", async () => {
