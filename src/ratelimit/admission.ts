@@ -1,19 +1,17 @@
 /**
- * Admission for one request from the isolate's lease holders (./lease-holder.ts): one holder per tenant (and
- * per integration key with its own policies), and the loop that admits, refuses or reports the limiter
- * unavailable. The holders' clock is replaceable, so tests move time exactly.
+ * Admission for one request, and the isolate's lease holders (./lease-holder.ts): ONE holder per tenant,
+ * whatever principal asks (a key's own policies are checked inside it). The holders' clock and timer are
+ * replaceable, so tests move time exactly.
  */
 import type { LeaseSettings } from "../config/rate-limit";
-import { LeaseHolder, type Exchange, type Outcome } from "./lease-holder";
-
-/** A request waits for at most this many exchanges (each served requests ahead of it first). */
-const MAX_ATTEMPTS = 64;
+import { LeaseHolder, type Exchange, type Outcome, type Sleep } from "./lease-holder";
 
 /**
- * Admits, refuses or reports the limiter unavailable for one request: from what the isolate holds, or after
- * waiting for an exchange (then it looks again, since the requests ahead of it may have taken the permits).
+ * Admits, refuses or reports the limiter unavailable for one request of `keyId` (null: a principal that is
+ * not an integration key) and `cost`. Unavailable only when the limiter could not answer in time: a request
+ * is never admitted without a permit otherwise.
  */
-export async function admit(
+export function admit(
   holder: LeaseHolder,
   keyId: string | null,
   cost: number,
@@ -21,44 +19,48 @@ export async function admit(
   exchange: Exchange,
   background: (p: Promise<unknown>) => void,
 ): Promise<Outcome> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const got = holder.acquire(keyId, cost, settings, exchange, background);
-    if (!(got instanceof Promise)) {
-      if (attempt === 0) return got;
-      // This request waited for an exchange: what it got came from the object just now.
-      return got.kind === "admitted" ? { ...got, waited: true } : got.kind === "refused" ? { ...got, cached: false } : got;
-    }
-    const result = await holder.wait(got);
-    if (result.failed) return { kind: "unavailable", reason: result.reason };
-  }
-  return { kind: "unavailable", reason: `no permit after ${MAX_ATTEMPTS} exchanges` };
+  return holder.admit(keyId, cost, settings, exchange, background);
 }
 
 const MAX_HOLDERS = 10_000;
 const holders = new Map<string, LeaseHolder>();
-let clock: () => number = () => Date.now();
+const realClock = () => Date.now();
+const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+let clock: () => number = realClock;
+let sleep: Sleep = realSleep;
 
 /**
- * The isolate's holder for a tenant's leases (`keyId`: an integration key's, which its own policies apply
- * to besides the tenant's; null for the tenant's other principals). Created on first use; the oldest is
- * dropped past 10,000, which only under-admits.
+ * The isolate's holder for a tenant. Created on first use; past 10,000 the least recently created is
+ * dropped, and gives its unused permits back in the background (`background`), so none are stranded.
  */
-export function holderFor(tenantId: string, keyId: string | null): LeaseHolder {
-  const name = `${tenantId}\n${keyId ?? ""}`;
-  let holder = holders.get(name);
+export function holderFor(tenantId: string, background: (p: Promise<unknown>) => void): LeaseHolder {
+  let holder = holders.get(tenantId);
   if (holder === undefined) {
-    if (holders.size >= MAX_HOLDERS) holders.delete(holders.keys().next().value as string);
-    holders.set(name, (holder = new LeaseHolder(tenantId, () => clock())));
+    if (holders.size >= MAX_HOLDERS) {
+      const [oldest, dropped] = holders.entries().next().value as [string, LeaseHolder];
+      holders.delete(oldest);
+      dropped.giveBack(background);
+    }
+    holders.set(tenantId, (holder = new LeaseHolder(tenantId, () => clock(), (ms) => sleep(ms))));
   }
   return holder;
 }
 
-/** After an admin change made through this isolate: its next request for the tenant (any key) asks the object. */
+/** After an admin change made through this isolate: its next request for the tenant (any principal) asks the object. */
 export function forgetLease(tenantId: string): void {
-  for (const [name, holder] of holders) if (name.startsWith(`${tenantId}\n`)) holder.forget();
+  holders.get(tenantId)?.forget();
 }
 
-/** Replaces the isolate clock the holders read (tests move time with it; null restores the real clock). */
-export function setLeaseClock(now: (() => number) | null): void {
-  clock = now ?? (() => Date.now());
+/**
+ * Replaces the isolate clock the holders read, and the timer they wait on for a lease's end (tests move
+ * time with them; null restores the real ones).
+ */
+export function setLeaseClock(now: (() => number) | null, wait: Sleep | null = null): void {
+  clock = now ?? realClock;
+  sleep = wait ?? realSleep;
+}
+
+/** How many holders this isolate keeps (tests of the bound). */
+export function holderCount(): number {
+  return holders.size;
 }

@@ -1,6 +1,6 @@
 /**
- * The rate-limit fields of draft-ietf-httpapi-ratelimit-headers-12 (`t`: seconds until additional quota is
- * available, which is when the oldest counted bucket leaves the span) and the seed's 429. Pure.
+ * The rate-limit fields of draft-ietf-httpapi-ratelimit-headers-11 (`t`: seconds until `r` next grows, which
+ * is when the oldest counted bucket leaves the span) and the seed's 429. Pure.
  *   RateLimit-Policy: "default";q=100;w=60
  *   RateLimit: "default";r=42;t=18
  */

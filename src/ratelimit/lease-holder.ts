@@ -1,20 +1,33 @@
 /**
- * The isolate's side of permit leases, one holder per tenant: requests are admitted from the permits in
- * hand with no call to the tenant's Durable Object; the holder renews ahead of need (in the background), and
- * a request waits for the object only when no usable permit is held (a cold isolate, an exhausted lease, a
- * tenant near its limit). Concurrent requests that must wait share one exchange and are served in arrival
- * order. What the exchange also carries, the holder keeps: the revoked keys of the tenant (so a revoked key
- * is refused within one lease's life everywhere) and the last refusal (so a tenant over its limit is refused
- * here, for at most `denyForMs`, after which the object is asked again and a raised limit is seen).
+ * The lease holder: the isolate's side of permit leases, ONE per tenant per isolate (admission.ts keeps
+ * them). Requests are admitted from permits in hand with no call to the tenant's Durable Object; a request
+ * waits for the object only when none is in hand. Each idea has its home:
  *
- * The clock and the exchange are parameters, so the lease rules are tested with exact times.
+ * - leases in hand, and what using one means: held-lease.ts (pure);
+ * - pools: the tenant's permits are one pool shared by every principal; a key with policies of its own draws
+ *   on its own pool (its permits count in its policies too). The object says which keys those are (`keysEpoch`);
+ * - the demand estimate, which sizes what a pool asks for ahead of need: demand.ts (pure);
+ * - the cached refusal: cached-refusal.ts (pure);
+ * - the waiting line: requests that wait for an exchange are served in arrival order from its grant, which
+ *   includes every unit they need, so no request can lose its permit to a later one (no retry limit, no
+ *   admission without a permit: a request ends admitted, refused, or with the limiter unavailable);
+ * - renewal: a busy pool asks again once its newest lease is half spent or half through its life;
+ * - giving back: a lease that ends with permits unused, and no other lease in hand to carry its report soon,
+ *   reports in the background at its end (`background`: the request's waitUntil), so its permits stop being
+ *   counted; a pool with nothing to give back makes no call;
+ * - the revocation cursor: each exchange brings the tenant's revoked keys after it (auth/revoked-keys.ts).
+ *
+ * The clock, the timer and the exchange are parameters, so the rules are tested with exact times.
  */
 import { isKnownRevoked, rememberRevoked } from "../auth/revoked-keys";
 import type { LeaseSettings } from "../config/rate-limit";
 import { withDeadline } from "../shared/with-deadline";
+import { refusalUntil, refuses, type CachedRefusal } from "./cached-refusal";
+import { aheadFor, aheadOfNeed, currentRate, newDemand, noteUse, sampleDemand, type Demand } from "./demand";
+import { canTake, justInTimeLife, reportOf, statesWithInHand, takePermits, type HeldLease } from "./held-lease";
 import type { LeaseReport } from "./lease-ledger";
-import type { PolicyState } from "./sliding-window";
 import type { LeaseAnswer, LeaseRequest } from "./limiter-protocol";
+import type { PolicyState } from "./sliding-window";
 
 export type Outcome =
   | {
@@ -31,200 +44,289 @@ export type Outcome =
   | { kind: "revoked" }
   | { kind: "unavailable"; reason: string };
 
-/** What waiting requests learn from an exchange: look again (a lease or a refusal is now in hand), or the limiter failed. */
-type ExchangeResult = { failed: false } | { failed: true; reason: string };
+export type Exchange = (req: Omit<LeaseRequest, "defaults" | "holderId">) => Promise<LeaseAnswer>;
+export type Sleep = (ms: number) => Promise<void>;
+type Background = (p: Promise<unknown>) => void;
 
-interface Held {
-  id: string;
-  permits: number;
-  left: number;
-  sentAtMs: number;
-  usableUntilMs: number;
-  ttlMs: number;
-  lastUseOffsetMs: number;
-  states: PolicyState[];
-  shadowRemaining: Array<{ name: string; remaining: number }>;
-  /** The object's clock minus ours, measured when the answer came. */
-  skewMs: number;
+/** What a waiting request learns from an exchange: look again, or the limiter failed (or answered too late to use). */
+type ExchangeResult = { kind: "answered" } | { kind: "failed"; reason: string } | { kind: "late"; reason: string };
+
+interface Finished {
+  report: LeaseReport;
+  unused: number;
 }
 
-export type Exchange = (req: Omit<LeaseRequest, "defaults" | "holderId" | "keyId">) => Promise<LeaseAnswer>;
+interface Waiter {
+  cost: number;
+  keyId: string | null;
+  admitted: Outcome | null;
+}
+
+/** The permits one scope draws on: the tenant's (name "") or a key's with policies of its own (its id). */
+interface Pool {
+  leases: HeldLease[];
+  demand: Demand;
+  /** In arrival order (a Set keeps insertion order, and a request leaves it in O(1)). */
+  line: Set<Waiter>;
+  inflight: number;
+  latest: Promise<ExchangeResult> | null;
+}
 
 const MAX_WANT = 10_000;
-/** What a cold holder asks for beyond its waiting requests. */
-const COLD_WANT = 8;
-
-/** Leases held at once at most (a renewal arrives while the lease it replaces is still in use). */
+/** Leases held at once per pool (a renewal arrives while the lease it replaces is still in use). */
 const MAX_HELD = 8;
-/** Near the limit, exchanges in flight at once per tenant: each waiting request asks for itself, as one would without leases. */
-const MAX_PARALLEL = 16;
+/** Reports kept for the next exchange at most; past it the oldest are dropped (their permits stay counted). */
+const MAX_FINISHED = 256;
+/** Answers arriving after their lease's end that a request accepts before the limiter counts as unable to answer. */
+const MAX_LATE = 3;
+
+/** Each measured round trip's weight fades by this per exchange, so one slow answer does not set the life of every later grant. */
+const RTT_DECAY = 0.9;
 
 export class LeaseHolder {
-  /** Leases in hand, oldest first. */
-  private held: Held[] = [];
-  private finished: LeaseReport[] = [];
-  private waiting = 0;
-  private inflight = 0;
-  private latest: Promise<ExchangeResult> | null = null;
-  /** The last grant was the fewest worth granting: the tenant is near its limit and exchanges stop being shared. */
-  private nearLimit = false;
-  /** The last refusal, for requests of at least its cost (a cheaper one may still fit). */
-  private denial: { untilMs: number; cost: number; violated: PolicyState; states: PolicyState[]; skewMs: number } | null = null;
+  private readonly pools = new Map<string, Pool>();
+  /** Reports of leases that will be used no more, not sent yet, with the permits each gives back. */
+  private finished: Finished[] = [];
+  /** Cached refusals by scope: "" for the tenant's policies, a key id for a key's own. */
+  private readonly refusals = new Map<string, CachedRefusal>();
   private cursor = 0;
-  /** Permits used per ms of the last retired lease: the demand estimate for the next want. */
-  private lastRate: number | null = null;
+  /** The keys with policies of their own, as of `keysEpoch` (-1: not known yet). */
+  private scopedKeys = new Set<string>();
+  private keysEpoch = -1;
+  private inflight = 0;
+  /** The round trip to the object: the longest recent one, decaying (null: none measured yet). */
+  private rttMs: number | null = null;
+  /** The exchange function of the last request, to give permits back when this holder is dropped. */
+  private lastExchange: { exchange: Exchange; settings: LeaseSettings } | null = null;
 
   constructor(
     private readonly tenantId: string,
     private readonly now: () => number,
+    private readonly sleep: Sleep,
   ) {}
+
+  /**
+   * Admits, refuses or reports the limiter unavailable for one request: from a lease in hand, a cached
+   * refusal, or after waiting for an exchange (`background` receives each exchange and each report, for
+   * `waitUntil`).
+   */
+  async admit(keyId: string | null, cost: number, settings: LeaseSettings, exchange: Exchange, background: Background): Promise<Outcome> {
+    this.lastExchange = { exchange, settings };
+    let waited = false;
+    let late = 0;
+    for (;;) {
+      if (keyId !== null && isKnownRevoked(this.tenantId, keyId)) return { kind: "revoked" };
+      const nowMs = this.now();
+      const name = this.poolName(keyId);
+      const pool = this.pool(name);
+      const lease = pool.leases.find((l) => canTake(l, nowMs, cost));
+      if (lease !== undefined) {
+        const outcome = this.take(pool, lease, nowMs, cost, waited);
+        // The renewal is handed to `background` by start(); this request does not wait for it.
+        if (pool.inflight === 0 && this.shouldRenew(pool, nowMs, settings)) void this.start(pool, name, keyId, settings, exchange, background);
+        return outcome;
+      }
+      const refusal = this.refusals.get("") ?? null;
+      const own = keyId === null ? null : (this.refusals.get(keyId) ?? null);
+      for (const r of [refusal, own]) {
+        if (refuses(r, keyId, cost, nowMs)) return { kind: "refused", violated: r.violated, states: r.states, limiterNowMs: nowMs + r.skewMs, cached: !waited };
+      }
+      const waiter: Waiter = { cost, keyId, admitted: null };
+      pool.line.add(waiter);
+      // One exchange in flight per pool: a request arriving meanwhile waits for it, and for the next one if
+      // its grant (sized for the requests waiting when it was sent) did not cover it.
+      const result = await (pool.latest ?? this.start(pool, name, keyId, settings, exchange, background));
+      pool.line.delete(waiter);
+      if (waiter.admitted !== null) return waiter.admitted;
+      if (result.kind === "failed") return { kind: "unavailable", reason: result.reason };
+      if (result.kind === "late" && ++late >= MAX_LATE) return { kind: "unavailable", reason: result.reason };
+      waited = true;
+    }
+  }
 
   /** Drops the leases in hand and any cached refusal, so the next request asks the object (after an admin change here). */
   forget(): void {
+    for (const pool of this.pools.values()) this.retireAll(pool);
+    this.refusals.clear();
+  }
+
+  /** When this holder is dropped: its unused permits are given back in the background, not stranded. */
+  giveBack(background: Background): void {
+    this.forget();
+    if (this.lastExchange !== null && this.finished.some((f) => f.unused > 0)) background(this.report(this.lastExchange.exchange, this.lastExchange.settings));
+  }
+
+  /** The leases in hand (for tests that play an adversary with perfect timing). */
+  leasesInHand(): ReadonlyArray<Readonly<HeldLease>> {
+    return [...this.pools.values()].flatMap((p) => p.leases);
+  }
+
+  private poolName(keyId: string | null): string {
+    return keyId !== null && this.scopedKeys.has(keyId) ? keyId : "";
+  }
+
+  private pool(name: string): Pool {
+    let pool = this.pools.get(name);
+    if (pool === undefined) this.pools.set(name, (pool = { leases: [], demand: newDemand(), line: new Set(), inflight: 0, latest: null }));
+    return pool;
+  }
+
+  private take(pool: Pool, lease: HeldLease, nowMs: number, cost: number, waited: boolean): Outcome {
+    const shadowViolated = takePermits(lease, nowMs, cost);
+    noteUse(pool.demand, cost);
+    const newest = pool.leases[pool.leases.length - 1] ?? lease;
+    const inHand = pool.leases.reduce((n, l) => n + (nowMs < l.usableUntilMs ? l.left : 0), 0);
+    return { kind: "admitted", states: statesWithInHand(newest, inHand), limiterNowMs: nowMs + newest.skewMs, waited, atMs: nowMs, shadowViolated };
+  }
+
+  /** Renewal: once the permits in hand are half the newest lease's or it is half through its life, if the pool expects more use. */
+  private shouldRenew(pool: Pool, nowMs: number, settings: LeaseSettings): boolean {
+    const newest = pool.leases[pool.leases.length - 1];
+    const inHand = pool.leases.reduce((n, l) => n + (nowMs < l.usableUntilMs ? l.left : 0), 0);
+    if (newest === undefined || (inHand * 2 > newest.permits && nowMs - newest.sentAtMs < settings.ttlMs / 2)) return false;
+    return aheadFor(currentRate(pool.demand, nowMs, settings.ttlMs), settings.ttlMs, MAX_WANT) > 0;
+  }
+
+  private retire(pool: Pool, lease: HeldLease): void {
+    this.finish(lease);
+    pool.leases = pool.leases.filter((l) => l !== lease);
+  }
+
+  private retireAll(pool: Pool): void {
+    for (const lease of [...pool.leases]) this.retire(pool, lease);
+  }
+
+  /** Queues a lease's report for the next exchange (past MAX_FINISHED the oldest is dropped: its permits stay counted). */
+  private finish(lease: HeldLease): void {
+    this.finished.push({ report: reportOf(lease), unused: lease.left });
+    if (this.finished.length > MAX_FINISHED) this.finished.shift();
+  }
+
+  /**
+   * Starts one exchange for `pool`: asks for the units of its waiting line, plus what its
+   * demand estimate expects ahead of need. The promise is made here, in the context of the request that
+   * starts it; requests that wait for it follow it from theirs.
+   */
+  private start(pool: Pool, name: string, keyId: string | null, settings: LeaseSettings, exchange: Exchange, background: Background): Promise<ExchangeResult> {
     const nowMs = this.now();
-    for (const held of [...this.held]) this.retire(held, nowMs);
-    this.denial = null;
-  }
-
-  /**
-   * Admits or refuses from what the isolate holds: a lease in hand, then a cached refusal. Otherwise it
-   * returns the exchange to wait for: the one under way, or (none under way, or the tenant near its limit)
-   * a new one for this request; `background` receives a new exchange and the caller hands it to `waitUntil`.
-   * A renewal ahead of need is started the same way.
-   */
-  acquire(keyId: string | null, cost: number, settings: LeaseSettings, exchange: Exchange, background: (p: Promise<unknown>) => void): Outcome | Promise<ExchangeResult> {
-    if (keyId !== null && isKnownRevoked(this.tenantId, keyId)) return { kind: "revoked" };
-    const nowMs = this.now();
-    const held = this.usable(nowMs, cost);
-    if (held !== null) {
-      const outcome = this.take(held, nowMs, cost);
-      if (this.inflight === 0 && this.shouldRenew(nowMs, settings)) background(this.start(settings, exchange, false, 1));
-      return outcome;
-    }
-    const denial = this.denial;
-    if (denial !== null && nowMs < denial.untilMs && cost >= denial.cost) {
-      return { kind: "refused", violated: denial.violated, states: denial.states, limiterNowMs: nowMs + denial.skewMs, cached: true };
-    }
-    const parallel = this.nearLimit ? MAX_PARALLEL : 1;
-    if (this.inflight < parallel || this.latest === null) {
-      const p = this.start(settings, exchange, parallel > 1, cost);
-      background(p);
-      return p;
-    }
-    return this.latest;
-  }
-
-  /** Counts a request waiting for an exchange, so the exchange asks for it too. */
-  wait<T>(p: Promise<T>): Promise<T> {
-    this.waiting++;
-    return p.finally(() => this.waiting--);
-  }
-
-  /** The usable lease with room for `cost` that ends first, if any. */
-  private usable(nowMs: number, cost: number): Held | null {
-    for (const held of this.held) if (held.left >= cost && nowMs < held.usableUntilMs) return held;
-    return null;
-  }
-
-  private take(held: Held, nowMs: number, cost: number): Outcome {
-    // This request's permits are the lease's next ones: a shadow policy would have refused those past its remaining.
-    const first = held.permits - held.left;
-    const shadowViolated = held.shadowRemaining.filter((s) => first + cost > s.remaining).map((s) => s.name);
-    held.left -= cost;
-    held.lastUseOffsetMs = nowMs - held.sentAtMs;
-    // Remaining as the object last stated it, plus the permits still in hand: never more than the object
-    // granted minus what this isolate admitted since.
-    const newest = this.held[this.held.length - 1] ?? held;
-    const inHand = this.held.reduce((n, h) => n + (nowMs < h.usableUntilMs ? h.left : 0), 0);
-    const states = newest.states.map((s) => ({ ...s, remaining: Math.min(s.policy.limit, s.remaining + inHand) }));
-    return { kind: "admitted", states, limiterNowMs: nowMs + newest.skewMs, waited: false, atMs: nowMs, shadowViolated };
-  }
-
-  /**
-   * Renew once the newest lease is half spent or half through its life, so the next one arrives before need.
-   * Not near the limit (one-permit leases): there each request asks for itself.
-   */
-  private shouldRenew(nowMs: number, settings: LeaseSettings): boolean {
-    const newest = this.held[this.held.length - 1];
-    if (newest === undefined || this.nearLimit) return false;
-    return newest.left * 2 <= newest.permits || nowMs - newest.sentAtMs >= settings.ttlMs / 2;
-  }
-
-  /** How many permits to ask for: the last lease's rate over a lease's life, with room to grow, plus every waiting request. */
-  private want(ttlMs: number): number {
-    const base = this.lastRate === null ? COLD_WANT : Math.ceil(this.lastRate * ttlMs * 1.5);
-    return Math.min(MAX_WANT, Math.max(1, base) + this.waiting);
-  }
-
-  /** Retires a lease: it will be used no more, and its report goes with the next exchange. */
-  private retire(held: Held, nowMs: number): void {
-    const used = held.permits - held.left;
-    // Over at least a quarter of a lease's life: a burst that empties a lease in a few ms is not a rate.
-    const heldMs = Math.max(held.ttlMs / 4, Math.min(nowMs, held.usableUntilMs) - held.sentAtMs);
-    this.lastRate = used / heldMs;
-    this.finished.push({ id: held.id, used, lastUseOffsetMs: held.lastUseOffsetMs });
-    this.held = this.held.filter((h) => h !== held);
-  }
-
-  /**
-   * Starts one exchange. Its promise is made here, in the context of the request that starts it, and the
-   * requests that wait for it follow it from theirs: the runtime then resumes each in its own context
-   * (a promise made by the waiting request itself and settled from another would resume it in the other's).
-   * `single`: near the limit, the request asks for one permit, for itself.
-   */
-  private start(settings: LeaseSettings, exchange: Exchange, single: boolean, cost: number): Promise<ExchangeResult> {
+    sampleDemand(pool.demand, nowMs, settings.ttlMs);
+    const waiting = [...pool.line].filter((w) => w.admitted === null);
+    const need = waiting.reduce((n, w) => n + w.cost, 0);
+    const want = Math.min(MAX_WANT, need + aheadOfNeed(pool.demand, settings.ttlMs, MAX_WANT));
+    const min = waiting[0]?.cost ?? 1;
+    // Just in time: a grant for the waiting requests alone is used the moment it arrives, so it is asked for
+    // a life just long enough to arrive (counted at its end: the shorter, the closer to the real use).
+    const ttlMs = want === need && this.rttMs !== null ? justInTimeLife(this.rttMs, settings) : settings.ttlMs;
+    pool.inflight++;
     this.inflight++;
-    const p = this.exchangeOnce(settings, exchange, single, cost).finally(() => {
+    const p = this.exchangeOnce(pool, name === "" ? keyId : name, settings, exchange, background, { want: Math.max(want, min), need, min, ttlMs }).finally(() => {
+      pool.inflight--;
       this.inflight--;
-      if (this.latest === p) this.latest = null;
+      if (pool.latest === p) pool.latest = null;
     });
-    this.latest = p;
+    pool.latest = p;
+    background(p);
     return p;
   }
 
-  private async exchangeOnce(settings: LeaseSettings, exchange: Exchange, single: boolean, cost: number): Promise<ExchangeResult> {
-    const sentAtMs = this.now();
-    // Leases that can no longer be used are reported now, so their unused permits are released with this exchange.
-    for (const held of this.held.filter((h) => h.left === 0 || sentAtMs >= h.usableUntilMs)) this.retire(held, sentAtMs);
+  /** Reports and clears what has ended; put back if the call fails (a report is idempotent). */
+  private takeReports(nowMs: number): Finished[] {
+    for (const pool of this.pools.values()) for (const lease of pool.leases.filter((l) => l.left === 0 || nowMs >= l.usableUntilMs)) this.retire(pool, lease);
     const reports = this.finished;
     this.finished = [];
-    const want = single ? cost : Math.max(cost, this.want(settings.ttlMs));
-    let answer: LeaseAnswer;
+    return reports;
+  }
+
+  private async call(exchange: Exchange, settings: LeaseSettings, req: Omit<LeaseRequest, "defaults" | "holderId" | "reports" | "revocationCursor" | "keysEpoch">, reports: Finished[]): Promise<LeaseAnswer | { failed: string }> {
     try {
       const late = () => new LimiterTimeout(`limiter did not answer within ${settings.timeoutMs} ms`);
-      answer = await withDeadline(exchange({ want, min: cost, ttlMs: settings.ttlMs, reports, revocationCursor: this.cursor }), settings.timeoutMs, late);
+      const answer = await withDeadline(exchange({ ...req, reports: reports.map((f) => f.report), revocationCursor: this.cursor, keysEpoch: this.keysEpoch }), settings.timeoutMs, late);
+      this.learn(answer);
+      return answer;
     } catch (err) {
-      this.finished.push(...reports); // a report is idempotent: sending it again is safe
-      return { failed: true, reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+      this.finished.push(...reports);
+      return { failed: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
     }
-    const nowMs = this.now();
-    const skewMs = answer.nowMs - nowMs;
+  }
+
+  /** What every answer carries besides the lease: revoked keys after the cursor, and which keys have their own policies. */
+  private learn(answer: LeaseAnswer): void {
     rememberRevoked(this.tenantId, answer.revoked);
     this.cursor = Math.max(this.cursor, answer.revocationCursor);
+    if (answer.keyScopes !== null && answer.keyScopes.epoch !== this.keysEpoch) {
+      this.keysEpoch = answer.keyScopes.epoch;
+      this.scopedKeys = new Set(answer.keyScopes.keys);
+    }
+  }
+
+  private async exchangeOnce(
+    pool: Pool,
+    keyId: string | null,
+    settings: LeaseSettings,
+    exchange: Exchange,
+    background: Background,
+    ask: { want: number; need: number; min: number; ttlMs: number },
+  ): Promise<ExchangeResult> {
+    const sentAtMs = this.now();
+    const answer = await this.call(exchange, settings, { keyId, ...ask }, this.takeReports(sentAtMs));
+    if ("failed" in answer) return { kind: "failed", reason: answer.failed };
+    const nowMs = this.now();
+    this.rttMs = Math.max(nowMs - sentAtMs, (this.rttMs ?? 0) * RTT_DECAY);
+    const skewMs = answer.nowMs - nowMs;
     if (answer.lease === null) {
       const violated = answer.violated ?? answer.states[0];
-      if (violated === undefined) return { failed: true, reason: "limiter refused without a policy" };
-      const retryAtMs = (violated.retryAtMs ?? answer.nowMs) - skewMs;
-      // Asked again half a round trip before the retry time, so the request reaches the object as a permit
-      // frees (the object decides; ending a cached refusal early is always safe). Held at least until
-      // now + 1 ms, so the requests waiting for this exchange all see it.
-      const untilMs = Math.min(retryAtMs - (nowMs - sentAtMs) / 2, nowMs + settings.denyForMs);
-      this.denial = { untilMs: Math.max(nowMs + 1, untilMs), cost, violated, states: answer.states, skewMs };
-      return { failed: false };
+      if (violated === undefined) return { kind: "failed", reason: "limiter refused without a policy" };
+      const scope = violated.policy.scope === "key" ? keyId : null;
+      const untilMs = refusalUntil(violated.retryAtMs, skewMs, sentAtMs, nowMs, settings.denyForMs);
+      this.refusals.set(scope ?? "", { untilMs, cost: ask.min, keyId: scope, violated, states: answer.states, skewMs });
+      return { kind: "answered" };
     }
-    this.denial = null;
     const { id, permits, ttlMs } = answer.lease;
-    this.nearLimit = permits <= cost;
-    const usableUntilMs = sentAtMs + ttlMs - settings.marginMs;
-    const held: Held = { id, permits, left: permits, sentAtMs, usableUntilMs, ttlMs, lastUseOffsetMs: 0, states: answer.states, shadowRemaining: answer.shadowRemaining, skewMs };
-    this.held.push(held);
-    const oldest = this.held[0];
-    if (this.held.length > MAX_HELD && oldest !== undefined) this.retire(oldest, nowMs);
-    if (nowMs >= usableUntilMs) {
-      this.retire(held, nowMs);
-      return { failed: true, reason: `lease arrived after its end (${nowMs - sentAtMs} ms)` };
+    const leaseKey = answer.lease.keyId;
+    this.refusals.delete(leaseKey ?? "");
+    const lease: HeldLease = { id, keyId: leaseKey, permits, left: permits, sentAtMs, usableUntilMs: sentAtMs + ttlMs - settings.marginMs, lastUseOffsetMs: 0, states: answer.states, shadowRemaining: answer.shadowRemaining, skewMs };
+    if (leaseKey !== null) this.scopedKeys.add(leaseKey);
+    const target = this.pool(leaseKey ?? "");
+    if (nowMs >= lease.usableUntilMs) {
+      // Too late to use: given back with the next exchange (only under-admits meanwhile).
+      this.finish(lease);
+      return { kind: "late", reason: `lease arrived after its end (${nowMs - sentAtMs} ms)` };
     }
-    return { failed: false };
+    target.leases.push(lease);
+    const oldest = target.leases[0];
+    if (target.leases.length > MAX_HELD && oldest !== undefined) this.retire(target, oldest);
+    // The waiting line first, in arrival order: their units were asked for.
+    for (const w of target.line) {
+      if (w.admitted !== null || (w.keyId !== null && isKnownRevoked(this.tenantId, w.keyId))) continue;
+      if (!canTake(lease, nowMs, w.cost)) break;
+      w.admitted = this.take(target, lease, nowMs, w.cost, true);
+    }
+    if (lease.left > 0) background(this.sleep(lease.usableUntilMs - nowMs).then(() => this.leaseEnded(exchange, settings)));
+    return { kind: "answered" };
+  }
+
+  /**
+   * At a lease's end: if permits are unused and nothing will carry the report soon (no exchange in flight,
+   * no lease in hand with permits left), report now so the object stops counting them.
+   */
+  private async leaseEnded(exchange: Exchange, settings: LeaseSettings): Promise<void> {
+    const nowMs = this.now();
+    if (this.inflight > 0) return;
+    for (const pool of this.pools.values()) if (pool.leases.some((l) => l.left > 0 && nowMs < l.usableUntilMs)) return;
+    for (const pool of this.pools.values()) for (const lease of pool.leases.filter((l) => nowMs >= l.usableUntilMs)) this.retire(pool, lease);
+    if (this.finished.some((f) => f.unused > 0)) await this.report(exchange, settings);
+  }
+
+  /** A report only: gives back what has ended (and learns what the answer carries). */
+  private async report(exchange: Exchange, settings: LeaseSettings): Promise<void> {
+    const reports = this.takeReports(this.now());
+    if (reports.length === 0) return;
+    this.inflight++;
+    try {
+      await this.call(exchange, settings, { keyId: null, want: 0, need: 0, min: 0, ttlMs: settings.ttlMs }, reports);
+    } finally {
+      this.inflight--;
+    }
   }
 }
 

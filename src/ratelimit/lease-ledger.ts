@@ -18,7 +18,7 @@
  * every enforced policy has room, and is recorded in the counter of every policy, shadow ones included.
  */
 import type { Policy } from "../shared/policy";
-import { addToBucket, bucketOf, decide, oldestLiveBucket, type Counter, type Decision, type PolicyState, type TouchedBucket } from "./sliding-window";
+import { addToBucket, bucketOf, decide, evaluate, oldestLiveBucket, type Counter, type Decision, type PolicyState, type TouchedBucket } from "./sliding-window";
 
 /** A lease as the authority remembers it, until its report arrives or it is too old to matter. */
 export interface LeaseRecord {
@@ -43,13 +43,10 @@ export interface LeaseReport {
 export interface Ledger {
   counters: Map<string, Counter>;
   leases: Map<string, LeaseRecord>;
-  /** Holder id -> when it last asked, oldest first. */
+  /** Isolate (holder) id -> when it last asked for permits, oldest first. */
   holders: Map<string, number>;
   nextLease: number;
 }
-
-/** A holder not heard from for this long no longer takes a share of the headroom. */
-const HOLDER_IDLE_MS = 5_000;
 
 /** How long after a lease's end its report is still applied; older records are dropped (their permits stay counted). */
 const REPORT_GRACE_MS = 60_000;
@@ -103,43 +100,72 @@ function applyReport(ledger: Ledger, report: LeaseReport, nowMs: number): Touche
   return touched;
 }
 
-/** How many isolates share the headroom: those that asked within the last few seconds, this one included. */
-function activeHolders(ledger: Ledger, holderId: string, nowMs: number): number {
+/**
+ * How many isolates share the headroom: those that asked for permits within the last two lease lives, this
+ * one included (a report alone does not count: that isolate is not drawing).
+ */
+function activeHolders(ledger: Ledger, holderId: string, nowMs: number, idleMs: number): number {
   ledger.holders.delete(holderId);
   ledger.holders.set(holderId, nowMs);
   for (const [id, seen] of ledger.holders) {
-    if (seen > nowMs - HOLDER_IDLE_MS) break;
+    if (seen > nowMs - idleMs || id === holderId) break;
     ledger.holders.delete(id);
   }
   return ledger.holders.size;
 }
 
+/**
+ * The permits to grant, given the smallest enforced headroom: every unit the waiting requests need (what an
+ * exact log would admit right now), then a share of what the isolate expects to use over the lease's life,
+ * at most the policies' own rate over that life divided among the isolates drawing, and at most half the
+ * headroom left divided among them too. So no isolate ever holds more unused permits than its share of
+ * L/W × T (docs/rate-limiting.md, "Under-admission bound"). Pure.
+ */
+export function leaseSize(headroom: number, ask: { want: number; need: number }, ratePerLease: number, active: number): number {
+  const need = Math.min(ask.need, headroom);
+  const ahead = Math.min(ask.want - ask.need, Math.floor(ratePerLease / active), Math.floor((headroom - need) / (2 * active)));
+  return need + Math.max(0, ahead);
+}
+
+/** The fewest permits the enforced policies allow per lease life: min over them of L/W × T. */
+function ratePerLease(policies: readonly Policy[], ttlMs: number): number {
+  const rates = policies.filter((p) => p.mode !== "shadow").map((p) => (p.limit * ttlMs) / (p.windowSec * 1000));
+  return Math.min(Infinity, ...rates);
+}
+
 export interface ExchangeDecision extends Decision {
-  lease: { id: string; permits: number; ttlMs: number } | null;
+  lease: { id: string; permits: number; ttlMs: number; keyId: string | null } | null;
   touched: TouchedBucket[];
   /** Each shadow policy's state before the grant: permits past its remaining are those it would have refused. */
   shadow: PolicyState[];
 }
 
 /**
- * One lease exchange, decided: applies the isolate's reports, then grants a lease or refuses. The grant is
- * sized to the isolate's demand but to at most half the headroom divided among the isolates drawing on it,
- * so leases shrink to the asking request's cost as the tenant nears its limit. `keyId`: the key whose own
- * policies (scope `key`) apply besides the tenant's.
+ * One lease exchange, decided: applies the isolate's reports, then (unless it is a report only, `want` 0)
+ * grants a lease sized by `leaseSize` or refuses. `keyId`: the key asking; when it has policies of its own
+ * (scope `key` among `policies`) the lease counts in them too and is that key's alone.
  */
 export function settleExchange(
   ledger: Ledger,
   policies: readonly Policy[],
-  req: { holderId: string; keyId?: string | null; want: number; min?: number; ttlMs: number; reports: readonly LeaseReport[] },
+  req: { holderId: string; keyId?: string | null; want: number; need?: number; min?: number; ttlMs: number; reports: readonly LeaseReport[] },
   nowMs: number,
 ): ExchangeDecision {
   const touched: TouchedBucket[] = [];
   for (const report of req.reports) touched.push(...applyReport(ledger, report, nowMs));
-  const share = 1 / (2 * activeHolders(ledger, `${req.holderId}/${req.keyId ?? ""}`, nowMs));
+  const keyId = req.keyId ?? null;
+  const counter = (p: Policy) => policyCounter(ledger, p, keyId);
+  if (req.want <= 0) {
+    const states = policies.map((p) => evaluate(p, counter(p).counts, nowMs));
+    return { allowed: true, states, violated: null, lease: null, touched, shadow: [] };
+  }
+  const active = activeHolders(ledger, req.holderId, nowMs, 2 * req.ttlMs);
   const id = `${nowMs.toString(36)}.${(ledger.nextLease++).toString(36)}`;
   const want = Math.max(1, Math.floor(req.want));
-  const decision = decide(policies, (p) => policyCounter(ledger, p, req.keyId ?? null), nowMs, {
-    size: (headroom) => Math.min(want, Math.floor(headroom * share)),
+  const ask = { want, need: Math.min(want, Math.max(0, Math.floor(req.need ?? want))) };
+  const rate = ratePerLease(policies, req.ttlMs);
+  const decision = decide(policies, counter, nowMs, {
+    size: (headroom) => leaseSize(headroom, ask, rate, active),
     min: req.min ?? 1,
     recordAtMs: nowMs + req.ttlMs,
   });
@@ -147,7 +173,8 @@ export function settleExchange(
   if (!decision.allowed) return { ...decision, lease: null, touched };
   const recorded = decision.touched.map(({ store, bucket }) => ({ store, bucket }));
   ledger.leases.set(id, { id, grantMs: nowMs, ttlMs: req.ttlMs, permits: decision.granted, recorded });
-  return { ...decision, lease: { id, permits: decision.granted, ttlMs: req.ttlMs }, touched };
+  const scope = keyId !== null && policies.some((p) => p.scope === "key") ? keyId : null;
+  return { ...decision, lease: { id, permits: decision.granted, ttlMs: req.ttlMs, keyId: scope }, touched };
 }
 
 /** Forgets lease records whose report can no longer arrive in time to matter (oldest first: the map keeps grant order). */

@@ -6,14 +6,17 @@ import type { Policy } from "../shared/policy";
 import type { LeaseReport } from "./lease-ledger";
 import type { PolicyState } from "./sliding-window";
 
-/** One lease exchange: reports on finished leases, and a request for more permits. */
+/** One lease exchange: reports on finished leases, and a request for more permits (none: a report only). */
 export interface LeaseRequest {
   /** A random id of the asking isolate: the object shares its headroom among the isolates it sees. */
   holderId: string;
-  /** The integration key the lease is for (its own policies apply too); null for the tenant's other principals. */
+  /** The integration key asking (its own policies apply too, if it has any); null for the tenant's other principals. */
   keyId: string | null;
+  /** Permits asked for: `need` plus what the isolate expects to use over the lease's life (0: a report only). */
   want: number;
-  /** The fewest permits worth granting: the cost of the request that asks. */
+  /** The units of the requests waiting for this exchange: granted first, up to the whole headroom (absent: all of `want`). */
+  need?: number;
+  /** The fewest permits worth granting: the cost of the first request waiting. */
   min: number;
   ttlMs: number;
   /** The gateway's default policies, used unless the tenant has an override. */
@@ -21,13 +24,24 @@ export interface LeaseRequest {
   reports: LeaseReport[];
   /** The last revocation the isolate knows of (0: none yet). */
   revocationCursor: number;
+  /** The version of the keys-with-their-own-policies list the isolate knows (-1 or absent: none yet). */
+  keysEpoch?: number;
+}
+
+/** Which keys have policies of their own (their permits are leased apart), as of `epoch`. */
+export interface KeyScopes {
+  epoch: number;
+  keys: string[];
 }
 
 export interface LeaseAnswer {
   /** The object's clock at the decision, so the isolate can state times in its frame. */
   nowMs: number;
-  /** The lease, or null when an enforced policy refused. */
-  lease: { id: string; permits: number; ttlMs: number } | null;
+  /**
+   * The lease, or null when an enforced policy refused (or the request was a report only). `keyId`: the key
+   * whose own policies count these permits (only that key may use them); null for the tenant's alone.
+   */
+  lease: { id: string; permits: number; ttlMs: number; keyId: string | null } | null;
   /** Every policy's state after the decision (the leased permits counted as used), each with its scope and mode. */
   states: PolicyState[];
   violated: PolicyState | null;
@@ -36,6 +50,8 @@ export interface LeaseAnswer {
   /** Key ids revoked after the isolate's cursor, and the new cursor. */
   revoked: string[];
   revocationCursor: number;
+  /** The keys with their own policies, when the isolate's `keysEpoch` is out of date; null otherwise. */
+  keyScopes: KeyScopes | null;
 }
 
 export interface LimiterStatus {

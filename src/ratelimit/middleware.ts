@@ -28,13 +28,16 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     const tenantId = principal.tenantId;
     const settings = config.rateLimit.lease;
     const keyId = principal.type === "key" ? principal.keyId : null;
-    const exchange: Exchange = (req) =>
-      c.env.TENANT_LIMITER.getByName(tenantId).exchange({ ...req, keyId, holderId: isolateId(), defaults: config.rateLimit.defaults });
+    // Built from the env alone (not the request), so a report at a lease's end, after this request, can use it.
+    const limiters = c.env.TENANT_LIMITER;
+    const defaults = config.rateLimit.defaults;
+    const exchange: Exchange = (req) => limiters.getByName(tenantId).exchange({ ...req, holderId: isolateId(), defaults });
     const cost = c.get("resolved").route.cost;
     // A portal customer is not told what remains of the tenant's shared budget (RateLimit fields), as in
     // the limits view; a refusal still says when to come back (Retry-After).
     const showsUsage = principal.type !== "portal";
-    const outcome = await admit(holderFor(tenantId, keyId), keyId, cost, settings, exchange, (p) => c.executionCtx.waitUntil(p));
+    const background = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+    const outcome = await admit(holderFor(tenantId, background), keyId, cost, settings, exchange, background);
     switch (outcome.kind) {
       case "revoked":
         throw new GatewayError("UNAUTHORIZED", { logReason: "integration key revoked" });

@@ -2,7 +2,7 @@
  * One Durable Object per tenant: the single authority for that tenant's admissions, so every isolate in
  * every location draws on one count. Isolates do not ask it per request: they lease permits
  * (lease-ledger.ts) and come back when a lease runs out or ends, which is also how they learn of revoked
- * keys and changed policies. It holds the tenant's policies and those of its keys that have their own.
+ * keys, changed policies and which keys have policies of their own. It holds the tenant's policies and those of its keys that have their own.
  * Bucket counts are written through to the object's SQLite storage, so an evicted or restarted object never
  * forgets an admission; lease records live in memory only, since losing one only means its unused permits
  * stay counted (under-admission, never over-admission).
@@ -35,6 +35,8 @@ export class TenantLimiter extends DurableObject<Env> {
   private lastRevocation = 0;
   private override: Policy[] | null = null;
   private readonly keyPolicies = new Map<string, Policy[]>();
+  /** The version of the keys-with-their-own-policies list: isolates that know an older one are sent the list. */
+  private keysEpoch = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -55,6 +57,7 @@ export class TenantLimiter extends DurableObject<Env> {
     }
     for (const row of sql.exec<{ name: string; value: string }>("SELECT name, value FROM settings")) {
       if (row.name === "policies") this.override = JSON.parse(row.value) as Policy[];
+      else if (row.name === "keysEpoch") this.keysEpoch = Number(row.value);
       else if (row.name.startsWith(KEY_SETTING)) this.keyPolicies.set(row.name.slice(KEY_SETTING.length), JSON.parse(row.value) as Policy[]);
     }
   }
@@ -114,6 +117,7 @@ export class TenantLimiter extends DurableObject<Env> {
       shadowRemaining: decision.shadow.map((s) => ({ name: s.policy.name, remaining: s.remaining })),
       revoked: this.revocationsAfter(req.revocationCursor, nowMs),
       revocationCursor: this.lastRevocation,
+      keyScopes: req.keysEpoch === this.keysEpoch ? null : { epoch: this.keysEpoch, keys: [...this.keyPolicies.keys()] },
     };
   }
 
@@ -169,6 +173,11 @@ export class TenantLimiter extends DurableObject<Env> {
     else if (policies === null) this.keyPolicies.delete(keyId);
     else this.keyPolicies.set(keyId, policies);
     this.saveSetting(keyId === null ? "policies" : `${KEY_SETTING}${keyId}`, policies);
+    if (keyId === null) return;
+    // A new version (never one an isolate could already hold, even after a restart), so every isolate learns
+    // at its next exchange whether this key's permits are leased apart.
+    this.keysEpoch = Math.max(this.keysEpoch + 1, this.clock());
+    this.saveSetting("keysEpoch", this.keysEpoch);
   }
 
   private saveSetting(name: string, value: unknown): void {

@@ -165,37 +165,69 @@ describe("TenantLimiter", () => {
 });
 
 describe("TenantLimiter: leases", () => {
-  const lease = (l: ReturnType<typeof limiterFor>, want: number, reports: Array<{ id: string; used: number; lastUseOffsetMs: number }> = [], holderId = "h1") =>
-    l.withClock((o) => o.exchange({ holderId, keyId: null, want, min: 1, ttlMs: 1000, defaults: [{ name: "default", limit: 10, windowSec: 60 }], reports, revocationCursor: 0 }));
+  type Report = { id: string; used: number; lastUseOffsetMs: number };
+  const policy = (limit: number) => [{ name: "default", limit, windowSec: 60 }];
+  const lease = (l: ReturnType<typeof limiterFor>, ask: { want: number; need: number; limit?: number; reports?: Report[]; holderId?: string }) =>
+    l.withClock((o) =>
+      o.exchange({ holderId: ask.holderId ?? "h1", keyId: null, want: ask.want, need: ask.need, min: 1, ttlMs: 1000, defaults: policy(ask.limit ?? 10), reports: ask.reports ?? [], revocationCursor: 0, keysEpoch: -1 }),
+    );
+  const used = async (l: ReturnType<typeof limiterFor>, limit = 10) => (await l.withClock((o) => o.status(policy(limit)))).states[0]?.used;
 
-  it("counts leased permits until W after the lease's end, and a report releases the unused ones", async () => {
+  it("sizes a lease: the waiting requests' need, then at most L/W x T ahead of it, shared among the isolates drawing", async () => {
+    const l = limiterFor("do-lease-size");
+    // 600 a minute is 10 per second (a lease's life): one isolate may hold 10 ahead of its need.
+    const a = await lease(l, { want: 100, need: 2, limit: 600 });
+    expect(a.lease?.permits).toBe(12);
+    // A second isolate drawing: 5 ahead each.
+    const b = await lease(l, { want: 100, need: 0, limit: 600, holderId: "h2" });
+    expect(b.lease?.permits).toBe(5);
+    // Need is granted whole, up to the headroom, whatever the share.
+    const c = await lease(l, { want: 40, need: 40, limit: 600, holderId: "h2" });
+    expect(c.lease?.permits).toBe(40);
+  });
+
+  it("counts leased permits until W after the lease's end (the clock moves there), and a report releases the unused ones", async () => {
     const l = limiterFor("do-lease");
-    const a = await lease(l, 100);
-    expect(a.lease?.permits).toBe(5); // half the headroom for the one isolate drawing on it
-    const b = await lease(l, 100);
-    expect(b.lease?.permits).toBe(2);
-    expect(b.states[0]).toMatchObject({ used: 7, remaining: 3 });
-    // Isolate A used 2 of its 5 permits, the last 300 ms after it sent its request.
-    const c = await lease(l, 1, [{ id: a.lease?.id ?? "", used: 2, lastUseOffsetMs: 300 }]);
-    expect(c.states[0]).toMatchObject({ used: 5 });
+    l.set(T0);
+    const a = await lease(l, { want: 5, need: 5 });
+    expect(a.lease?.permits).toBe(5);
+    // Recorded in the bucket of the lease's end (T0 + 1 s), counted until W and a bucket (100 ms) after it.
+    l.set(T0 + 61_099);
+    expect(await used(l)).toBe(5);
+    l.set(T0 + 61_100);
+    expect(await used(l)).toBe(0);
+    // A report: 2 of 5 used, the last 300 ms after the request was sent: 3 released, 2 moved to T0' + 300 ms.
+    const t1 = T0 + 120_000;
+    l.set(t1);
+    const b = await lease(l, { want: 5, need: 5 });
+    l.set(t1 + 500);
+    await lease(l, { want: 0, need: 0, reports: [{ id: b.lease?.id ?? "", used: 2, lastUseOffsetMs: 300 }] });
+    expect(await used(l)).toBe(2);
+    l.set(t1 + 60_399);
+    expect(await used(l)).toBe(2);
+    l.set(t1 + 60_400); // W and a bucket after the last use, not after the lease's end
+    expect(await used(l)).toBe(0);
     // The same report again changes nothing.
-    const d = await lease(l, 1, [{ id: a.lease?.id ?? "", used: 2, lastUseOffsetMs: 300 }]);
-    expect(d.states[0]).toMatchObject({ used: 6 });
+    l.set(t1 + 500);
+    await lease(l, { want: 0, need: 0, reports: [{ id: b.lease?.id ?? "", used: 2, lastUseOffsetMs: 300 }] });
+    expect(await used(l)).toBe(2);
   });
 
   it("keeps leased permits counted across a restart, even though the lease records are lost", async () => {
     const l = limiterFor("do-lease-restart");
-    const a = await lease(l, 100);
+    const a = await lease(l, { want: 4, need: 4 });
     await l.withClock((_o, state) => state.storage.sql.exec("SELECT 1").toArray());
     await evictDurableObject(l.stub());
-    const after = await lease(l, 1, [{ id: a.lease?.id ?? "", used: 0, lastUseOffsetMs: 0 }]);
+    const after = await lease(l, { want: 1, need: 1, reports: [{ id: a.lease?.id ?? "", used: 0, lastUseOffsetMs: 0 }] });
     expect(after.states[0]?.used).toBe((a.lease?.permits ?? 0) + 1); // the report could not be applied: still counted
   });
 
-  it("divides the headroom among the isolates drawing on it", async () => {
-    const l = limiterFor("do-lease-share");
-    await lease(l, 1, [], "h1");
-    const second = await lease(l, 100, [], "h2");
-    expect(second.lease?.permits).toBe(Math.floor(9 / 4)); // two isolates: a quarter of the headroom each
+  it("answers a report alone (want 0) without granting or refusing", async () => {
+    const l = limiterFor("do-lease-report");
+    const a = await lease(l, { want: 10, need: 10 });
+    const r = await lease(l, { want: 0, need: 0, reports: [{ id: a.lease?.id ?? "", used: 0, lastUseOffsetMs: 0 }] });
+    expect(r.lease).toBeNull();
+    expect(r.violated).toBeNull();
+    expect(r.states[0]?.used).toBe(0);
   });
 });

@@ -1,10 +1,12 @@
 /** Rate limiting through the real Worker: admission, headers, the 429, per-tenant policies, isolation, revocation. */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { setLeaseClock } from "../../src/ratelimit/admission";
 import type { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { ADMIN, call, createKey, envelope, recorded, rid, sessionToken, tenant } from "../support/gateway";
+import { countLimiterCalls } from "../support/limiter-calls";
+import { leaseTime } from "../support/lease-time";
 
 interface PolicyInput {
   name: string;
@@ -189,11 +191,12 @@ describe("rate limiting: per-tenant policies through the admin API", () => {
     const read = (await (await adminLimit(t)).json()) as { overridden: boolean; policies: PolicyInput[]; usage: Array<{ name: string; used: number; remaining: number }> };
     expect(read.overridden).toBe(true);
     expect(read.policies).toEqual(policies.map((p) => ({ ...p, mode: "enforce" })));
-    // Usage counts the permits leased to isolates: the one request's, and those still in hand.
+    // Usage counts the permits leased to isolates: a cold isolate leased exactly the one request's.
     const usage = read.usage.map((u) => ({ name: u.name, used: u.used, remaining: u.remaining }));
-    expect(usage.map((u) => u.name)).toEqual(["burst", "daily"]);
-    for (const u of usage) expect(u.used).toBeGreaterThanOrEqual(1);
-    expect(usage[0]?.remaining).toBe(5 - (usage[0]?.used ?? 0));
+    expect(usage).toEqual([
+      { name: "burst", used: 1, remaining: 4 },
+      { name: "daily", used: 1, remaining: 999 },
+    ]);
 
     const reset = await adminLimit(t, { method: "DELETE" });
     expect(reset.status).toBe(200);
@@ -326,5 +329,62 @@ describe("rate limiting: revocation", () => {
     expect((await envelope(res)).code).toBe("UNAUTHORIZED");
     expect(await recorded("psa", id)).toHaveLength(0);
     expect((await get(other)).status).toBe(200);
+  });
+});
+
+describe("rate limiting: exact in both directions (issue 18)", () => {
+  /** The tenant's object and this isolate's holders on one injected clock, lease ends included. */
+  async function sharedTime(t: string) {
+    const time = leaseTime(1_800_000_000_000);
+    await runInDurableObject(env.TENANT_LIMITER.getByName(t), (instance: TenantLimiter) => {
+      instance.clock = () => time.now();
+    });
+    onTestFinished(() => time.end());
+    return time;
+  }
+
+  it("limit 4: key A, key B, a session and key A again are admitted; the 5th is refused with a Retry-After that is true", async () => {
+    const { t, key: keyA } = await tenantWithKey("rl-both-keys", [{ name: "burst", limit: 4, window: "1m" }]);
+    const { key: keyB } = await createKey(t, { psa: "write" });
+    const token = await sessionToken(t, ["psa:tickets.read"]);
+    const time = await sharedTime(t);
+    const session = () => call("/psa/tickets", { headers: { authorization: `Bearer ${token}` } });
+    expect([(await get(keyA)).status, (await get(keyB)).status, (await session()).status, (await get(keyA)).status]).toEqual([200, 200, 200, 200]);
+    const refused = await get(keyB);
+    expect(refused.status).toBe(429);
+    const retryAfter = Number(refused.headers.get("retry-after"));
+    expect((await envelope(refused)).details).toMatchObject({ limit: 4, window: "1m", retryAfter });
+    const refusedAt = time.now();
+    time.advance((retryAfter - 1) * 1000);
+    expect((await get(keyA)).status).toBe(429); // a second early: still full
+    time.advance(refusedAt + retryAfter * 1000 - time.now());
+    expect((await get(keyA)).status).toBe(200); // exactly then: admitted
+  });
+
+  it("a hog key stops and another key of the tenant gets the rest of the budget: the hog's unused permits come back at its leases' end", async () => {
+    const { t, key: hog } = await tenantWithKey("rl-both-hog", [{ name: "burst", limit: 120, window: "1m" }]);
+    const { key: other } = await createKey(t, { psa: "write" });
+    const time = await sharedTime(t);
+    const limiter = env.TENANT_LIMITER.getByName(t);
+    const defaults = [{ name: "default", limit: 100, windowSec: 60 }];
+    for (let i = 0; i < 100; i++) expect((await get(hog)).status).toBe(200);
+    // The hog's isolate leased ahead of its need (2 a lease at 120 a minute: L/W x T), so more than 100 count.
+    expect((await limiter.status(defaults)).states[0]?.used).toBeGreaterThan(100);
+    time.advance(1_000); // the hog has stopped; its last lease ends and gives back what it did not use
+    await vi.waitFor(async () => expect((await limiter.status(defaults)).states[0]?.used).toBe(100));
+    expect(await statuses(other, 20)).toEqual(Array<number>(20).fill(200));
+    expect((await get(other)).status).toBe(429);
+  });
+
+  it("after a limit is raised, the holder leases ahead again: ten requests, at most three calls to the object", async () => {
+    const { t, key } = await tenantWithKey("rl-both-raise", [{ name: "burst", limit: 2, window: "1m" }]);
+    const time = await sharedTime(t);
+    expect(await statuses(key, 3)).toEqual([200, 200, 429]);
+    // Raised at the object (as an admin call through another isolate would): this isolate learns it at its next exchange.
+    await runInDurableObject(env.TENANT_LIMITER.getByName(t), (instance: TenantLimiter) => instance.setPolicies([{ name: "burst", limit: 6000, windowSec: 60 }]));
+    time.advance(1_000); // the cached refusal lasts one lease life at most
+    const calls = await countLimiterCalls(t);
+    expect(await statuses(key, 10)).toEqual(Array<number>(10).fill(200));
+    expect(calls("exchange")).toBeLessThanOrEqual(3);
   });
 });

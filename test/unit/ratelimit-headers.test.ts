@@ -11,7 +11,7 @@ function state(policy: Policy, used: number, resetMs: number, retryAtMs: number 
   return { policy, used, remaining: Math.max(0, policy.limit - used), resetMs, retryAtMs };
 }
 
-describe("RateLimit headers (draft-ietf-httpapi-ratelimit-headers-12)", () => {
+describe("RateLimit headers (draft-ietf-httpapi-ratelimit-headers-11)", () => {
   it("lists every policy with its quota and window, and remaining with seconds to reset", () => {
     expect(rateLimitHeaders([state(burst, 3, now + 18_000), state(hourly, 58, now + 3_000_001)], now)).toEqual({
       "RateLimit-Policy": '"burst";q=10;w=60, "hourly";q=500;w=3600',

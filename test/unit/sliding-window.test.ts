@@ -111,11 +111,11 @@ describe("sliding window: no over-admission", () => {
   });
 
   it("keeps bucket boundaries exact for windows that are not a whole number of ms per bucket", () => {
-    // 7 s / 60 = 116.67 ms: bucket 3 starts at 350.0 ms, bucket 4 at 466.67 -> first whole ms 467.
-    expect(bucketStartMs(7, 3)).toBe(350);
-    expect(bucketStartMs(7, 4)).toBe(467);
-    expect(bucketOf(7, 466)).toBe(3);
-    expect(bucketOf(7, 467)).toBe(4);
+    // 7 s / 600 = 11.667 ms: bucket 3 starts at 35.0 ms, bucket 4 at 46.67 -> first whole ms 47.
+    expect(bucketStartMs(7, 3)).toBe(35);
+    expect(bucketStartMs(7, 4)).toBe(47);
+    expect(bucketOf(7, 46)).toBe(3);
+    expect(bucketOf(7, 47)).toBe(4);
   });
 });
 
@@ -160,9 +160,10 @@ describe("sliding window: truthful retry time", () => {
     lim.burst(t0, 1);
     lim.burst(t0 + 5000, 3);
     const refused = lim.at(t0 + 6000);
-    expect(refused.violated?.retryAtMs).toBe(t0 + 61_000);
-    expect(lim.burst(t0 + 61_000, 5)).toBe(1);
-    expect(lim.at(t0 + 61_001).violated?.retryAtMs).toBe(t0 + 66_000);
+    // Buckets of 100 ms: t0's leaves the span at t0 + W + one bucket.
+    expect(refused.violated?.retryAtMs).toBe(t0 + 60_100);
+    expect(lim.burst(t0 + 60_100, 5)).toBe(1);
+    expect(lim.at(t0 + 60_101).violated?.retryAtMs).toBe(t0 + 65_100);
   });
 });
 
@@ -268,9 +269,9 @@ describe("sliding window: memory", () => {
     const lim = limiter([policy(10, 60)]);
     const t0 = 1_700_000_000_000;
     lim.burst(t0, 10);
-    prune(lim.store(60), 60, t0 + 60_999);
-    expect(lim.at(t0 + 60_999).allowed).toBe(false);
-    expect(prune(lim.store(60), 60, t0 + 61_000)).toEqual([bucketOf(60, t0)]);
+    prune(lim.store(60), 60, t0 + 60_099);
+    expect(lim.at(t0 + 60_099).allowed).toBe(false);
+    expect(prune(lim.store(60), 60, t0 + 60_100)).toEqual([bucketOf(60, t0)]);
     expect(lim.store(60).size).toBe(0);
   });
 
