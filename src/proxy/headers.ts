@@ -103,7 +103,7 @@ export function upstreamRequestHeaders(incoming: Headers, opts: UpstreamHeaderOp
   return headers;
 }
 
-/** The headers a client receives from an upstream response: hop-by-hop removed. */
-export function downstreamResponseHeaders(upstream: Headers): Headers {
-  return copyEndToEnd(upstream, () => false);
+/** The headers a client receives from an upstream response: hop-by-hop removed, and those `drop` rejects. */
+export function downstreamResponseHeaders(upstream: Headers, drop: (name: string) => boolean = () => false): Headers {
+  return copyEndToEnd(upstream, drop);
 }
