@@ -8,9 +8,9 @@
  *   `underscores_in_headers off`): CGI, WSGI and Rack servers read `_` as `-`, so `X-OneStack_Tenant-Id`
  *   or `Content_Length` would alias a header the gateway controls;
  * - credentials and the reserved identity namespace are removed, so a product can trust `X-OneStack-*` as
- *   set by the gateway alone;
- * - `Host` and every forwarding, rewrite and client-address header the client wrote are removed; the
- *   gateway sets `X-Forwarded-For` and `X-Forwarded-Proto` from what the edge knows (Envoy's
+ *   set by the gateway alone, and so are the identity headers other authenticating proxies set;
+ * - `Host` and every forwarding, rewrite, client-address and client-certificate header the client wrote are
+ *   removed; the gateway sets `X-Forwarded-For` and `X-Forwarded-Proto` from what the edge knows (Envoy's
  *   `use_remote_address`), never from what the client wrote.
  */
 import { withoutCookie } from "../http/cookies";
@@ -35,13 +35,37 @@ const FORWARDING = [
 ];
 
 /**
- * Prefixes of the same: every `X-Forwarded*` (host, server, prefix, port, scheme...), `X-Original-*` (URL, URI,
+ * Prefixes of the same: every `X-Forwarded*` (host, server, prefix, port, scheme, and Envoy's client
+ * certificate `X-Forwarded-Client-Cert`, Traefik's `X-Forwarded-Tls-Client-Cert*`), `X-Original-*` (URL, URI,
  * host, and what ASP.NET's ForwardedHeaders keeps: for, proto), IIS ARR's `X-ARR-*` (SSL, client
  * certificate), Cloudflare's per-connection `CF-*` and Envoy's internal `X-Envoy-*`.
  */
 const FORWARDING_PREFIXES = ["x-forwarded", "x-original-", "x-arr-", "cf-", "x-envoy-"];
 
-const NEVER_FORWARDED = new Set(["host", "x-integration-key", "authorization", "content-length", ...FORWARDING, ...METHOD_OVERRIDE_HEADERS]);
+/**
+ * Client-certificate headers: what a TLS-terminating proxy in front of a product says about the certificate
+ * the client presented, and products that authenticate by it read. The gateway terminates TLS and asks for
+ * no client certificate, so any such header came from the client: nginx and HAProxy conventions
+ * (`X-SSL-Client-*`, `X-SSL-Cert`, `X-Client-Verify`), Apache's `SSL-Client-*`, GCP's `X-Client-Cert*`, AWS
+ * ALB's `X-Amzn-Mtls-*` and RFC 9440's `Client-Cert` and `Client-Cert-Chain`.
+ */
+const CLIENT_CERT = ["x-client-verify", "x-ssl-cert"];
+const CLIENT_CERT_PREFIXES = ["x-client-cert", "x-ssl-client-", "ssl-client-", "x-amzn-mtls-", "client-cert"];
+
+/**
+ * Identity headers of other authenticating proxies, which products built behind one trust as the caller:
+ * `Remote-User` (Apache, nginx), Kubernetes' `X-Remote-User`/`-Group`/`-Extra-*`, oauth2-proxy's
+ * `X-Auth-Request-*`, Kong's `X-Authenticated-*` and `X-Consumer-*`, Grafana's `X-WEBAUTH-*`, Google IAP's
+ * `X-Goog-Authenticated-User-*` and `X-Goog-IAP-*`, Azure App Service's `X-MS-CLIENT-PRINCIPAL*` and
+ * `X-MS-TOKEN-*`, AWS ALB's `X-Amzn-Oidc-*`, Pomerium's `X-Pomerium-*` (oauth2-proxy's `X-Forwarded-User`
+ * and `-Email`, and Access's `Cf-Access-*`, go with the forwarding prefixes). The gateway says who the
+ * caller is in `X-OneStack-*` alone.
+ */
+const IDENTITY_CLAIMS = ["remote-user", "x-remote-user", "x-remote-group"];
+const IDENTITY_CLAIM_PREFIXES = ["x-remote-extra-", "x-auth-request-", "x-authenticated-", "x-consumer-", "x-webauth-", "x-goog-authenticated-user-", "x-goog-iap-", "x-ms-client-principal", "x-ms-token-", "x-amzn-oidc-", "x-pomerium-"];
+
+const NEVER_FORWARDED = new Set(["host", "x-integration-key", "authorization", "content-length", ...FORWARDING, ...CLIENT_CERT, ...IDENTITY_CLAIMS, ...METHOD_OVERRIDE_HEADERS]);
+const NEVER_FORWARDED_PREFIXES = [...FORWARDING_PREFIXES, ...CLIENT_CERT_PREFIXES, ...IDENTITY_CLAIM_PREFIXES];
 
 /** The header names listed in `Connection`, lowercased. */
 function connectionNamed(headers: Headers): Set<string> {
@@ -64,7 +88,7 @@ function copyEndToEnd(source: Headers, drop: (name: string) => boolean): Headers
 
 /** True for a request header the gateway never passes on from the client. */
 function neverForwarded(name: string): boolean {
-  return !PLAIN_NAME.test(name) || NEVER_FORWARDED.has(name) || isIdentityNamespace(name) || FORWARDING_PREFIXES.some((p) => name.startsWith(p));
+  return !PLAIN_NAME.test(name) || NEVER_FORWARDED.has(name) || isIdentityNamespace(name) || NEVER_FORWARDED_PREFIXES.some((p) => name.startsWith(p));
 }
 
 /**
@@ -103,7 +127,7 @@ export function upstreamRequestHeaders(incoming: Headers, opts: UpstreamHeaderOp
   return headers;
 }
 
-/** The headers a client receives from an upstream response: hop-by-hop removed, and those `drop` rejects. */
-export function downstreamResponseHeaders(upstream: Headers, drop: (name: string) => boolean = () => false): Headers {
-  return copyEndToEnd(upstream, drop);
+/** The headers a client receives from an upstream response: hop-by-hop removed. */
+export function downstreamResponseHeaders(upstream: Headers): Headers {
+  return copyEndToEnd(upstream, () => false);
 }

@@ -40,15 +40,13 @@ function isWithheld(name: string): boolean {
 
 /** The headers a client receives on a product's 1xx-3xx answer. */
 export function passThroughHeaders(upstream: Headers, ctx: ResponseHeaderContext): Headers {
-  // One copy that leaves out what is withheld (rather than a copy, then deletes).
-  const out = downstreamResponseHeaders(upstream, isWithheld);
-  if (out.has("set-cookie")) {
-    // The product's cookies, scoped to its public path (nginx's proxy_cookie_path): never the session cookie,
-    // never one for the whole origin (`__Host-`), never one another product on the origin receives.
-    const cookies = out.getSetCookie().filter((line) => !setCookieTouches(line, ctx.sessionCookie) && !isHostPrefixed(line));
-    out.delete("set-cookie");
-    for (const line of cookies) out.append("set-cookie", withCookiePath(line, (path) => publicCookiePath(path, ctx.location)));
-  }
+  const out = downstreamResponseHeaders(upstream);
+  for (const name of [...out.keys()]) if (isWithheld(name)) out.delete(name);
+  // The product's cookies, scoped to its public path (nginx's proxy_cookie_path): never the session cookie,
+  // never one for the whole origin (`__Host-`), never one another product on the origin receives.
+  const cookies = out.getSetCookie().filter((line) => !setCookieTouches(line, ctx.sessionCookie) && !isHostPrefixed(line));
+  out.delete("set-cookie");
+  for (const line of cookies) out.append("set-cookie", withCookiePath(line, (path) => publicCookiePath(path, ctx.location)));
   for (const [name, rewrite] of URL_HEADERS) {
     const value = out.get(name);
     if (value === null) continue;
