@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `npm run dev`: starts the demo product backends (dev/backends), then `wrangler dev` with the gateway's
 // upstreams pointed at them. Works offline. Env: PORT (gateway, 8787), PSA_PORT (8701), RMM_PORT (8702);
-// a backend port of 0 picks a free one. Ctrl-C, SIGTERM, or either child exiting stops everything.
+// a backend port of 0 picks a free one. `--var NAME:VALUE` (repeatable) sets a var as `wrangler dev --var`
+// does. Ctrl-C, SIGTERM, or either child exiting stops everything.
+// First it checks the configuration (scripts/check-config.mjs: wrangler.toml's top level, .dev.vars, the
+// --vars, config/products.json) and refuses to start, naming each field and why, when it is invalid.
 // Once wrangler is ready it prints a banner ending in one machine-readable line:
 //   gateway ready <url> psa=<port> rmm=<port>
 
@@ -9,6 +12,8 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { checkEnvironments, formatProblem, parseVarArgs } from "./check-config.mjs";
 import { seedDemoKeys } from "./seed-dev.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -38,6 +43,13 @@ if (Number(process.versions.node.split(".")[0]) < 22) {
 const gatewayPort = portFromEnv("PORT", 8787);
 const psaPort = portFromEnv("PSA_PORT", 8701);
 const rmmPort = portFromEnv("RMM_PORT", 8702);
+let extraVars;
+try {
+  extraVars = parseVarArgs(parseArgs({ options: { var: { type: "string", multiple: true, default: [] } } }).values.var);
+} catch (err) {
+  console.error(`dev: ${err.message}\nusage: npm run dev [-- --var NAME:VALUE ...]`);
+  process.exit(2);
+}
 
 const groups = new Set(); // process-group ids of everything we started (each child leads its own group)
 const running = new Set(); // children that have not exited yet
@@ -148,7 +160,19 @@ function banner(url, ports) {
   );
 }
 
+/** Refuses to start (exit 1) with an invalid configuration, printing each field and why. */
+async function checkConfig() {
+  // The upstreams as they will be: the demo backends (their ports are known once they listen; any port checks the same).
+  const upstreams = { UPSTREAM_PSA: `http://127.0.0.1:${psaPort || 8701}`, UPSTREAM_RMM: `http://127.0.0.1:${rmmPort || 8702}` };
+  const [{ problems }] = await checkEnvironments({ only: null, extraVars: { ...upstreams, ...extraVars } });
+  if (problems.length === 0) return;
+  for (const problem of problems) console.error(`dev: configuration invalid: ${formatProblem(problem)}`);
+  console.error("dev: not started; fix wrangler.toml (top level), .dev.vars or config/products.json (docs/configuration.md)");
+  process.exit(1);
+}
+
 async function main() {
+  await checkConfig();
   // The demo tenant's documented keys (README, "Demo credentials") go into local KV before the gateway starts.
   seedDemoKeys();
   const ports = await waitForBackends();
@@ -163,6 +187,7 @@ async function main() {
       "--show-interactive-dev-session=false",
       "--var", `UPSTREAM_PSA:http://127.0.0.1:${ports.psa}`,
       "--var", `UPSTREAM_RMM:http://127.0.0.1:${ports.rmm}`,
+      ...Object.entries(extraVars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
     ],
     {
       onLine(line) {

@@ -38,8 +38,15 @@ export async function generate() {
   }
 }
 
+// A misspelt flag must never silently mean the default (which would rewrite the committed document).
+const args = process.argv.slice(2);
+const unknown = args.filter((a) => a !== "--check");
+if (unknown.length > 0) {
+  console.error(`openapi: unknown argument ${unknown[0]} (usage: node scripts/openapi.mjs [--check])`);
+  process.exit(2);
+}
 const text = await generate();
-if (process.argv.includes("--check")) {
+if (args.includes("--check")) {
   let committed = null;
   try {
     committed = readFileSync(OUT, "utf8");

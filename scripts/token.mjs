@@ -25,18 +25,34 @@ function devVar(name) {
   return match[1];
 }
 
-const { values } = parseArgs({
-  options: {
-    tenant: { type: "string", default: "demo" },
-    sub: { type: "string" },
-    perms: { type: "string", default: "" },
-    portal: { type: "boolean", default: false },
-    customer: { type: "string", default: "cus_demo" },
-    ttl: { type: "string", default: "3600" },
-    expired: { type: "boolean", default: false },
-    json: { type: "boolean", default: false },
-  },
-});
+const USAGE = `usage: npm run token -- [--tenant T] [--sub S] [--perms 'psa:tickets.*,rmm:devices.read'] [--ttl SECONDS] [--expired] [--json]
+       npm run token -- --portal [--tenant T] [--sub S] [--customer C] [--ttl SECONDS] [--expired] [--json]
+DEV ONLY: a token signed by the development key (dev/keys/), which only \`npm run dev\` trusts.`;
+
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      tenant: { type: "string", default: "demo" },
+      sub: { type: "string" },
+      perms: { type: "string", default: "" },
+      portal: { type: "boolean", default: false },
+      customer: { type: "string", default: "cus_demo" },
+      ttl: { type: "string", default: "3600" },
+      expired: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  }));
+} catch (err) {
+  // node:util's message names the option ("Unknown option '--x'"); the stack is no help to anyone.
+  console.error(`token: ${err.message}\nrun \`npm run token -- --help\` for usage`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const ttl = Number(values.ttl);
 if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400) {

@@ -1,6 +1,6 @@
 // Command-line parsing for scripts/admin.mjs: positionals and `--flag value` / `--flag=value` / `--switch`.
 
-/** A mistake in how the CLI was called: exit code 2, with the usage text. */
+/** A mistake in how the CLI was called: exit code 2, one line and a pointer to --help. */
 export class UsageError extends Error {
   constructor(message) {
     super(message);
@@ -8,12 +8,37 @@ export class UsageError extends Error {
   }
 }
 
-const SWITCHES = new Set(["json", "help", "yes"]);
+const SWITCHES = new Set(["json", "help", "yes", "create", "detailed-exitcode"]);
+const VALUE_FLAGS = new Set(["url", "secret-file", "timeout-ms", "name", "access", "expires-at", "grace-period", "key", "policy", "limit", "cursor", "out"]);
 const REPEATABLE = new Set(["policy"]);
 
+/** The purpose-written refusal of a secret on the command line (it would show in shell history and `ps`). */
+export const SECRET_FLAG_MESSAGE = "--secret is not accepted (it would show in the shell history and process list): use --secret-file or ONESTACK_ADMIN_SECRET";
+
+/** Edit distance, for "did you mean". */
+function distance(a, b) {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i += 1) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j += 1) {
+      const next = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = row[j];
+      row[j] = next;
+    }
+  }
+  return row[b.length];
+}
+
+/** `unknown flag --jsn (did you mean --json?)`. */
+export function unknownFlag(name, known) {
+  const close = [...known].map((k) => [k, distance(name, k)]).filter(([, d]) => d <= 2).sort((a, b) => a[1] - b[1])[0];
+  return new UsageError(`unknown flag --${name}${close ? ` (did you mean --${close[0]}?)` : ""}`);
+}
+
 /**
- * Splits argv into positionals and flags. Flags in REPEATABLE collect into arrays; SWITCHES take no
- * value; every other flag needs one. An unknown flag is the caller's to refuse (`allowFlags`).
+ * Splits argv into positionals and flags. Flags in REPEATABLE collect into arrays; SWITCHES take no value;
+ * VALUE_FLAGS need one; anything else is an unknown flag, refused here before it can take a value.
  */
 export function parseArgs(argv) {
   const positionals = [];
@@ -26,10 +51,12 @@ export function parseArgs(argv) {
     }
     const eq = arg.indexOf("=");
     const name = arg.slice(2, eq === -1 ? undefined : eq);
+    if (name === "secret") throw new UsageError(SECRET_FLAG_MESSAGE);
+    if (!SWITCHES.has(name) && !VALUE_FLAGS.has(name)) throw unknownFlag(name, [...SWITCHES, ...VALUE_FLAGS]);
     let value = true;
-    if (!SWITCHES.has(name)) {
+    if (VALUE_FLAGS.has(name)) {
       value = eq === -1 ? argv[(i += 1)] : arg.slice(eq + 1);
-      if (value === undefined) throw new UsageError(`--${name} needs a value`);
+      if (value === undefined || (eq === -1 && value.startsWith("--"))) throw new UsageError(`--${name} needs a value`);
     }
     if (REPEATABLE.has(name)) flags[name] = [...(flags[name] ?? []), value];
     else flags[name] = value;
@@ -38,9 +65,9 @@ export function parseArgs(argv) {
 }
 
 /** Refuses flags the command does not take, so a misspelt flag never silently means its default. */
-export function allowFlags(flags, allowed) {
+export function allowFlags(flags, allowed, command) {
   for (const name of Object.keys(flags)) {
-    if (!allowed.includes(name)) throw new UsageError(`unknown flag --${name}`);
+    if (!allowed.includes(name)) throw new UsageError(`--${name} is not a flag of ${command}`);
   }
 }
 

@@ -1,6 +1,7 @@
-// Declarative tenant configuration (config/tenants.<env>.json) and the pure half of plan/apply: reading
-// the file, and the difference between it and what the environment has. No I/O here (plan.mjs does it),
-// so the diff is testable on its own.
+// Declarative tenant configuration (config/tenants.<env>.json) and the pure half of plan/apply/dump: the
+// difference between a file's entries and what the environment has, and the live state written as a file.
+// No I/O here (plan.mjs does it), so both are testable on their own. The file itself is validated by the
+// gateway (POST /__gateway/admin/tenants-file/validate), with the admin API's own schemas.
 //
 // File shape:
 //   { "environment": "development",
@@ -9,48 +10,7 @@
 // `rateLimit` absent: left alone; null: reset to the default; policies: set to exactly these.
 // Tenants (and keys) not in the file are never touched.
 
-import { UsageError } from "./args.mjs";
-
 const UNIT = { s: 1, m: 60, h: 3600, d: 86_400 };
-
-function own(obj, name) {
-  return Object.hasOwn(obj, name) ? obj[name] : undefined;
-}
-
-function isObject(value) {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function readRateLimit(value, where) {
-  if (value === null) return null;
-  if (!isObject(value) || !Array.isArray(value.policies)) throw new UsageError(`${where}: must be null (the default) or { "policies": [...] }`);
-  value.policies.forEach((p, i) => {
-    if (!isObject(p) || typeof p.name !== "string" || !Number.isSafeInteger(p.limit) || typeof p.window !== "string") {
-      throw new UsageError(`${where}.policies[${i}]: must be { "name": string, "limit": integer, "window": "1m" } (the API checks the rest)`);
-    }
-  });
-  return value.policies;
-}
-
-/** The desired state from a parsed tenants file: `{ environment, entries: [{ tenantId, keyId?, policies }] }`. */
-export function readTenantsFile(doc) {
-  if (!isObject(doc) || !isObject(doc.tenants)) throw new UsageError('tenants file: must be { "tenants": { ... } }');
-  if (doc.environment !== undefined && typeof doc.environment !== "string") throw new UsageError("tenants file: environment must be a string");
-  const entries = [];
-  for (const tenantId of Object.keys(doc.tenants)) {
-    const t = own(doc.tenants, tenantId);
-    if (!isObject(t)) throw new UsageError(`tenants.${tenantId}: must be an object`);
-    if (Object.hasOwn(t, "rateLimit")) entries.push({ tenantId, policies: readRateLimit(t.rateLimit, `tenants.${tenantId}.rateLimit`) });
-    if (t.keys !== undefined) {
-      if (!isObject(t.keys)) throw new UsageError(`tenants.${tenantId}.keys: must be an object of key ids`);
-      for (const keyId of Object.keys(t.keys)) {
-        const k = own(t.keys, keyId);
-        if (isObject(k) && Object.hasOwn(k, "rateLimit")) entries.push({ tenantId, keyId, policies: readRateLimit(k.rateLimit, `tenants.${tenantId}.keys.${keyId}.rateLimit`) });
-      }
-    }
-  }
-  return { environment: doc.environment ?? null, entries };
-}
 
 function windowSec(text) {
   const m = /^(\d{1,6})([smhd])$/.exec(text);
@@ -64,12 +24,30 @@ function canonical(policies) {
 
 /**
  * One change for an entry, or null when the environment already matches. `live` is the API's limit view
- * (`overridden`, `policies`). Actions: `set` (default now, policies wanted), `change` (other policies
- * wanted), `reset` (policies now, default wanted).
+ * (`overridden`, `policies`), or null for a tenant the gateway does not know yet (its policies are the
+ * default, and the change makes it known: `newTenant`). Actions: `set` (default now, policies wanted),
+ * `change` (other policies wanted), `reset` (policies now, default wanted).
  */
 export function diffEntry(entry, live) {
-  const before = live.overridden ? live.policies : null;
+  const before = live?.overridden ? live.policies : null;
   if (canonical(before) === canonical(entry.policies)) return null;
   const action = entry.policies === null ? "reset" : before === null ? "set" : "change";
-  return { tenantId: entry.tenantId, ...(entry.keyId !== undefined ? { keyId: entry.keyId } : {}), action, before, after: entry.policies };
+  return { tenantId: entry.tenantId, ...(entry.keyId !== undefined ? { keyId: entry.keyId } : {}), action, before, after: entry.policies, ...(live === null ? { newTenant: true } : {}) };
+}
+
+/** Policies as a file writes them: `mode` only when it is not the default. */
+const filePolicies = (view) => view.policies.map((p) => ({ name: p.name, limit: p.limit, window: p.window, ...(p.mode === "shadow" ? { mode: "shadow" } : {}) }));
+
+/**
+ * The live state as a tenants file: every tenant's own policies (null: the default) and every key with
+ * policies of its own. `tenants` is `[{ tenantId, view, keyViews: [{ keyId, view }] }]`.
+ */
+export function tenantsFileOf(environment, tenants) {
+  const out = {};
+  for (const t of tenants) {
+    const entry = { rateLimit: t.view.overridden ? { policies: filePolicies(t.view) } : null };
+    if (t.keyViews.length > 0) entry.keys = Object.fromEntries(t.keyViews.map((k) => [k.keyId, { rateLimit: { policies: filePolicies(k.view) } }]));
+    out[t.tenantId] = entry;
+  }
+  return { environment, tenants: out };
 }

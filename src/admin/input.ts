@@ -27,37 +27,37 @@ export function keyIdParam(c: Context<AppEnv>): string {
   return id;
 }
 
-function tooLarge(): GatewayError {
-  return new GatewayError("PAYLOAD_TOO_LARGE", { details: { limit: MAX_ADMIN_BODY } });
+function tooLarge(maxBytes: number): GatewayError {
+  return new GatewayError("PAYLOAD_TOO_LARGE", { details: { limit: maxBytes } });
 }
 
 /**
  * The body's bytes, refused with 413 as soon as they pass the cap: a declared `Content-Length` over it is
  * refused before reading, and a body without one is counted while it streams, never buffered whole.
  */
-async function readCapped(request: Request): Promise<Uint8Array> {
+async function readCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && !(/^\d+$/.test(declared) && Number(declared) <= MAX_ADMIN_BODY)) throw tooLarge();
-  const out = new Uint8Array(MAX_ADMIN_BODY);
+  if (declared !== null && !(/^\d+$/.test(declared) && Number(declared) <= maxBytes)) throw tooLarge(maxBytes);
+  const out = new Uint8Array(maxBytes);
   let length = 0;
   if (request.body === null) return out.subarray(0, 0);
   const reader = request.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) return out.subarray(0, length);
-    if (length + value.byteLength > MAX_ADMIN_BODY) {
+    if (length + value.byteLength > maxBytes) {
       await reader.cancel();
-      throw tooLarge();
+      throw tooLarge(maxBytes);
     }
     out.set(value, length);
     length += value.byteLength;
   }
 }
 
-/** The JSON object body of an admin request. */
-export async function jsonBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
+/** The JSON object body of an admin request, of at most `maxBytes` (16 KiB; a whole tenants file may be larger). */
+export async function jsonBody(c: Context<AppEnv>, maxBytes = MAX_ADMIN_BODY): Promise<Record<string, unknown>> {
   if (!isJsonMediaType(c.req.header("content-type") ?? null)) throw validationError({ "Content-Type": "Must be application/json" });
-  const bytes = await readCapped(c.req.raw);
+  const bytes = await readCapped(c.req.raw, maxBytes);
   let value: unknown;
   try {
     value = parseStrictJson(bytes);
@@ -131,7 +131,7 @@ export function newKeyInput(body: Record<string, unknown>, products: readonly st
 
 /**
  * Policies from `{ policies: [{ name, limit, window: "1m" }] }`, validated; `window` strings become
- * `windowSec`. Only `window` is accepted: a `windowSec` sent directly is ignored, so it fails as missing.
+ * `windowSec`. Only `window` is accepted: a `windowSec` sent directly is refused as an unknown field.
  */
 export function policiesInput(body: Record<string, unknown>): Policy[] {
   const { policies } = parseInput(PoliciesBody, body, "invalid rate-limit policies");

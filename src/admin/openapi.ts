@@ -7,6 +7,7 @@ import { toJsonSchema, type JsonSchema } from "@valibot/to-json-schema";
 import * as v from "valibot";
 import { EnvelopeSchema, OPERATIONS, PATH_PARAMS, type Operation } from "./api-spec";
 import type { DescribeFn } from "./schemas";
+import { closedJsonSchema } from "./unknown-fields";
 
 export const ADMIN_BASE = "/__gateway/admin";
 
@@ -38,9 +39,14 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: "VALIDATION_ERROR (details.fields) or INVALID_JSON",
   401: "UNAUTHORIZED: missing or wrong admin credential",
   404: "NOT_FOUND",
-  413: "PAYLOAD_TOO_LARGE: body over 16 KiB",
+  409: "CONFLICT: the key's state does not allow it (details.state)",
+  413: "PAYLOAD_TOO_LARGE: body over the limit (details.limit)",
   429: "RATE_LIMIT_EXCEEDED: too many failed admin authentications from this address",
+  503: "SERVICE_UNAVAILABLE: a store did not answer in time; retrying is safe",
 };
+
+/** Answers that say when to try again. */
+const RETRY_AFTER = { "Retry-After": { required: true, description: "Seconds to wait before trying again", schema: { type: "string", pattern: "^[0-9]+$" } } };
 
 function operationObject(op: Operation, products: readonly string[]): Record<string, unknown> {
   const names = [...op.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1] as string);
@@ -48,7 +54,9 @@ function operationObject(op: Operation, products: readonly string[]): Record<str
   const responses: Record<string, unknown> = {
     [String(op.ok.status)]: { description: op.ok.description, content: { "application/json": { schema: op.ok.schema === undefined ? { type: "object" } : jsonSchemaOf(op.ok.schema) } } },
   };
-  for (const status of [...op.errors, 401, 429].sort()) responses[String(status)] = { description: ERROR_DESCRIPTIONS[status] ?? "Error", ...error };
+  for (const status of [...op.errors, 401, 429].sort()) {
+    responses[String(status)] = { description: ERROR_DESCRIPTIONS[status] ?? "Error", ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : {}), ...error };
+  }
   const body = typeof op.body === "function" ? op.body(products) : op.body;
   const parameters = [
     ...names.map((name) => ({ name, in: "path", required: true, schema: jsonSchemaOf(PATH_PARAMS[name] ?? v.string()) })),
@@ -58,7 +66,7 @@ function operationObject(op: Operation, products: readonly string[]): Record<str
     operationId: op.operationId,
     summary: op.summary,
     ...(parameters.length > 0 ? { parameters } : {}),
-    ...(body !== undefined ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchemaOf(body) } } } } : {}),
+    ...(body !== undefined ? { requestBody: { required: op.bodyOptional !== true, content: { "application/json": { schema: closedJsonSchema(jsonSchemaOf(body) as Record<string, unknown>), ...(op.example !== undefined ? { example: op.example } : {}) } } } } : {}),
     responses,
   };
 }

@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import { TENANT_ID_PATTERN, TENANT_ID_RULE } from "../shared/tenant-id";
+import { GRACE_JSON_PATTERN, PAGE_SIZE_JSON_PATTERN, WINDOW_JSON_PATTERN } from "./json-patterns";
 import { MAX_LIMIT, MAX_POLICIES, MAX_WINDOW_SEC, MIN_WINDOW_SEC, parseWindow, POLICY_NAME, WINDOW_PATTERN } from "../shared/policy";
 
 /**
@@ -26,7 +27,7 @@ const EXPIRY_RULE = "Must be an RFC 3339 date-time with a time zone (2030-01-31T
  * `v.object` whose missing-field issue carries that field's own rule (valibot reports a missing key with
  * the object's message): the entry schema is run on `undefined` and its first message used.
  */
-function fields<E extends v.ObjectEntries>(entries: E) {
+export function fields<E extends v.ObjectEntries>(entries: E) {
   return v.object(entries, (issue) => {
     const key = issue.path?.at(-1)?.key;
     if (issue.kind === "schema" && typeof key === "string" && Object.hasOwn(entries, key)) {
@@ -44,6 +45,7 @@ export const KeyIdSchema = v.pipe(v.string(), v.regex(KEY_ID_PATTERN));
 export const WindowSchema = v.pipe(
   v.string(WINDOW_RULE),
   v.regex(WINDOW_PATTERN, WINDOW_RULE),
+  v.metadata({ describe: (() => ({ type: "string", pattern: WINDOW_JSON_PATTERN, description: WINDOW_RULE })) satisfies DescribeFn }),
   v.check((w) => {
     const sec = parseWindow(w);
     return sec !== null && sec >= MIN_WINDOW_SEC && sec <= MAX_WINDOW_SEC;
@@ -95,7 +97,7 @@ export const PoliciesBody = fields({ policies: policyList(PolicySchema) });
 const GRACE_RULE = 'Must be a duration such as "30s", "15m", "1h", "7d", or whole seconds, from 0 to 604800 (7 days)';
 export const RollBody = fields({
   gracePeriod: v.optional(
-    v.nullable(v.union([v.pipe(v.string(GRACE_RULE), v.regex(WINDOW_PATTERN, GRACE_RULE)), v.pipe(v.number(GRACE_RULE), v.safeInteger(GRACE_RULE), v.minValue(0, GRACE_RULE), v.maxValue(604_800, GRACE_RULE))], GRACE_RULE)),
+    v.nullable(v.union([v.pipe(v.string(GRACE_RULE), v.regex(WINDOW_PATTERN, GRACE_RULE), v.metadata({ describe: (() => ({ type: "string", pattern: GRACE_JSON_PATTERN })) satisfies DescribeFn })), v.pipe(v.number(GRACE_RULE), v.safeInteger(GRACE_RULE), v.minValue(0, GRACE_RULE), v.maxValue(604_800, GRACE_RULE))], GRACE_RULE)),
   ),
 });
 
@@ -126,8 +128,8 @@ export function newKeyBody(products: readonly string[], nowMs: number, isSafeNam
       v.nullable(
         v.pipe(
           v.string(EXPIRY_RULE),
+          v.metadata({ describe: (() => ({ type: "string", format: "date-time", description: EXPIRY_RULE })) satisfies DescribeFn }),
           v.check((e) => (parseTime(e) ?? 0) > nowMs, EXPIRY_RULE),
-          v.description(EXPIRY_RULE),
           v.transform((e) => new Date(parseTime(e) as number).toISOString()),
         ),
       ),
@@ -138,6 +140,6 @@ export function newKeyBody(products: readonly string[], nowMs: number, isSafeNam
 
 /** `GET .../audit` query: `limit` 1-100 (default 50), `cursor` from the previous page's `nextCursor`. */
 export const AuditQuerySchema = v.object({
-  limit: v.optional(v.pipe(v.string("Must be one integer from 1 to 100 (given once)"), v.regex(/^\d{1,3}$/, "Must be an integer from 1 to 100"), v.transform(Number), v.minValue(1, "Must be an integer from 1 to 100"), v.maxValue(100, "Must be an integer from 1 to 100")), "50"),
+  limit: v.optional(v.pipe(v.string("Must be one integer from 1 to 100 (given once)"), v.regex(/^\d{1,3}$/, "Must be an integer from 1 to 100"), v.metadata({ describe: (() => ({ type: "string", pattern: PAGE_SIZE_JSON_PATTERN })) satisfies DescribeFn }), v.transform(Number), v.minValue(1, "Must be an integer from 1 to 100"), v.maxValue(100, "Must be an integer from 1 to 100")), "50"),
   cursor: v.optional(v.pipe(v.string("Must be one nextCursor from an earlier page (given once)"), v.regex(/^\d{1,15}$/, "Must be a nextCursor from an earlier page"), v.transform(Number))),
 });

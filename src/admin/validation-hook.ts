@@ -9,11 +9,17 @@ import type { ValidationTargets } from "hono";
 import * as v from "valibot";
 import { issuesToFields } from "../shared/schema-issues";
 import { validationError } from "../errors";
+import { unknownFields } from "./unknown-fields";
 
-/** The schema's output for `value`, or VALIDATION_ERROR naming every bad field (under `root`, for a bare value). */
+/**
+ * The schema's output for `value`, or VALIDATION_ERROR naming every bad field (under `root`, for a bare
+ * value). A field the schema does not have is one of them: dropped silently, a misspelt `"mdoe"` would
+ * change nothing and answer 200.
+ */
 export function parseInput<S extends v.GenericSchema>(schema: S, value: unknown, logReason: string, root = ""): v.InferOutput<S> {
   const result = v.safeParse(schema, value);
-  if (!result.success) throw validationError(issuesToFields(result.issues, root), logReason);
+  const unknown = unknownFields(schema, value);
+  if (!result.success || unknown.length > 0) throw validationError(issuesToFields([...unknown, ...(result.issues ?? [])], root), logReason);
   return result.output;
 }
 

@@ -12,7 +12,7 @@ export const MAX_AGE_MS = 90 * 86_400_000;
 const MAX_PAGE = 100;
 
 /** What was changed. */
-export type AuditAction = "key.created" | "key.revoked" | "key.rolled" | "rate-limit.set" | "rate-limit.reset" | "key-rate-limit.set" | "key-rate-limit.reset";
+export type AuditAction = "key.created" | "key.revoked" | "key.rolled" | "key.updated" | "rate-limit.set" | "rate-limit.reset" | "key-rate-limit.set" | "key-rate-limit.reset";
 
 /** One change as recorded: who (the admin identity), what, on which key (if any), before and after. */
 export interface AuditInput {

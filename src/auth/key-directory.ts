@@ -10,8 +10,9 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { generateIntegrationKey } from "./integration-key";
-import { hashKey, keyState, newKeyId, type KeyRecord } from "./key-record";
+import { hashKey, isUsable, keyState, newKeyId, type KeyRecord } from "./key-record";
 import { writeKeyToKv } from "./key-kv";
+import { adoptTenant, findTenant, listTenants, recordTenant, type IndexedTenant } from "../audit/tenant-index";
 import { parseAdminConfig } from "../config/admin";
 import { withDeadline } from "../shared/with-deadline";
 
@@ -29,6 +30,8 @@ export type RollResult =
   | { kind: "rolled"; key: string; old: StoredKey; next: StoredKey }
   | { kind: "not-found" }
   | { kind: "not-rollable"; record: KeyRecord };
+
+export type UpdateResult = { kind: "updated"; before: KeyRecord; after: StoredKey } | { kind: "not-found" } | { kind: "revoked"; record: KeyRecord };
 
 interface Row extends Record<string, SqlStorageValue> {
   hash: string;
@@ -106,9 +109,62 @@ export class KeyDirectory extends DurableObject<Env> {
     return { kind: "rolled", key, old: { hash: found.hash, record: oldRecord }, next: { hash, record: nextRecord } };
   }
 
+  /**
+   * Changes a key's name or expiry in place (the secret and id stay). A revoked key is not changed: it can
+   * never be used again, and its record is the audit's. A rolling key keeps its grace deadline.
+   */
+  async update(tenantId: string, keyId: string, changes: { name?: string; expiresAt?: string | null }): Promise<UpdateResult> {
+    const found = await this.find(tenantId, keyId);
+    if (found === null) return { kind: "not-found" };
+    if (keyState(found.record, this.clock()) === "revoked") return { kind: "revoked", record: found.record };
+    const record: KeyRecord = { ...found.record, ...changes };
+    const grace = record.graceUntil === null || record.graceUntil === undefined ? null : Date.parse(record.graceUntil);
+    this.write(found.hash, record, false, grace);
+    await this.scheduleAlarm(grace);
+    return { kind: "updated", before: found.record, after: { hash: found.hash, record } };
+  }
+
   /** A tenant's keys in this shard. */
   async list(tenantId: string): Promise<KeyRecord[]> {
     return this.ctx.storage.sql.exec<Row>("SELECT hash, record, version FROM keys WHERE tenant_id = ?", tenantId).toArray().map((r) => stored(r).record);
+  }
+
+  /**
+   * Key counts of up to `limit` tenants after `after` (exclusive) that have keys in this shard, in tenant id
+   * order: all keys, and those that may authenticate now (for the tenant index).
+   */
+  async tenantKeyCounts(after: string, limit: number): Promise<Array<{ tenantId: string; keys: number; usableKeys: number }>> {
+    const nowMs = this.clock();
+    const counts = new Map<string, { tenantId: string; keys: number; usableKeys: number }>();
+    const rows = this.ctx.storage.sql.exec<{ tenant_id: string; record: string }>(
+      "SELECT tenant_id, record FROM keys WHERE tenant_id IN (SELECT DISTINCT tenant_id FROM keys WHERE tenant_id > ? ORDER BY tenant_id LIMIT ?) ORDER BY tenant_id",
+      after,
+      limit,
+    );
+    for (const row of rows) {
+      const entry = counts.get(row.tenant_id) ?? { tenantId: row.tenant_id, keys: 0, usableKeys: 0 };
+      entry.keys += 1;
+      if (isUsable(JSON.parse(row.record) as KeyRecord, nowMs)) entry.usableKeys += 1;
+      counts.set(row.tenant_id, entry);
+    }
+    return [...counts.values()];
+  }
+
+  // The tenant index (src/audit/tenant-index.ts), kept by the `tenant-index` instance only.
+  async indexTenant(tenantId: string, state: { overridden: boolean; keysWithPolicies: number }): Promise<void> {
+    recordTenant(this.ctx.storage.sql, tenantId, state, this.clock());
+  }
+
+  async adoptTenant(tenantId: string, state: { overridden: boolean; keysWithPolicies: number }): Promise<void> {
+    adoptTenant(this.ctx.storage.sql, tenantId, state);
+  }
+
+  async indexedTenant(tenantId: string): Promise<IndexedTenant | null> {
+    return findTenant(this.ctx.storage.sql, tenantId);
+  }
+
+  async indexedTenants(after: string, limit: number): Promise<IndexedTenant[]> {
+    return listTenants(this.ctx.storage.sql, after, limit);
   }
 
   /** Ends due grace periods, then copies unsynced rows into KV and their revocations into the tenant's limiter. */

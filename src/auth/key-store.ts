@@ -11,6 +11,7 @@ import { GatewayError } from "../errors";
 import type { KeyDirectory } from "./key-directory";
 import { readKeyFromKv } from "./key-kv";
 import { shardForHash, type KeyRecord } from "./key-record";
+import { isUnavailable } from "../shared/unavailable";
 import { withDeadline } from "../shared/with-deadline";
 
 /** How long a found record / a confirmed miss is trusted in an isolate (docs/authentication.md, "where they live"). */
@@ -80,9 +81,10 @@ const inflight = new Map<string, Promise<KeyLookup>>();
 /**
  * The record for a key hash from KV, else from the directory; null when neither knows it. The result is
  * cached. KV is only the directory's cache: a KV read that fails or does not answer within
- * `stores.kvTimeoutMs` is a miss, confirmed with the directory like any other. A directory that fails or
- * does not answer within `stores.directoryTimeoutMs` is 503 (a refusal would tell a valid new key it is
- * unknown), never cached. A lookup of a hash already being looked up waits for that one: its promise is
+ * `stores.kvTimeoutMs` is a miss, confirmed with the directory like any other. A directory that is
+ * unavailable (../shared/unavailable.ts) or does not answer within `stores.directoryTimeoutMs` is 503 (a
+ * refusal would tell a valid new key it is unknown), never cached; any other error from the call is a bug,
+ * thrown on as an exception (500, logged). A lookup of a hash already being looked up waits for that one: its promise is
  * made by the request that started it, and each waiting request resumes in its own context.
  */
 export async function lookUpKey(stores: KeyStores, hash: string, nowMs: number): Promise<KeyRecord | null> {
@@ -116,6 +118,7 @@ async function readKey(stores: KeyStores, hash: string, nowMs: number): Promise<
     try {
       record = await withDeadline(stores.directory.getByName(shardForHash(hash)).lookup(hash), stores.directoryTimeoutMs);
     } catch (err) {
+      if (!isUnavailable(err)) throw err; // a bug, ours or the directory's: an exception, not an outage
       throw new GatewayError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, logReason: `key directory unavailable: ${String(err)}` });
     }
   }

@@ -89,10 +89,10 @@ function optional(value: unknown, fallback: string, field: string): string {
 export function parseAuthConfig(vars: Record<string, unknown>, environment: string): AuthConfig {
   const algorithms = optional(vars.JWT_ALGORITHMS, "RS256,ES256,EdDSA", "JWT_ALGORITHMS").split(",").map((a) => a.trim());
   for (const alg of algorithms) {
-    if (!ASYMMETRIC_ALGORITHMS.includes(alg)) throw new ConfigError("JWT_ALGORITHMS", `${alg} is not an allowed asymmetric algorithm`);
+    if (!ASYMMETRIC_ALGORITHMS.includes(alg)) throw new ConfigError("JWT_ALGORITHMS", `each must be one of ${ASYMMETRIC_ALGORITHMS.join(", ")}`, alg);
   }
-  const adminSecret = configValue(ADMIN_SECRET, vars.ADMIN_SECRET, "ADMIN_SECRET");
-  const adminSecretNext = configValue(ADMIN_SECRET, vars.ADMIN_SECRET_NEXT, "ADMIN_SECRET_NEXT");
+  const adminSecret = parseAdminSecret(vars.ADMIN_SECRET, "ADMIN_SECRET", environment);
+  const adminSecretNext = parseAdminSecret(vars.ADMIN_SECRET_NEXT, "ADMIN_SECRET_NEXT", environment);
   return {
     issuer: optional(vars.JWT_ISSUER, "https://auth.onestack.example", "JWT_ISSUER"),
     sessionAudience: optional(vars.JWT_SESSION_AUDIENCE, "onestack-api", "JWT_SESSION_AUDIENCE"),
@@ -117,6 +117,15 @@ const ADMIN_SECRET = v.pipe(
   v.check((s) => s === "" || s.length >= 16, "must be at least 16 characters"),
   v.transform((s) => (s === "" ? null : s)),
 );
+
+/** The local development admin secret the README documents: published, so never accepted outside development. */
+const DEVELOPMENT_ADMIN_SECRET = "dev-admin-secret-change-me";
+
+function parseAdminSecret(value: unknown, field: string, environment: string): string | null {
+  const secret = configValue(ADMIN_SECRET, value, field);
+  if (secret === DEVELOPMENT_ADMIN_SECRET && environment !== "development") throw new ConfigError(field, "is the published development secret; set a secret of your own with wrangler secret put");
+  return secret;
+}
 
 function httpsUrl(value: unknown, field: string, environment: string): string {
   let url: URL;

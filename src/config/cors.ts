@@ -14,9 +14,9 @@ export function parseCorsConfig(vars: Record<string, unknown>): CorsConfig {
     try {
       url = new URL(entry);
     } catch {
-      throw new ConfigError("CORS_ORIGINS", `${JSON.stringify(entry)} is not an origin like https://portal.example.com`);
+      throw new ConfigError("CORS_ORIGINS", "each entry must be an origin like https://portal.example.com", JSON.stringify(entry));
     }
-    if (url.origin !== entry) throw new ConfigError("CORS_ORIGINS", `${JSON.stringify(entry)} must be a bare origin (scheme://host[:port]), not * or a URL with a path`);
+    if (url.origin !== entry) throw new ConfigError("CORS_ORIGINS", "each entry must be a bare origin (scheme://host[:port]), not * or a URL with a path", JSON.stringify(entry));
     origins.add(url.origin);
   }
   return { origins, maxAgeSec: expectInt(vars.CORS_MAX_AGE_SECONDS ?? 600, "CORS_MAX_AGE_SECONDS", 0, 86_400) };

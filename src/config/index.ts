@@ -30,9 +30,9 @@ export interface GatewayConfig {
 
 export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; error: ConfigError };
 
-/** Builds the configuration from env vars and the bundled products document. Throws ConfigError. */
-export function parseConfig(vars: Record<string, unknown>): GatewayConfig {
-  const products = parseProducts(productsDoc, vars);
+/** Builds the configuration from env vars and the products document (the bundled one by default). Throws ConfigError. */
+export function parseConfig(vars: Record<string, unknown>, doc: unknown = productsDoc): GatewayConfig {
+  const products = parseProducts(doc, vars);
   const environment = typeof vars.ENVIRONMENT === "string" && vars.ENVIRONMENT !== "" ? vars.ENVIRONMENT : "production";
   return {
     environment,

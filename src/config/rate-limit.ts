@@ -62,7 +62,7 @@ export function parseRateLimitConfig(vars: Record<string, unknown>): RateLimitCo
   const text = vars.RATE_LIMIT_DEFAULT ?? "100/1m";
   if (typeof text !== "string") throw new ConfigError("RATE_LIMIT_DEFAULT", "must be a string like 100/1m");
   const defaults = parsePolicyList(text);
-  if (typeof defaults === "string") throw new ConfigError("RATE_LIMIT_DEFAULT", defaults);
+  if (typeof defaults === "string") throw new ConfigError("RATE_LIMIT_DEFAULT", "must be policies like 100/1m,2000/1h", defaults);
   const failMode = configValue(v.picklist(["open", "closed", "reads-open"], 'must be "open", "closed" or "reads-open"'), vars.RATE_LIMIT_FAIL_MODE ?? "open", "RATE_LIMIT_FAIL_MODE");
   const timeoutMs = expectInt(vars.RATE_LIMIT_TIMEOUT_MS ?? 1000, "RATE_LIMIT_TIMEOUT_MS", 10, 30_000);
   // The lease life bounds how long a revocation or a policy change takes to reach every isolate.

@@ -6,12 +6,17 @@ import * as v from "valibot";
 import { isRecord } from "../shared/records";
 import { issueField } from "../shared/schema-issues";
 
+/**
+ * A configuration field that is wrong: `reason` says why without quoting the value (the health endpoint shows
+ * it to anyone); `detail`, when given, is the offending value or part, for the log and the check's output.
+ */
 export class ConfigError extends Error {
   constructor(
     readonly field: string,
-    problem: string,
+    readonly reason: string,
+    readonly detail?: string,
   ) {
-    super(`${field}: ${problem}`);
+    super(`${field}: ${reason}${detail === undefined ? "" : ` (${detail})`}`);
     this.name = "ConfigError";
   }
 }

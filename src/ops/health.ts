@@ -1,6 +1,6 @@
 /**
  * The health endpoint: no authentication, no upstream call, no rate limit, not counted against any tenant.
- * It reports the build and whether the configuration is valid (naming the bad field, never its value), so
+ * It reports the build and whether the configuration is valid (the bad field and why, never its value), so
  * a deploy with a broken var is visible at once.
  */
 import type { Handler } from "hono";
@@ -16,7 +16,7 @@ export function health(): Handler<AppEnv> {
     c.get("log").decide("answered");
     if (!result.ok) {
       return envelopeResponse(
-        new GatewayError("SERVICE_UNAVAILABLE", { message: "Gateway configuration is invalid", details: { ...build, config: { valid: false, field: result.error.field } } }),
+        new GatewayError("SERVICE_UNAVAILABLE", { message: "Gateway configuration is invalid", details: { ...build, config: { valid: false, field: result.error.field, reason: result.error.reason } } }),
       );
     }
     return c.json(

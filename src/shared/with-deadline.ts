@@ -4,7 +4,9 @@
  * AbortSignal.timeout would need no clearing, but its timers stay pending until they fire, and at a thousand
  * requests a second that pile grew the isolate's memory and CPU per request (bench).
  */
-export async function withDeadline<T>(promise: Promise<T>, ms: number, late: () => Error = () => new Error(`no answer within ${ms} ms`)): Promise<T> {
+import { StoreUnavailable } from "./unavailable";
+
+export async function withDeadline<T>(promise: Promise<T>, ms: number, late: () => Error = () => new StoreUnavailable(`no answer within ${ms} ms`)): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(late()), ms);

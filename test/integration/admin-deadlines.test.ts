@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { ADMIN, createKey, envelope, tenant } from "../support/gateway";
 import { answeredAt } from "../support/deadline";
 import { captureLogs } from "../support/logs";
-import { silentLimiter } from "../support/silent-bindings";
+import { silentLimiter, unavailableObject, withObjectBug } from "../support/silent-bindings";
+import { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { callWith, envWith } from "../support/worker";
 
 const json = { ...ADMIN, "content-type": "application/json" };
@@ -53,7 +54,22 @@ describe("admin calls to the tenant's object have a deadline", () => {
 
   it("answers 503 when the tenant's object fails a change (not a hang, not a 500)", async () => {
     const t = tenant("adm-fail");
-    const failing = { getByName: () => ({ changePolicies: () => Promise.reject(new Error("object reset")) }) };
+    const failing = { getByName: () => ({ changePolicies: () => Promise.reject(unavailableObject({ durableObjectReset: true })) }) };
     await expectUnavailable(await callWith(envWith({ TENANT_LIMITER: failing }), `/__gateway/admin/tenants/${t}/rate-limit`, { method: "PUT", headers: json, body }));
+  });
+
+  it("answers 500 INTERNAL_ERROR and logs an exception, not 503, when the tenant's object's own code throws on a change", async () => {
+    const t = tenant("adm-bug");
+    // A bug in the object's changePolicies, run for real in the object: the call comes back with its error.
+    let res: Response | undefined;
+    const lines = await withObjectBug(TenantLimiter, "changePolicies", "Cannot read properties of undefined (reading 'mode')", () =>
+      captureLogs(async () => {
+        res = await callWith(envWith({}), `/__gateway/admin/tenants/${t}/rate-limit`, { method: "PUT", headers: json, body });
+      }),
+    );
+    expect(res?.status).toBe(500);
+    expect(await envelope(res as Response)).toEqual({ error: expect.any(String), code: "INTERNAL_ERROR", details: null });
+    expect(res?.headers.get("retry-after")).toBeNull();
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(expect.objectContaining({ msg: "exception", error: expect.objectContaining({ message: expect.stringContaining("reading 'mode'") }) }));
   });
 });

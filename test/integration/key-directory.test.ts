@@ -15,8 +15,9 @@ import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../supp
 import { brokenDirectory, countingDirectory, directoryOnlyKey, freshAddress, wrappedKv } from "../support/key-stores";
 import { answeredAfter } from "../support/deadline";
 import { captureLogs } from "../support/logs";
-import { never, silentLimiter } from "../support/silent-bindings";
-import type { KeyDirectory } from "../../src/auth/key-directory";
+import { never, silentLimiter, unavailableObject, withObjectBug } from "../support/silent-bindings";
+import { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
+import { KeyDirectory } from "../../src/auth/key-directory";
 import { callWith, envWith } from "../support/worker";
 
 const JSON_ADMIN = { ...ADMIN, "content-type": "application/json" };
@@ -230,7 +231,7 @@ describe("key directory: admin writes, directory first", () => {
   it("revokes when the limiter fails: 503 with details.limiter failed, and the alarm re-sends the revocation", async () => {
     const t = tenant("dir-revlim");
     const { keyId } = await createKey(t, { psa: "read" });
-    const limiter = { getByName: () => ({ revokeKey: () => Promise.reject(new Error("limiter unreachable")) }) };
+    const limiter = { getByName: () => ({ revokeKey: () => Promise.reject(unavailableObject()) }) };
     const res = await callWith(envWith({ TENANT_LIMITER: limiter }), `/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
     expect(res.status).toBe(503);
     expect((await envelope(res)).details).toEqual({ keyId, directory: "written", limiter: "failed", kv: "written" });
@@ -264,5 +265,154 @@ describe("key directory: admin writes, directory first", () => {
     expect((await call("/psa/tickets", { headers: headersFor(key) })).status).toBe(401);
     const list = (await (await call(`/__gateway/admin/tenants/${t}/keys`, { headers: ADMIN })).json()) as { data: Array<{ keyId: string; state: string }> };
     expect(list.data.map((k) => [k.keyId, k.state])).toEqual([[keyId, "revoked"]]);
+  });
+});
+
+describe("key directory: keys made before it, read from KV with the admin deadline", () => {
+  /** A key that only KV's per-tenant index knows (made before the directory), and its id. */
+  async function legacyOnly(t: string): Promise<string> {
+    const keyId = `key_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    const record: KeyRecord = { keyId, tenantId: t, name: "old", access: { psa: "read" }, createdAt: new Date().toISOString(), expiresAt: null, revokedAt: null };
+    await env.KEYS.put(`tenant:${t}:key:${keyId}`, JSON.stringify({ ...record, hash: await hashKey(generateIntegrationKey()) }));
+    return keyId;
+  }
+
+  // Each operation that looks a key id up asks the directory first, then KV's index of keys made before it.
+  const BY_ID: Array<[string, string, (t: string, keyId: string) => string]> = [
+    ["DELETE", "revoke", (t, keyId) => `/__gateway/admin/tenants/${t}/keys/${keyId}`],
+    ["POST", "roll", (t, keyId) => `/__gateway/admin/tenants/${t}/keys/${keyId}/roll`],
+    ["GET", "the key's limits", (t, keyId) => `/__gateway/admin/tenants/${t}/keys/${keyId}/rate-limit`],
+  ];
+
+  it.each(BY_ID)("%s (%s) answers 503 with details.kv failed at ADMIN_STORE_TIMEOUT_MS when the KV index read never answers, not a hang or a 404", async (method, _op, path) => {
+    const t = tenant("legacy-late");
+    const { kv } = wrappedKv({ gets: "hang" });
+    const res = await answeredAfter([50], () => callWith(envWith({ KEYS: kv, ADMIN_STORE_TIMEOUT_MS: "50" }), path(t, "key_00000000000000aa"), { method, headers: ADMIN }));
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(await envelope(res)).toEqual({ error: expect.any(String), code: "SERVICE_UNAVAILABLE", details: { kv: "failed" } });
+  });
+
+  it.each(BY_ID)("%s (%s) answers 503 with details.kv failed, not 500, when the KV index read fails", async (method, _op, path) => {
+    const t = tenant("legacy-fail");
+    const { kv } = wrappedKv({ gets: "fail" });
+    const res = await callWith(envWith({ KEYS: kv }), path(t, "key_00000000000000ab"), { method, headers: ADMIN });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(await envelope(res)).toEqual({ error: expect.any(String), code: "SERVICE_UNAVAILABLE", details: { kv: "failed" } });
+  });
+
+  it("lists a tenant's keys with 503 and details.kv failed at ADMIN_STORE_TIMEOUT_MS when a KV index read never answers, never a list without its older keys", async () => {
+    const t = tenant("legacy-list-late");
+    await legacyOnly(t);
+    const { kv } = wrappedKv({ gets: "hang" });
+    const res = await answeredAfter([50], () => callWith(envWith({ KEYS: kv, ADMIN_STORE_TIMEOUT_MS: "50" }), `/__gateway/admin/tenants/${t}/keys`, { headers: ADMIN }));
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(await envelope(res)).toEqual({ error: expect.any(String), code: "SERVICE_UNAVAILABLE", details: { kv: "failed" } });
+  });
+
+  it("lists a tenant's keys with 503 and details.kv failed, not 500, when a KV index read fails; with KV answering, the older key is listed", async () => {
+    const t = tenant("legacy-list-fail");
+    const keyId = await legacyOnly(t);
+    const res = await callWith(envWith({ KEYS: wrappedKv({ gets: "fail" }).kv }), `/__gateway/admin/tenants/${t}/keys`, { headers: ADMIN });
+    expect(res.status).toBe(503);
+    expect(await envelope(res)).toEqual({ error: expect.any(String), code: "SERVICE_UNAVAILABLE", details: { kv: "failed" } });
+    const listed = (await (await call(`/__gateway/admin/tenants/${t}/keys`, { headers: ADMIN })).json()) as { data: Array<{ keyId: string }> };
+    expect(listed.data.map((k) => k.keyId)).toEqual([keyId]);
+  });
+});
+
+describe("key directory: unavailable, or our own bug", () => {
+  it.each([
+    ["retryable", { retryable: true }],
+    ["overloaded", { overloaded: true }],
+    ["reset", { durableObjectReset: true }],
+  ])("answers 503 with Retry-After when the directory call fails as the runtime says an unavailable object does (%s)", async (_name, flags) => {
+    const t = tenant("dir-unavail");
+    const { key, hash } = await directoryOnlyKey(t);
+    const { kv } = wrappedKv({ hidden: (name) => name === `key:${hash}` });
+    const id = rid("unavail");
+    const res = await callWith(envWith({ KEYS: kv, KEY_DIRECTORY: brokenDirectory(false, flags) }), "/psa/tickets", { headers: headersFor(key, id) });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(await recorded("psa", id, 0)).toEqual([]);
+  });
+
+  it("answers 500 INTERNAL_ERROR and logs an exception, not 503, when the key directory's own code throws", async () => {
+    const t = tenant("dir-bug");
+    const { key, hash } = await directoryOnlyKey(t);
+    const { kv } = wrappedKv({ hidden: (name) => name === `key:${hash}` });
+    const id = rid("dirbug");
+    let res: Response | undefined;
+    // A bug in the directory's lookup, run for real in the object: the call comes back with the object's error.
+    const lines = await withObjectBug(KeyDirectory, "lookup", "Cannot read properties of undefined (reading 'keyId')", () =>
+      captureLogs(async () => {
+        res = await callWith(envWith({ KEYS: kv }), "/psa/tickets", { headers: headersFor(key, id) });
+      }),
+    );
+    expect(res?.status).toBe(500);
+    expect(await envelope(res as Response)).toEqual({ error: expect.any(String), code: "INTERNAL_ERROR", details: null });
+    expect(res?.headers.get("retry-after")).toBeNull();
+    const exception = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "exception");
+    expect(exception).toMatchObject({ level: "error", requestId: id, error: { message: expect.stringContaining("reading 'keyId'") } });
+    expect(await recorded("psa", id, 0)).toEqual([]);
+  });
+
+  it("answers 500 INTERNAL_ERROR and logs an exception, not 503, when the Worker's own call to the directory is a bug (no such method)", async () => {
+    const t = tenant("dir-bug-local");
+    const { key, hash } = await directoryOnlyKey(t);
+    const { kv } = wrappedKv({ hidden: (name) => name === `key:${hash}` });
+    const id = rid("dirbug");
+    let res: Response | undefined;
+    const lines = await captureLogs(async () => {
+      res = await callWith(envWith({ KEYS: kv, KEY_DIRECTORY: { getByName: () => ({}) } }), "/psa/tickets", { headers: headersFor(key, id) });
+    });
+    expect(res?.status).toBe(500);
+    expect((await envelope(res as Response)).code).toBe("INTERNAL_ERROR");
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(expect.objectContaining({ msg: "exception", requestId: id, error: expect.objectContaining({ name: "TypeError" }) }));
+  });
+});
+
+describe("key directory: a bug in a later step of an admin change", () => {
+  /** Runs `fn` with the tenant's object's `method` throwing a TypeError from its own code. */
+  const withLimiterBug = <T>(method: "revokeKey" | "inheritKeyPolicies", fn: () => Promise<T>) => withObjectBug(TenantLimiter, method, "Cannot read properties of undefined (reading 'revoked')", fn);
+
+  /** The exception lines logged for the request that got `res`. */
+  const exceptions = (lines: string[], res: Response | undefined) => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === "exception" && l.requestId === res?.headers.get("x-request-id"));
+
+  it("revokes and records it when the tenant's object's code throws, then answers 500 INTERNAL_ERROR with the exception logged, not 503", async () => {
+    const t = tenant("dir-rev-bug");
+    const { key, keyId } = await createKey(t, { psa: "read" });
+    let res: Response | undefined;
+    const lines = await withLimiterBug("revokeKey", () =>
+      captureLogs(async () => {
+        res = await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN });
+      }),
+    );
+    expect(res?.status).toBe(500);
+    expect(await envelope(res as Response)).toEqual({ error: expect.any(String), code: "INTERNAL_ERROR", details: null });
+    expect(exceptions(lines, res)).toEqual([expect.objectContaining({ error: expect.objectContaining({ message: expect.stringContaining("reading 'revoked'") }) })]);
+    // The revocation stands, is in the trail, and the retry completes it.
+    expect((await call("/psa/tickets", { headers: headersFor(key) })).status).toBe(401);
+    const trail = (await (await call(`/__gateway/admin/tenants/${t}/audit`, { headers: ADMIN })).json()) as { data: Array<{ action: string }> };
+    expect(trail.data.map((e) => e.action)).toEqual(["key.revoked", "key.created"]);
+    expect((await call(`/__gateway/admin/tenants/${t}/keys/${keyId}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
+  });
+
+  it("rolls and answers 201 with the plaintext when the tenant's object's code throws copying the policies, with the exception logged", async () => {
+    const t = tenant("dir-roll-bug");
+    const { keyId } = await createKey(t, { psa: "read" });
+    let res: Response | undefined;
+    const lines = await withLimiterBug("inheritKeyPolicies", () =>
+      captureLogs(async () => {
+        res = await call(`/__gateway/admin/tenants/${t}/keys/${keyId}/roll`, { method: "POST", headers: JSON_ADMIN, body: JSON.stringify({ gracePeriod: "1h" }) });
+      }),
+    );
+    expect(res?.status).toBe(201);
+    const body = (await (res as Response).json()) as { key: string; propagation: unknown };
+    expect(body.propagation).toEqual({ directory: "written", kv: "written", limiter: "failed" });
+    expect((await call("/psa/tickets", { headers: headersFor(body.key) })).status).toBe(200);
+    expect(exceptions(lines, res)).toEqual([expect.objectContaining({ error: expect.objectContaining({ message: expect.stringContaining("reading 'revoked'") }) })]);
   });
 });

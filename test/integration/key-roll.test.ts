@@ -12,6 +12,7 @@ import { hashKey, shardForKeyId, type KeyRecord } from "../../src/auth/key-recor
 import { setKeyClock } from "../../src/auth/key-store";
 import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../support/gateway";
 import { freshAddress } from "../support/key-stores";
+import { unavailableObject } from "../support/silent-bindings";
 import { callWith, envWith } from "../support/worker";
 
 const JSON_ADMIN = { ...ADMIN, "content-type": "application/json" };
@@ -182,7 +183,7 @@ describe("key roll", () => {
     const t = tenant("roll-policies-late");
     const old = await createKey(t, { psa: "read" });
     expect((await call(keyLimit(t, old.keyId), { method: "PUT", headers: JSON_ADMIN, body: JSON.stringify({ policies: burst3 }) })).status).toBe(200);
-    const failing = { getByName: () => ({ inheritKeyPolicies: () => Promise.reject(new Error("object reset")) }) };
+    const failing = { getByName: () => ({ inheritKeyPolicies: () => Promise.reject(unavailableObject({ overloaded: true })) }) };
     const res = await callWith(envWith({ TENANT_LIMITER: failing }), `/__gateway/admin/tenants/${t}/keys/${old.keyId}/roll`, { method: "POST", headers: JSON_ADMIN, body: JSON.stringify({ gracePeriod: "1h" }) });
     expect(res.status).toBe(201); // the roll happened: its plaintext is answered, the failed step named
     const next = (await res.json()) as { keyId: string; propagation: unknown };

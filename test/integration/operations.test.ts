@@ -126,12 +126,26 @@ describe("health", () => {
     expect(await envelope(broken)).toMatchObject({ code: "SERVICE_UNAVAILABLE", details: { build: "3f9a1c2", config: { valid: false, field: "MAX_JSON_BYTES" } } });
   });
 
-  it("reports an invalid configuration as 503 naming the field, not its value", async () => {
+  it("reports an invalid configuration as 503 naming the field and the reason, not its value", async () => {
     const res = await callWith(envWith({ UPSTREAM_RMM: "gopher://secret-host.internal" }), "/__gateway/health");
     expect(res.status).toBe(503);
     const text = await res.text();
-    expect(JSON.parse(text)).toMatchObject({ code: "SERVICE_UNAVAILABLE", details: { config: { valid: false, field: "UPSTREAM_RMM" } } });
+    expect(JSON.parse(text)).toMatchObject({ code: "SERVICE_UNAVAILABLE", details: { config: { valid: false, field: "UPSTREAM_RMM", reason: "must be http(s) or service:BINDING" } } });
     expect(text).not.toContain("secret-host");
+  });
+
+  it.each([
+    ["UPSTREAM_PSA", "http://ops:hunter2@psa.internal", "hunter2"],
+    ["CORS_ORIGINS", "https://portal.example.com/secret-path", "secret-path"],
+    ["JWT_ALGORITHMS", "ES256,HS256-secret-alg", "secret-alg"],
+    ["RATE_LIMIT_DEFAULT", "100/1m,secret-policy", "secret-policy"],
+    ["ADMIN_SECRET", "dev-admin-secret-change-me", "dev-admin"],
+  ])("gives the reason for an invalid %s without quoting the value", async (name, value, part) => {
+    const res = await callWith(envWith({ ENVIRONMENT: "staging", JWKS: "", ADMIN_SECRET: "an-operator-chosen-secret", [name]: value }), "/__gateway/health");
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(JSON.parse(text)).toMatchObject({ details: { config: { valid: false, field: name, reason: expect.any(String) } } });
+    expect(text).not.toContain(part);
   });
 });
 

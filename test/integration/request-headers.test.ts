@@ -29,6 +29,15 @@ async function forwarded(headers: Array<[string, string]>, origin = "https://gat
 
 const names = (raw: Array<[string, string]>) => raw.map(([n]) => n.toLowerCase());
 
+/** Sends `name: value` with another header; checks the other is forwarded and `name`, and any `marker` in a value, are not. */
+async function expectDropped(name: string, value: string, marker: string) {
+  const got = await forwarded([[name, value], ["X-Kept", "yes"]]);
+  expect(got.headers["x-kept"]).toBe("yes");
+  expect(names(got.rawHeaders)).not.toContain(name.toLowerCase());
+  expect(JSON.stringify(got.rawHeaders)).not.toContain(marker);
+  return got;
+}
+
 describe("header names", () => {
   it("does not forward a look-alike identity header with an underscore, which CGI-style servers merge with the real one", async () => {
     const got = await forwarded([["X-OneStack_Tenant-Id", "victim"], ["x_onestack_principal_id", "usr_root"]]);
@@ -106,10 +115,63 @@ describe("forwarding headers", () => {
     ["X-Forwarded-Scheme", "evil.example"],
     ["X-ARR-SSL", "evil.example"],
   ])("never forwards the host-override header %s", async (name, value) => {
-    const got = await forwarded([[name, value], ["X-Kept", "yes"]]);
-    expect(got.headers["x-kept"]).toBe("yes");
-    expect(names(got.rawHeaders)).not.toContain(name.toLowerCase());
-    expect(JSON.stringify(got.rawHeaders)).not.toContain("evil.example");
+    await expectDropped(name, value, "evil.example");
+  });
+
+  // The gateway terminates TLS, and a client presents no certificate to it: a certificate, chain, verify
+  // result or subject a client wrote must never reach a product that would authenticate by it (nginx's
+  // $ssl_client_*, Apache's SSL_CLIENT_*, HAProxy, Envoy's XFCC, Traefik, GCP and AWS load balancers, RFC 9440).
+  it.each([
+    ["X-Client-Cert", "spoofed-cert"],
+    ["X-Client-Cert-Chain", "spoofed-cert"],
+    ["X-Client-Cert-Present", "true-spoofed-cert"],
+    ["X-Client-Verify", "SUCCESS-spoofed-cert"],
+    ["SSL-Client-Cert", "spoofed-cert"],
+    ["SSL-Client-Verify", "SUCCESS-spoofed-cert"],
+    ["X-SSL-Client-Cert", "spoofed-cert"],
+    ["X-SSL-Client-Verify", "SUCCESS-spoofed-cert"],
+    ["X-SSL-Client-S-DN", "CN=spoofed-cert"],
+    ["X-SSL-Client-DN", "CN=spoofed-cert"],
+    ["X-SSL-Cert", "spoofed-cert"],
+    ["X-Forwarded-Client-Cert", "By=spiffe://a;Hash=00;Subject=\"CN=spoofed-cert\""],
+    ["X-Forwarded-Tls-Client-Cert", "spoofed-cert"],
+    ["X-ARR-ClientCert", "spoofed-cert"],
+    ["X-Amzn-Mtls-Clientcert", "spoofed-cert"],
+    ["Client-Cert", ":c3Bvb2ZlZC1jZXJ0:spoofed-cert"],
+    ["Client-Cert-Chain", ":c3Bvb2ZlZC1jZXJ0:spoofed-cert"],
+  ])("never forwards the client-certificate header %s", async (name, value) => {
+    await expectDropped(name, value, "spoofed-cert");
+  });
+
+  // The gateway is the authenticating proxy, and says who the caller is in X-OneStack-* alone. The identity
+  // headers other authenticating proxies set, and products built behind them trust (Apache and nginx
+  // REMOTE_USER, Kubernetes' authenticating proxy, oauth2-proxy, Kong, Grafana's auth proxy, Google IAP,
+  // Azure App Service, AWS ALB OIDC, Pomerium), would let a client name any user to such a product.
+  it.each([
+    ["Remote-User", "spoofed-admin"],
+    ["X-Remote-User", "spoofed-admin"],
+    ["X-Remote-Group", "spoofed-admin"],
+    ["X-Remote-Extra-Scopes", "spoofed-admin"],
+    ["X-Auth-Request-User", "spoofed-admin"],
+    ["X-Auth-Request-Email", "spoofed-admin@example.com"],
+    ["X-Forwarded-User", "spoofed-admin"],
+    ["X-Forwarded-Email", "spoofed-admin@example.com"],
+    ["X-Authenticated-User", "spoofed-admin"],
+    ["X-Authenticated-Userid", "spoofed-admin"],
+    ["X-Consumer-Username", "spoofed-admin"],
+    ["X-WEBAUTH-USER", "spoofed-admin"],
+    ["X-Goog-Authenticated-User-Email", "accounts.google.com:spoofed-admin@example.com"],
+    ["X-Goog-IAP-JWT-Assertion", "spoofed-admin"],
+    ["X-MS-CLIENT-PRINCIPAL-NAME", "spoofed-admin"],
+    ["X-MS-CLIENT-PRINCIPAL", "c3Bvb2ZlZA==spoofed-admin"],
+    ["X-MS-TOKEN-AAD-ID-TOKEN", "spoofed-admin"],
+    ["X-Amzn-Oidc-Identity", "spoofed-admin"],
+    ["X-Amzn-Oidc-Data", "spoofed-admin"],
+    ["X-Pomerium-Claim-Email", "spoofed-admin@example.com"],
+    ["Cf-Access-Authenticated-User-Email", "spoofed-admin@example.com"],
+  ])("never forwards the identity header %s that another authenticating proxy would set", async (name, value) => {
+    const got = await expectDropped(name, value, "spoofed-admin");
+    expect(got.headers["x-onestack-tenant-id"]).toBe(keyTenant);
   });
 
   it("sends no X-Forwarded-For when the edge did not name the client, whatever the client wrote", async () => {

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { generateIntegrationKey } from "../../src/auth/integration-key";
 import { hashKey, newKeyId, shardForHash, type KeyRecord } from "../../src/auth/key-record";
-import { never } from "./silent-bindings";
+import { never, unavailableObject } from "./silent-bindings";
 
 export interface KvOptions {
   /** Names this replica does not show yet (answered as misses). */
@@ -70,9 +70,9 @@ export function countingDirectory(): { directory: Directory; lookups: () => numb
   return { directory, lookups: () => lookups };
 }
 
-/** A key directory namespace whose every call rejects (an outage), or never settles (`hang`). */
-export function brokenDirectory(hang = false): Directory {
-  const fail = () => (hang ? never() : Promise.reject(new Error("directory unreachable")));
+/** A key directory namespace whose every call rejects as an unreachable object does (an outage), or never settles (`hang`). */
+export function brokenDirectory(hang = false, flags?: Record<string, boolean>): Directory {
+  const fail = () => (hang ? never() : Promise.reject(unavailableObject(flags)));
   return { getByName: () => new Proxy({}, { get: () => fail }) } as unknown as Directory;
 }
 

@@ -12,6 +12,34 @@ export const never = () => {
   return new Promise<never>(() => {});
 };
 
+/**
+ * An error as the runtime rejects a call to a Durable Object it cannot reach: `retryable` by default, or the
+ * flags given (`overloaded`, `durableObjectReset`); never `remote`, which marks an error the object's own code threw.
+ */
+export function unavailableObject(flags: Record<string, boolean> = { retryable: true }): Error {
+  return Object.assign(new Error("Network connection lost."), flags);
+}
+
+/**
+ * Runs `fn` while `method` of every object of class `cls` throws a TypeError with `message` from the
+ * object's own code: a bug in a Durable Object, run for real, whose error comes back over RPC as the
+ * runtime sends it (`remote`). The method is restored afterwards.
+ */
+export async function withObjectBug<T>(cls: { prototype: object }, method: string, message: string, fn: () => Promise<T>): Promise<T> {
+  const real = Object.getOwnPropertyDescriptor(cls.prototype, method) as PropertyDescriptor;
+  Object.defineProperty(cls.prototype, method, {
+    ...real,
+    value: () => {
+      throw new TypeError(message);
+    },
+  });
+  try {
+    return await fn();
+  } finally {
+    Object.defineProperty(cls.prototype, method, real);
+  }
+}
+
 /** How many calls stand-ins have left unanswered so far: one more means a request has begun to wait. */
 export function unansweredCalls(): number {
   return unanswered;

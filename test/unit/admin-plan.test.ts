@@ -1,34 +1,12 @@
 /**
- * The pure half of `npm run admin -- plan/apply` (scripts/admin/tenants-file.mjs): reading a tenants file
- * and the change each entry needs against the live limit view.
+ * The pure half of `npm run admin -- plan/apply/dump` (scripts/admin/tenants-file.mjs): the change each
+ * entry needs against the live limit view, and the live state written as a tenants file. (The file itself is
+ * validated by the gateway: test/integration/admin-tenants-file.test.ts.)
  */
 import { describe, expect, it } from "vitest";
-import { diffEntry, readTenantsFile } from "../../scripts/admin/tenants-file.mjs";
-import example from "../../config/tenants.development.json";
+import { diffEntry, tenantsFileOf } from "../../scripts/admin/tenants-file.mjs";
 
 const burst = { name: "burst", limit: 100, window: "1m" };
-
-describe("readTenantsFile", () => {
-  it("reads the example file: a set of policies, another, and a reset", () => {
-    const { environment, entries } = readTenantsFile(example);
-    expect(environment).toBe("development");
-    expect(entries.map((e) => [e.tenantId, e.policies === null ? null : e.policies.length])).toEqual([["acme", 2], ["globex", 1], ["initech", null]]);
-  });
-
-  it("reads per-key entries and leaves tenants without rateLimit alone", () => {
-    const { entries } = readTenantsFile({ tenants: { a: { keys: { key_0123456789abcdef: { rateLimit: { policies: [{ ...burst, mode: "shadow" }] } } } } } });
-    expect(entries).toEqual([{ tenantId: "a", keyId: "key_0123456789abcdef", policies: [{ ...burst, mode: "shadow" }] }]);
-  });
-
-  it.each([
-    ["no tenants", {}],
-    ["a policy without a limit", { tenants: { a: { rateLimit: { policies: [{ name: "b", window: "1m" }] } } } }],
-    ["rateLimit as a list", { tenants: { a: { rateLimit: [burst] } } }],
-    ["a tenant that is not an object", { tenants: { a: 5 } }],
-  ])("refuses a file with %s as a usage error (exit 2)", (_label, doc) => {
-    expect(() => readTenantsFile(doc)).toThrow(expect.objectContaining({ name: "UsageError" }));
-  });
-});
 
 describe("diffEntry", () => {
   const live = (overridden: boolean, policies = [burst]) => ({ overridden, policies });
@@ -52,7 +30,30 @@ describe("diffEntry", () => {
     expect(diffEntry({ tenantId: "a", keyId: "key_0123456789abcdef", policies: [{ ...burst, mode: "shadow" }] }, live(true))?.action).toBe("change");
   });
 
+  it("sets policies on a tenant the gateway does not know yet, marked as new", () => {
+    expect(diffEntry({ tenantId: "a", policies: [burst] }, null)).toEqual({ tenantId: "a", action: "set", before: null, after: [burst], newTenant: true });
+    expect(diffEntry({ tenantId: "a", policies: null }, null)).toBeNull();
+  });
+
   it("resets an override when the file says null", () => {
     expect(diffEntry({ tenantId: "a", policies: null }, live(true))).toEqual({ tenantId: "a", action: "reset", before: [burst], after: null });
+  });
+});
+
+describe("tenantsFileOf", () => {
+  it("writes each tenant's override (null for the default) and each key with policies of its own, which diff as no change", () => {
+    const shadow = { name: "k", limit: 3, window: "1m", mode: "shadow" as const };
+    const tenants = [
+      { tenantId: "a", view: { overridden: true, policies: [{ ...burst, mode: "enforce" as const }] }, keyViews: [{ keyId: "key_0123456789abcdef", view: { overridden: true, policies: [shadow] } }] },
+      { tenantId: "b", view: { overridden: false, policies: [burst] }, keyViews: [] },
+    ];
+    const file = tenantsFileOf("staging", tenants);
+    expect(file).toEqual({
+      environment: "staging",
+      tenants: { a: { rateLimit: { policies: [burst] }, keys: { key_0123456789abcdef: { rateLimit: { policies: [shadow] } } } }, b: { rateLimit: null } },
+    });
+    expect(diffEntry({ tenantId: "a", policies: [burst] }, tenants[0]!.view)).toBeNull();
+    expect(diffEntry({ tenantId: "a", keyId: "key_0123456789abcdef", policies: [shadow] }, tenants[0]!.keyViews[0]!.view)).toBeNull();
+    expect(diffEntry({ tenantId: "b", policies: null }, tenants[1]!.view)).toBeNull();
   });
 });

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { KeyRecord } from "../../src/auth/key-record";
 import { lookUpKey, type KeyStores } from "../../src/auth/key-store";
+import { unavailableObject } from "../support/silent-bindings";
 
 const found: KeyRecord = { keyId: "key_c000000000000000", tenantId: "t", name: "n", access: { psa: "read" }, createdAt: "2030-01-01T00:00:00.000Z", expiresAt: null, revokedAt: null };
 
@@ -25,7 +26,7 @@ function gatedStores(failing = false) {
       getByName: () => ({
         async lookup() {
           calls.directory += 1;
-          if (failing) throw new Error("directory down");
+          if (failing) throw unavailableObject();
           return found;
         },
       }),

@@ -71,8 +71,11 @@ describe("rate-limit policy validation (admin input)", () => {
     expect(problems([{ name: "burst", limit: 10, window: "1m", mode: "audit" }])).toEqual(["policies[0].mode"]);
   });
 
-  it("keeps only name, limit and the parsed window of admin input", () => {
-    expect(policiesInput({ policies: [{ name: "burst", limit: 10, window: "1m", extra: true, windowSec: 1 }] })).toEqual([{ name: "burst", limit: 10, windowSec: 60 }]);
+  it("keeps name, limit and the parsed window of admin input, and refuses fields it does not know, naming each", () => {
+    expect(policiesInput({ policies: [{ name: "burst", limit: 10, window: "1m" }] })).toEqual([{ name: "burst", limit: 10, windowSec: 60 }]);
+    expect(() => policiesInput({ policies: [{ name: "burst", limit: 10, window: "1m", extra: true, windowSec: 1 }] })).toThrow(
+      expect.objectContaining({ code: "VALIDATION_ERROR", details: { fields: { "policies[0].extra": expect.stringMatching(/^Unknown field/), "policies[0].windowSec": expect.stringMatching(/^Unknown field/) } } }),
+    );
   });
 });
 
