@@ -13,7 +13,7 @@
 
 /** Inserts `code` as the first statement of the function whose header is `header` (a literal snippet, or a RegExp). */
 const atStart = (header, code) => ({ find: header, replace: typeof header === "string" ? `${header}\n${code}` : (m) => `${m}\n${code}` });
-/** Replaces a literal snippet. */
+/** Replaces a literal snippet (or a RegExp's one match; `replace` may then be a function of the match). */
 const swap = (find, replace) => ({ find, replace });
 /** The Hono middleware `name` (esbuild names the inner function `<name>2`) starts with `code`. */
 const middleware = (name, code) => atStart(`async function ${name}2(c, next) {`, code);
@@ -68,10 +68,8 @@ export const VARIANTS = {
     what: "the principal memoized by key text: no checksum, SHA-256, isolate cache, usability or revocation check",
     patches: [
       atStart(/async function authenticateKey\([^)]*\) \{/, "const hit = (globalThis.__ablateKeys ??= new Map()).get(key); if (hit) return hit;"),
-      swap(
-        'return { type: "key", tenantId: record.tenantId, keyId: record.keyId, access: record.access };',
-        'const p = { type: "key", tenantId: record.tenantId, keyId: record.keyId, access: record.access }; globalThis.__ablateKeys.set(key, p); return p;',
-      ),
+      // esbuild may rename `record` (record2, record3...): the pattern takes whichever name it has.
+      swap(/return \{ type: "key", tenantId: (\w+)\.tenantId, keyId: \1\.keyId, access: \1\.access \};/, (m) => `const p = ${m.slice("return ".length, -1)}; globalThis.__ablateKeys.set(key, p); return p;`),
     ],
   },
   authorization: {
@@ -104,7 +102,7 @@ export const VARIANTS = {
     what: "no timers: the product deadline never starts, bounded waits wait unbounded",
     patches: [
       atStart("  start() {\n    if (this.#timer !== null || this.#cleared) return;", "    return;"),
-      atStart("async function withDeadline(promise, ms, late = () => new Error(`no answer within ${ms} ms`)) {", "return promise;"),
+      atStart(/async function withDeadline\(.*\) \{/, "return promise;"),
       atStart("async function readWithin(reader, ms) {", "return reader.read();"),
     ],
   },
