@@ -47,6 +47,9 @@ export default defineConfig(async () => {
       // Each request writes one JSON log line; show them only for failing tests.
       silent: "passed-only",
       globalSetup: ["test/support/global-setup.ts"],
+      // A bound on a hung test, not a speed check (time is injected; speed is the bench's): CI runs on a
+      // shared 2-core machine where a test that takes 1 s alone was seen to take 6 s.
+      testTimeout: 30_000,
     },
   };
 });

@@ -14,8 +14,7 @@
  * Everything listens on 127.0.0.1. Every child is stopped by PID at the end, on errors and on Ctrl-C.
  * Writes bench/results/latest.json and latest.md and prints the table.
  */
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -23,13 +22,21 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { benchVars, buildGateway, gatewayTarget } from "./lib/gateway.mjs";
-import { coreSeconds, cpuSeconds, killAllSync, pin, rpc, rssMiB, spawnNode, stopAll, waitMessage } from "./lib/proc.mjs";
+import { benchKeys, runLoad as runLoadOn, withCleanup } from "./lib/harness.mjs";
+import { coreSeconds, cpuSeconds, pin, rpc, rssMiB, spawnNode, stopAll, waitMessage } from "./lib/proc.mjs";
 import { addRatios, markdown } from "./lib/report.mjs";
 import { kvPut, startWorkerd } from "./lib/workerd.mjs";
 import { connect as connectProfiler, selfTimeSummary } from "./lib/profiler.mjs";
 import { scenarios, shapes, TENANTS } from "./scenarios.mjs";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
+
+// `--ablate`: the stage cost table (bench/ablate.mjs) instead of this run; the other arguments go to it.
+if (process.argv.includes("--ablate")) {
+  const args = process.argv.slice(2).filter((a) => a !== "--ablate");
+  const { status } = spawnSync(process.execPath, [join(benchDir, "ablate.mjs"), ...args], { stdio: "inherit" });
+  process.exit(status ?? 1);
+}
 const root = resolve(benchDir, "..");
 const { values: opt } = parseArgs({
   options: {
@@ -80,18 +87,6 @@ function selectScenarios() {
   return all.sort((a, b) => rank(a) - rank(b));
 }
 
-async function benchKeys() {
-  const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
-  const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: "bench-1", alg: "ES256", use: "sig" }] };
-  const signJwt = (claims, { expiresIn = "1h", issuer, audience } = {}) => {
-    let jwt = new SignJWT(claims).setProtectedHeader({ alg: "ES256", kid: "bench-1", typ: "JWT" }).setIssuedAt().setExpirationTime(expiresIn);
-    if (issuer) jwt = jwt.setIssuer(issuer);
-    if (audience) jwt = jwt.setAudience(audience);
-    return jwt.sign(privateKey);
-  };
-  return { jwks, signJwt };
-}
-
 async function startTargets(ids, upstreamUrl, jwksUrl, gatewayVars) {
   // The references run with the gateway's compatibility settings: same runtime behaviour, same socket path.
   const { workerOptions: fromToml } = (await import("wrangler")).unstable_getMiniflareWorkerOptions(opt.config);
@@ -133,28 +128,6 @@ async function startTargets(ids, upstreamUrl, jwksUrl, gatewayVars) {
   }
 }
 
-/** One autocannon process; `onStart` fires when autocannon starts sending (the measured window opens). */
-function runLoad(job, onStart = () => {}) {
-  const child = spawnNode(join(benchDir, "lib/load.mjs"), { core: LOAD_CORE, args: [JSON.stringify(job)], capture: true, label: "autocannon" });
-  const watchdog = setTimeout(() => child.kill("SIGKILL"), (job.duration + 30) * 1000);
-  let result, buf = "";
-  child.stdout.on("data", (d) => {
-    buf += d;
-    for (let i; (i = buf.indexOf("\n")) >= 0; buf = buf.slice(i + 1)) {
-      const msg = JSON.parse(buf.slice(0, i));
-      if (msg.event === "start") onStart();
-      else result = msg;
-    }
-  });
-  return new Promise((resolve, reject) =>
-    child.on("close", (code) => {
-      clearTimeout(watchdog);
-      if (result) resolve(result);
-      else reject(new Error(`load generator for ${job.scenario} exited with ${code} and no result`));
-    }),
-  );
-}
-
 /** Saves a scenario's CPU profile next to the results and prints where its self time went. */
 function writeProfile(name, profile) {
   const file = join(benchDir, "results", `${name.replace(/[^a-z0-9-]+/gi, "_")}.cpuprofile`);
@@ -162,6 +135,9 @@ function writeProfile(name, profile) {
   console.log(`profile of ${name} -> ${file}`);
   for (const { fn, share } of selfTimeSummary(profile)) console.log(`  ${(share * 100).toFixed(1).padStart(5)}%  ${fn}`);
 }
+
+/** One autocannon process on the load core. */
+const runLoad = (job, onStart) => runLoadOn(job, LOAD_CORE, onStart);
 
 async function runScenario(s, ctx, ctxFile, index) {
   const base = { name: s.name, target: s.target, connections: s.connections, compareTo: s.compareTo };
@@ -298,7 +274,7 @@ async function runSections() {
   await stopAll();
   const bundleDir = targets.gateway ? join(tmp, "gateway-bundle") : undefined;
   for (const name of names) {
-    if (interrupted) return;
+    if (lifecycle.interrupted()) return;
     const { run } = await import(`./${name}.mjs`);
     const { passed } = await run({ quick: opt.quick, configPath: opt.config, bundleDir, tmp, storage }).catch((err) => {
       console.error(`${name} section failed: ${err.message}`);
@@ -349,7 +325,7 @@ async function main() {
 
   const results = [];
   for (const [i, s] of selected.entries()) {
-    if (interrupted) return;
+    if (lifecycle.interrupted()) return;
     process.stdout.write(`${s.name} ... `);
     // One broken scenario (a load generator that died, a target that crashed) does not end the run.
     const r = await runScenario(s, ctx, ctxFile, i).catch((err) => ({ name: s.name, target: s.target, connections: s.connections, compareTo: s.compareTo, skipped: `failed: ${err.message}` }));
@@ -368,21 +344,5 @@ async function shutdown() {
   else rmSync(tmp, { recursive: true, force: true });
 }
 
-let interrupted = false;
-process.on("exit", killAllSync); // synchronous last resort
-for (const sig of ["SIGINT", "SIGTERM"]) {
-  process.on(sig, () => {
-    interrupted = true;
-    console.error(`\n${sig}: stopping everything`);
-    void shutdown().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (err) {
-  if (!interrupted) console.error(err?.stack ?? err);
-  process.exitCode = 1;
-} finally {
-  await shutdown();
-}
+const lifecycle = withCleanup(shutdown);
+await lifecycle.run(main);

@@ -13,6 +13,7 @@ import { health } from "./ops/health";
 import { logRequest } from "./ops/log-request";
 import { parseUrl } from "./ops/parse-url";
 import { requestId } from "./ops/stamp-request-id";
+import { timedAdmission } from "./ops/timed-step";
 import { countUsage } from "./ops/usage";
 import { proxyToProduct } from "./proxy/handler";
 import { limitsView } from "./ratelimit/limits-view";
@@ -44,7 +45,7 @@ export function buildApp(): Hono<AppEnv> {
     resolveRoute(), // product + route from the one safe path that will be forwarded; 404/405 here
     authenticate(), // exactly one credential -> principal; 401 here
     authorizeRoute(), // product access and permission; 403 here, before any quota is spent
-    rateLimit(), // from permits leased to this isolate; the tenant's Durable Object only when none is in hand; 429 here
+    timedAdmission(rateLimit()), // from permits leased to this isolate; the tenant's Durable Object only when none is in hand; 429 here
     proxyToProduct(), // body checks, then stream to the product and normalize its errors
   );
   return app;

@@ -97,8 +97,10 @@ function writeConfig(target, dir, storageDir) {
     `(name = "http", address = "127.0.0.1:0", http = (), service = "main")`,
     ...kv.map((b) => `(name = ${str(`kv:${b}`)}, address = "127.0.0.1:0", http = (), service = ${str(`kv:${b}`)})`),
   ];
+  const v8Flags = (target.v8Flags ?? []).map(str).join(", ");
   const config = `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
+  ${v8Flags ? `v8Flags = [${v8Flags}],` : ""}
   services = [
     ${services.join(",\n    ")}
   ],
@@ -117,10 +119,10 @@ const config :Workerd.Config = (
  * every socket listens. stdout/stderr go to a file (the gateway logs a line per request; nothing in Node
  * parses them, so logging costs only what it costs inside workerd).
  */
-export async function startWorkerd(target, dir, { core, storageDir = join(dir, "do"), timeoutMs = 30_000, inspectorPort } = {}) {
+export async function startWorkerd(target, dir, { core, storageDir = join(dir, "do"), timeoutMs = 30_000, inspectorPort, wrap } = {}) {
   mkdirSync(dir, { recursive: true });
   const { socketNames } = writeConfig(target, dir, storageDir);
-  const { pid, ports, log } = await serveConfig(dir, target.id, socketNames, { core, timeoutMs, inspectorPort });
+  const { pid, ports, log } = await serveConfig(dir, target.id, socketNames, { core, timeoutMs, inspectorPort, wrap });
   const kv = Object.fromEntries((target.kv ?? []).map((b) => [b, `http://127.0.0.1:${ports[`kv:${b}`]}`]));
   return { url: `http://127.0.0.1:${ports.http}`, pid, kv, log };
 }
@@ -130,12 +132,14 @@ export async function startWorkerd(target, dir, { core, storageDir = join(dir, "
  * { pid, ports: {socket: port}, log } once every socket in `socketNames` listens (workerd reports each
  * on its control fd). On failure the process is stopped and the log's tail is in the error.
  */
-export async function serveConfig(dir, label, socketNames, { core, timeoutMs = 30_000, inspectorPort } = {}) {
+export async function serveConfig(dir, label, socketNames, { core, timeoutMs = 30_000, inspectorPort, wrap = [] } = {}) {
   const log = join(dir, "workerd.log");
   const logFd = openSync(log, "w");
   const args = ["serve", join(dir, "config.capnp"), "--experimental", "--control-fd=3"];
   if (inspectorPort !== undefined) args.push(`--inspector-addr=127.0.0.1:${inspectorPort}`);
-  const [cmd, argv] = core === undefined ? [workerdBin, args] : ["taskset", ["-c", String(core), workerdBin, ...args]];
+  // `wrap`: a command the binary runs under (e.g. valgrind); the pid is then the wrapper's, which is the process measured.
+  const command = [...wrap, workerdBin, ...args];
+  const [cmd, argv] = core === undefined ? [command[0], command.slice(1)] : ["taskset", ["-c", String(core), ...command]];
   const child = spawn(cmd, argv, { stdio: ["ignore", logFd, logFd, "pipe"] });
   closeSync(logFd);
   own(child.pid, `workerd ${label}`);

@@ -69,8 +69,14 @@ export function forgetKey(hash: string): void {
   negative.delete(hash);
 }
 
+/** A lookup's answer and the store that gave it: KV, or the key directory when KV had no record. */
+export interface KeyLookup {
+  record: KeyRecord | null;
+  source: "kv" | "directory";
+}
+
 /** Lookups under way, by key hash: a request that finds one waits for it rather than reading again. */
-const inflight = new Map<string, Promise<KeyRecord | null>>();
+const inflight = new Map<string, Promise<KeyLookup>>();
 
 /**
  * The record for a key hash from KV, else from the directory; null when neither knows it. The result is
@@ -81,7 +87,12 @@ const inflight = new Map<string, Promise<KeyRecord | null>>();
  * thrown on as an exception (500, logged). A lookup of a hash already being looked up waits for that one: its promise is
  * made by the request that started it, and each waiting request resumes in its own context.
  */
-export function lookUpKey(stores: KeyStores, hash: string, nowMs: number): Promise<KeyRecord | null> {
+export async function lookUpKey(stores: KeyStores, hash: string, nowMs: number): Promise<KeyRecord | null> {
+  return (await lookUpKeyFrom(stores, hash, nowMs)).record;
+}
+
+/** `lookUpKey`, saying which store answered (for the request log). */
+export function lookUpKeyFrom(stores: KeyStores, hash: string, nowMs: number): Promise<KeyLookup> {
   let lookup = inflight.get(hash);
   if (lookup === undefined) {
     lookup = readKey(stores, hash, nowMs).finally(() => inflight.delete(hash));
@@ -100,8 +111,9 @@ async function readCache(stores: KeyStores, hash: string): Promise<KeyRecord | n
   }
 }
 
-async function readKey(stores: KeyStores, hash: string, nowMs: number): Promise<KeyRecord | null> {
+async function readKey(stores: KeyStores, hash: string, nowMs: number): Promise<KeyLookup> {
   let record = await readCache(stores, hash);
+  const source = record === null ? "directory" : "kv";
   if (record === null) {
     try {
       record = await withDeadline(stores.directory.getByName(shardForHash(hash)).lookup(hash), stores.directoryTimeoutMs);
@@ -112,5 +124,5 @@ async function readKey(stores: KeyStores, hash: string, nowMs: number): Promise<
   }
   if (record === null) remember(negative, MAX_NEGATIVE, hash, nowMs + NEGATIVE_TTL_MS);
   else cacheKey(hash, record, nowMs);
-  return record;
+  return { record, source };
 }

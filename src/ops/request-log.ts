@@ -23,6 +23,16 @@ export interface PrincipalFields {
   principalId?: string;
 }
 
+/** Where an integration key's record came from: this isolate's cache, KV, or the key directory (KV missed). */
+export type KeySource = "isolate" | "kv" | "directory";
+
+/** Set by authentication (src/auth/authenticate.ts), on success and on refusal alike. */
+export interface AuthFields {
+  /** Time spent authenticating (ms; on Workers the clock moves only across I/O, so this is the wait on KV, the directory, the JWKS). */
+  authMs?: number;
+  keySource?: KeySource;
+}
+
 /** Set by the rate limiter (src/ratelimit/middleware.ts). */
 export interface RateLimitFields {
   rateLimitRemaining?: number;
@@ -42,30 +52,56 @@ export interface RateLimitFields {
 /** Set by the proxy (src/proxy/handler.ts). */
 export interface UpstreamFields {
   upstreamStatus?: number;
+  /** From the upstream call to its response headers, or to its failure (a 504's line has it too). */
   upstreamMs?: number;
+  /** Request body bytes forwarded (0: none). */
+  requestBytes?: number;
+}
+
+/** Set by the proxy when the product's error answer was passed or rewritten: the code the client got. */
+export interface ProductErrorFields {
+  code: string;
+  reason: string;
 }
 
 export type Decision = "admitted" | "refused" | "answered";
 
-export interface RequestLogFields extends RouteFields, PrincipalFields, RateLimitFields, UpstreamFields {
+export interface RequestLogFields extends RouteFields, PrincipalFields, AuthFields, Omit<RateLimitFields, "leaseWait">, UpstreamFields {
   requestId: string;
   method: string;
   path: string;
+  /** The Cloudflare location that served the request (`request.cf.colo`), when the runtime gives one. */
+  colo?: string;
   decision?: Decision;
-  /** Set by the error handler only: the refusal's code and its precise cause (never sent to the client). */
+  /** The error code the client got, with its precise cause (never sent to the client): set by the error handler, or by the proxy for a product's error. */
   code?: string;
   reason?: string;
+  /** Time (ms) the request waited for the rate limiter: 0 when admitted or refused from what the isolate held. */
+  leaseWait?: number;
   /** Set by `emit`. */
   status?: number;
   totalMs?: number;
+  /** The response body's length when known as the line is written (its Content-Length). */
+  responseBytes?: number;
+}
+
+/** The written line: the record with its level and message first (Workers Logs shows them first). */
+interface LogLine extends RequestLogFields {
+  level: "info" | "error";
+  msg: "request";
 }
 
 export class RequestLog {
-  readonly #fields: RequestLogFields;
+  /** The line itself, filled in place: written with one JSON.stringify, no copy. */
+  readonly #fields: LogLine;
   readonly #started = Date.now();
+  /** The rate limiter's own word on whether it waited, and how long its step took until it handed on or refused. */
+  #waited: boolean | undefined;
+  #admissionMs: number | undefined;
 
-  constructor(requestId: string, method: string, path: string) {
-    this.#fields = { requestId, method, path };
+  constructor(requestId: string, method: string, path: string, colo?: string) {
+    this.#fields = { level: "info", msg: "request", requestId, method, path };
+    if (colo !== undefined) this.#fields.colo = colo;
   }
 
   /** The record so far, read-only. */
@@ -81,12 +117,29 @@ export class RequestLog {
     Object.assign(this.#fields, values);
   }
 
-  rateLimit(values: RateLimitFields): void {
+  auth(values: AuthFields): void {
     Object.assign(this.#fields, values);
+  }
+
+  rateLimit(values: RateLimitFields): void {
+    const { leaseWait, ...rest } = values;
+    if (leaseWait !== undefined) this.#waited = leaseWait;
+    Object.assign(this.#fields, rest);
+  }
+
+  /** How long the rate-limit step took before it admitted or refused (src/ops/timed-step.ts). */
+  admission(ms: number): void {
+    this.#admissionMs = ms;
   }
 
   upstream(values: UpstreamFields): void {
     Object.assign(this.#fields, values);
+  }
+
+  /** The proxy's record of a product error answer (passed on, or rewritten by the gateway): the code the client got. */
+  productError(values: ProductErrorFields): void {
+    this.#fields.code = values.code;
+    this.#fields.reason = values.reason;
   }
 
   /** The stage that admitted the request, or answered it itself (health, a preflight, the limits view). */
@@ -105,12 +158,16 @@ export class RequestLog {
    * Completes the record and writes the request's one line. A request that was never admitted nor
    * answered by the gateway itself was refused.
    */
-  emit(status: number): Readonly<RequestLogFields> {
-    this.#fields.status = status;
-    this.#fields.totalMs = Date.now() - this.#started;
-    this.#fields.decision ??= this.#fields.code !== undefined ? "refused" : "answered";
-    console.log(JSON.stringify({ level: status >= 500 ? "error" : "info", msg: "request", ...this.#fields }));
-    return this.#fields;
+  emit(status: number, responseBytes?: number): Readonly<RequestLogFields> {
+    const f = this.#fields;
+    f.status = status;
+    f.totalMs = Date.now() - this.#started;
+    f.decision ??= f.code !== undefined ? "refused" : "answered";
+    if (this.#admissionMs !== undefined) f.leaseWait = this.#waited === false ? 0 : this.#admissionMs;
+    if (responseBytes !== undefined) f.responseBytes = responseBytes;
+    if (status >= 500) f.level = "error";
+    console.log(JSON.stringify(f));
+    return f;
   }
 }
 

@@ -29,6 +29,8 @@ export interface PreparedBody {
   answered: () => void;
   /** Before the gateway answers: drains what the client is still sending once nothing forwards it (`final`: the answer is an error). */
   settle: (final: boolean) => Promise<void>;
+  /** Bytes of the client's body read so far (all of it once handed over); 0 for none. */
+  bytes: () => number;
 }
 
 /** Called when a streamed upload fails: it must abort the upstream fetch, or the product could take a cut body for a whole one. */
@@ -42,7 +44,8 @@ function declaredLength(req: Request): number | null {
 }
 
 function buffered(body: Uint8Array | null): PreparedBody {
-  return { body, handedOver: Promise.resolve(), failure: () => Promise.resolve(null), answered: () => undefined, settle: () => Promise.resolve() };
+  const size = body?.byteLength ?? 0;
+  return { body, handedOver: Promise.resolve(), failure: () => Promise.resolve(null), answered: () => undefined, settle: () => Promise.resolve(), bytes: () => size };
 }
 
 /**
@@ -95,5 +98,5 @@ export async function prepareBody(req: Request, route: Route, limits: BodyLimits
   const upload = watchUpload(req.body, length === null ? limits.maxBodyBytes : null, limits, { onEnd: () => ended(), onFail });
   // FixedLengthStream keeps the client's Content-Length framing upstream (and errors on a short body).
   const body = length === null ? upload.stream : upload.stream.pipeThrough(new FixedLengthStream(length));
-  return { body, handedOver, failure: upload.failure, answered: upload.answered, settle: upload.settle };
+  return { body, handedOver, failure: upload.failure, answered: upload.answered, settle: upload.settle, bytes: upload.bytes };
 }

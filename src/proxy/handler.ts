@@ -3,7 +3,7 @@ import type { Handler } from "hono";
 import type { AppEnv } from "../env";
 import { identityHeaders } from "../auth/principal";
 import { prepareBody } from "./body";
-import { forward, upstreamBasePath, upstreamOrigin } from "./forward";
+import { forward, upstreamBasePath, upstreamOrigin, type ForwardResult } from "./forward";
 import { upstreamRequestHeaders } from "./headers";
 import { normalizeUpstream } from "./normalize";
 
@@ -21,20 +21,30 @@ export function proxyToProduct(): Handler<AppEnv> {
       sessionCookie: config.auth.sessionCookie,
       url: c.get("url"),
     });
-    const { response, upstreamMs, url, deadline } = await forward(product, c.env as unknown as Record<string, unknown>, {
-      method: c.req.method,
-      path,
-      search,
-      headers,
-      body,
-      clientSignal: c.req.raw.signal,
-      controller,
-    });
-    log.upstream({ upstreamStatus: response.status, upstreamMs });
+    const started = Date.now();
+    let forwarded: ForwardResult;
+    try {
+      forwarded = await forward(product, c.env as unknown as Record<string, unknown>, {
+        method: c.req.method,
+        path,
+        search,
+        headers,
+        body,
+        clientSignal: c.req.raw.signal,
+        controller,
+      });
+    } catch (err) {
+      // A 504 or 502 line says how long the product had.
+      log.upstream({ upstreamMs: Date.now() - started, requestBytes: body.bytes() });
+      throw err;
+    }
+    const { response, upstreamMs, url, deadline } = forwarded;
+    log.upstream({ upstreamStatus: response.status, upstreamMs, requestBytes: body.bytes() });
     const location = { upstreamUrl: url, upstreamOrigin: upstreamOrigin(product), upstreamBasePath: upstreamBasePath(product), publicOrigin: c.get("url").origin, productBasePath: product.basePath };
     try {
       const onBodyStall = () => console.warn(JSON.stringify({ level: "warn", msg: "upstream body stalled", requestId, idleMs: product.timeoutMs }));
-      const answer = await normalizeUpstream(response, { nowMs: Date.now(), deadline, headers: { sessionCookie: config.auth.sessionCookie, location }, onBodyStall });
+      const onErrorAnswer = (code: string, how: "passed" | "rewritten") => log.productError({ code, reason: `product answered ${response.status}, ${how === "passed" ? "its envelope passed on" : `rewritten as ${code}`}` });
+      const answer = await normalizeUpstream(response, { nowMs: Date.now(), deadline, headers: { sessionCookie: config.auth.sessionCookie, location }, onBodyStall, onErrorAnswer });
       await body.settle(answer.status >= 400);
       return answer;
     } catch (err) {

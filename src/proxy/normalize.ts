@@ -41,6 +41,8 @@ export interface NormalizeContext {
   headers: ResponseHeaderContext;
   /** Called when a pass-through body stalls past the deadline's length (after its status was sent). */
   onBodyStall: () => void;
+  /** Told the code of an error answer: the product's own envelope passed on, or the gateway's rewrite of its error. */
+  onErrorAnswer?: (code: string, how: "passed" | "rewritten") => void;
 }
 
 /** The error body as JSON, or undefined when it is not strict UTF-8 JSON (then it is replaced, never passed). */
@@ -147,6 +149,12 @@ function serverError(status: number, headers: Headers, parsed: unknown, nowMs: n
   return new GatewayError("BAD_GATEWAY", { details });
 }
 
+/** The gateway's envelope in place of a product's error answer. */
+function rewritten(err: GatewayError, ctx: NormalizeContext): Response {
+  ctx.onErrorAnswer?.(err.code, "rewritten");
+  return envelopeResponse(err);
+}
+
 /** A product envelope passed byte for byte: the gateway's own error headers plus the allow-list. */
 function passEnvelope(status: number, bytes: Uint8Array, upstream: Headers, nowMs: number): Response {
   const extra = errorHeaders(status, upstream, nowMs);
@@ -199,9 +207,10 @@ export async function normalizeUpstream(res: Response, ctx: NormalizeContext): P
   const parsed = complete ? parseJson(bytes) : undefined;
   if (res.status < 500) {
     if (isValidEnvelope(parsed) && codeFits(res.status, parsed.code) && passesChecks(parsed)) {
+      ctx.onErrorAnswer?.(parsed.code, "passed");
       return passEnvelope(res.status, bytes, res.headers, ctx.nowMs);
     }
-    return envelopeResponse(clientError(res.status, res.headers, parsed, ctx.nowMs));
+    return rewritten(clientError(res.status, res.headers, parsed, ctx.nowMs), ctx);
   }
-  return envelopeResponse(serverError(res.status, res.headers, parsed, ctx.nowMs));
+  return rewritten(serverError(res.status, res.headers, parsed, ctx.nowMs), ctx);
 }

@@ -94,6 +94,8 @@ export interface WatchedUpload {
    * stops forwarding and drains the rest (bounded), so the client is not reset mid-upload.
    */
   settle: (final: boolean) => Promise<void>;
+  /** Bytes read from the client so far. */
+  bytes: () => number;
 }
 
 /**
@@ -154,6 +156,7 @@ export function watchUpload(body: ReadableStream<Uint8Array>, limit: number | nu
   return {
     stream: readable,
     failure: () => failed ?? Promise.resolve(null),
+    bytes: () => seen,
     answered: () => {
       answered = true;
       clearTimeout(productTimer);
