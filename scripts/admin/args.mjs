@@ -1,5 +1,7 @@
 // Command-line parsing for scripts/admin.mjs: positionals and `--flag value` / `--flag=value` / `--switch`.
 
+import { closestName } from "../../src/config/suggest.ts";
+
 /** A mistake in how the CLI was called: exit code 2, one line and a pointer to --help. */
 export class UsageError extends Error {
   constructor(message) {
@@ -15,25 +17,10 @@ const REPEATABLE = new Set(["policy"]);
 /** The purpose-written refusal of a secret on the command line (it would show in shell history and `ps`). */
 export const SECRET_FLAG_MESSAGE = "--secret is not accepted (it would show in the shell history and process list): use --secret-file or ONESTACK_ADMIN_SECRET";
 
-/** Edit distance, for "did you mean". */
-function distance(a, b) {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i += 1) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j += 1) {
-      const next = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = row[j];
-      row[j] = next;
-    }
-  }
-  return row[b.length];
-}
-
 /** `unknown flag --jsn (did you mean --json?)`. */
 export function unknownFlag(name, known) {
-  const close = [...known].map((k) => [k, distance(name, k)]).filter(([, d]) => d <= 2).sort((a, b) => a[1] - b[1])[0];
-  return new UsageError(`unknown flag --${name}${close ? ` (did you mean --${close[0]}?)` : ""}`);
+  const close = closestName(name, known);
+  return new UsageError(`unknown flag --${name}${close === null ? "" : ` (did you mean --${close}?)`}`);
 }
 
 /**
