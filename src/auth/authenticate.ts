@@ -12,7 +12,7 @@ import { extractCredential } from "./credentials";
 import { isWellFormedKey } from "./integration-key";
 import { verifyToken } from "./jwt";
 import { hashKey, isUsable } from "./key-record";
-import { cachedKey, keyNow, lookUpKeyFrom } from "./key-store";
+import { cachedKey, keyNow, lookUpKey } from "./key-store";
 import { principalId, type Principal } from "./principal";
 import { isKnownRevoked } from "./revoked-keys";
 import type { RequestLog } from "../ops/request-log";
@@ -50,7 +50,7 @@ async function authenticateKey(env: Env, key: string, headers: Headers, auth: Au
   else {
     const address = lookupAddress(headers);
     unknownKeyLimit.refuseIfLimited(address, nowMs);
-    const found = await lookUpKeyFrom({ kv: env.KEYS, directory: env.KEY_DIRECTORY, kvTimeoutMs: auth.keyKvTimeoutMs, directoryTimeoutMs: auth.keyDirectoryTimeoutMs }, hash, nowMs);
+    const found = await lookUpKey({ kv: env.KEYS, directory: env.KEY_DIRECTORY, kvTimeoutMs: auth.keyKvTimeoutMs, directoryTimeoutMs: auth.keyDirectoryTimeoutMs }, hash, nowMs);
     record = found.record;
     log.auth({ keySource: found.source });
     if (record === null) await unknownKeyLimit.countFailure(env.AUTH_FAILURE_LIMITER, address, nowMs, auth.failureLimiterTimeoutMs);

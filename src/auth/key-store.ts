@@ -79,7 +79,8 @@ export interface KeyLookup {
 const inflight = new Map<string, Promise<KeyLookup>>();
 
 /**
- * The record for a key hash from KV, else from the directory; null when neither knows it. The result is
+ * The record for a key hash from KV, else from the directory (null when neither knows it), and the store
+ * that answered (for the request log). The result is
  * cached. KV is only the directory's cache: a KV read that fails or does not answer within
  * `stores.kvTimeoutMs` is a miss, confirmed with the directory like any other. A directory that is
  * unavailable (../shared/unavailable.ts) or does not answer within `stores.directoryTimeoutMs` is 503 (a
@@ -87,12 +88,7 @@ const inflight = new Map<string, Promise<KeyLookup>>();
  * thrown on as an exception (500, logged). A lookup of a hash already being looked up waits for that one: its promise is
  * made by the request that started it, and each waiting request resumes in its own context.
  */
-export async function lookUpKey(stores: KeyStores, hash: string, nowMs: number): Promise<KeyRecord | null> {
-  return (await lookUpKeyFrom(stores, hash, nowMs)).record;
-}
-
-/** `lookUpKey`, saying which store answered (for the request log). */
-export function lookUpKeyFrom(stores: KeyStores, hash: string, nowMs: number): Promise<KeyLookup> {
+export function lookUpKey(stores: KeyStores, hash: string, nowMs: number): Promise<KeyLookup> {
   let lookup = inflight.get(hash);
   if (lookup === undefined) {
     lookup = readKey(stores, hash, nowMs).finally(() => inflight.delete(hash));

@@ -52,7 +52,7 @@ describe("key cache: lifetimes", () => {
   it("trusts a confirmed miss for 5 s only: asked after both KV and the directory, then forgotten", async () => {
     const hash = hashOf("d");
     const { s, reads } = stores();
-    expect(await lookUpKey(s, hash, 0)).toBeNull();
+    expect((await lookUpKey(s, hash, 0)).record).toBeNull();
     expect(reads).toEqual({ kv: 1, directory: 1 });
     expect(cachedKey(hash, NEGATIVE_MS - 1)).toBeNull();
     expect(cachedKey(hash, NEGATIVE_MS)).toBeUndefined();
@@ -83,7 +83,7 @@ describe("key cache: bounds", () => {
     const real = hashOf("9");
     const { s, reads } = stores(new Map([[real, record("key_9000000000000000")]]));
     const now = 1_000_000;
-    expect(await lookUpKey(s, real, now)).toMatchObject({ keyId: "key_9000000000000000" });
+    expect((await lookUpKey(s, real, now)).record).toMatchObject({ keyId: "key_9000000000000000" });
     for (let i = 0; i < 2 * BOUND; i++) await lookUpKey(s, hashOf("f", i), now);
     expect(reads).toEqual({ kv: 2 * BOUND + 1, directory: 2 * BOUND });
     expect(cachedKey(real, now + 1)).toMatchObject({ keyId: "key_9000000000000000" });

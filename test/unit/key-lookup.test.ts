@@ -43,7 +43,7 @@ describe("key lookups in flight", () => {
     const hash = "c".repeat(64);
     const pending = Promise.all([1, 2, 3, 4].map(() => lookUpKey(stores, hash, 0)));
     open();
-    expect(await pending).toEqual([found, found, found, found]);
+    expect((await pending).map((lookup) => lookup.record)).toEqual([found, found, found, found]);
     expect(calls).toEqual({ kv: [`key:${hash}`], directory: 1 });
   });
 
