@@ -3,11 +3,14 @@
  * bundle once, makes one variant per stage of the request path in which that stage is skipped or replaced
  * by its cheapest stand-in (bench/lib/ablation.mjs patches the bundle's text; the source has no switches),
  * and measures every variant against the full gateway and ref-pass in one run, in rounds (each target
- * once per round, the order rotated), so slow drift on a shared machine spreads over all of them.
+ * once per round, in a new shuffled order each round), so slow drift on a shared machine spreads over all of
+ * them. Two controls run with them: a second, unpatched copy of the full gateway started last (its delta is
+ * the run's own noise) and a "no-op patch" variant (a comment added: the patch step changes nothing else).
  *
  *   node bench/ablate.mjs [--scenario gateway/integration-key-c32] [--variants <regex>] [--rounds 3]
  *                         [--duration 5] [--warmup 1] [--keep] [--config wrangler.toml]
  *                         [--instrument cpu|callgrind] [--requests 500] [--against <git ref>]
+ *                         [--order shuffle|rotate] [--seed 21] [--no-copy] [--no-upstream-reset]
  *
  * `--against main --variants none` is an A/B of this checkout against another commit, in one run.
  *
@@ -31,13 +34,14 @@ import { parseArgs } from "node:util";
 import { ALL, applyPatches, patchesOf, VARIANTS } from "./lib/ablation.mjs";
 import { benchVars, buildGateway, gatewayTarget } from "./lib/gateway.mjs";
 import { benchKeys, runLoad, withCleanup } from "./lib/harness.mjs";
-import { coreSeconds, cpuSeconds, pin, spawnNode, stopAll, waitMessage } from "./lib/proc.mjs";
+import { coreSeconds, cpuSeconds, pin, rpc, spawnNode, stopAll, waitMessage } from "./lib/proc.mjs";
 import { kvPut, startWorkerd } from "./lib/workerd.mjs";
 import { scenarios } from "./scenarios.mjs";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, "..");
 const { values: opt } = parseArgs({
+  allowNegative: true,
   options: {
     ablate: { type: "boolean", default: false }, // accepted so `npm run bench -- --ablate ...` passes through
     scenario: { type: "string", default: "gateway/integration-key-c32" },
@@ -49,6 +53,10 @@ const { values: opt } = parseArgs({
     instrument: { type: "string", default: "cpu" }, // cpu | callgrind
     against: { type: "string" }, // a git ref: its production bundle runs too, as "full gateway @ <ref>" (an A/B of two commits)
     requests: { type: "string", default: "500" }, // callgrind: measured requests per target (after as many again to warm up)
+    order: { type: "string", default: "shuffle" }, // shuffle (a new seeded order each round) | rotate (the cyclic order of v1, for comparison)
+    seed: { type: "string", default: "21" }, // the shuffle's seed: a run's order can be repeated
+    copy: { type: "boolean", default: true }, // --no-copy: no second, unpatched copy of the full gateway (the table's own noise row)
+    "upstream-reset": { type: "boolean", default: true }, // --no-upstream-reset: v1's upstream, whose per-id counters grew all run
     keep: { type: "boolean", default: false },
     config: { type: "string", default: join(root, "wrangler.toml") },
     provision: { type: "string", default: join(benchDir, "provision.mjs") },
@@ -63,6 +71,9 @@ const DURATION = opt.quick ? 2 : Number(opt.duration);
 const WARMUP = Number(opt.warmup);
 const REQUESTS_PER_SECOND_CAP = 50_000;
 const FULL = "full gateway";
+// A second workerd running the same unpatched bundle, started last: its delta against FULL is the table's own
+// noise estimate (two measurements of one bundle), whatever the order or the machine did.
+const COPY = `${FULL} (copy)`;
 
 const tmp = mkdtempSync(join(os.tmpdir(), "gateway-ablate-"));
 const storage = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), "gateway-ablate-do-"));
@@ -114,8 +125,16 @@ async function startGateways(names, upstreamUrl, jwksUrl, signJwt) {
     builds.push([`${FULL} @ ${opt.against}`, againstDir, readFileSync(join(againstDir, "index.js"), "utf8")]);
   }
   for (const name of names) builds.push([name, bundleDir, text]);
+  if (opt.copy) builds.push([COPY, bundleDir, text]);
   for (const [name, from, source] of builds) {
-    const what = name === FULL ? "the production bundle" : name.startsWith(`${FULL} @`) ? `the production bundle of ${opt.against}` : (VARIANTS[name]?.what ?? "every stage's stand-in at once (log write aside)");
+    const what =
+      name === FULL
+        ? "the production bundle"
+        : name === COPY
+          ? "the production bundle again, in a workerd started last: the noise control (its delta is the run's noise)"
+          : name.startsWith(`${FULL} @`)
+            ? `the production bundle of ${opt.against}`
+            : (VARIANTS[name]?.what ?? "every stage's stand-in at once (log write and controls aside)");
     const t = { name, what };
     targets.push(t);
     try {
@@ -143,24 +162,36 @@ async function startGateways(names, upstreamUrl, jwksUrl, signJwt) {
   return targets;
 }
 
-/** Warm-up, then one measured window of `s` against target `t`: CPU µs/request of its workerd, req/s. */
+/** The local upstream (lib/upstream.mjs), shared by every target. */
+let upstream;
+
+/**
+ * Warm-up, then one measured window of `s` against target `t`: CPU µs/request of its workerd, req/s, and the
+ * upstream's CPU µs/request (on the load core: a slow upstream slows the target too).
+ * The upstream's per-id counters are cleared first: v1 kept them all run (millions of ids, a growing heap on
+ * the load core for the later measurements); nothing here reads them.
+ */
 async function measure(t, s, round) {
+  if (opt["upstream-reset"]) await rpc(upstream, { op: "reset" });
   const job = { url: t.url, scenario: s.name, ctxFile: t.ctxFile, duration: DURATION, maxRequests: DURATION * REQUESTS_PER_SECOND_CAP };
   await runLoad({ ...job, duration: WARMUP, maxRequests: WARMUP * REQUESTS_PER_SECOND_CAP, idPrefix: `abl-${round}-${t.pid}-w` }, LOAD_CORE);
-  let t0, cpu0, core0;
+  let t0, cpu0, core0, up0;
   const core = () => (SERVER_CORE === undefined ? { busy: 0, steal: 0 } : coreSeconds(SERVER_CORE));
   const m = await runLoad({ ...job, idPrefix: `abl-${round}-${t.pid}` }, LOAD_CORE, () => {
     t0 = performance.now();
     cpu0 = cpuSeconds(t.pid);
+    up0 = cpuSeconds(upstream.pid);
     core0 = core();
   });
   const wall = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds(t.pid) - cpu0;
+  const upCpu = cpuSeconds(upstream.pid) - up0;
   const core1 = core();
   const expected = s.expect?.status ?? 200;
   return {
     rps: m.completed / m.seconds,
     cpuUs: m.completed ? (cpu * 1e6) / m.completed : null,
+    upstreamUs: m.completed ? (upCpu * 1e6) / m.completed : null,
     unexpected: m.completed - (m.statusCounts[expected] ?? 0),
     statuses: m.statusCounts,
     otherBusy: Math.max(0, (core1.busy - core0.busy - cpu) / wall),
@@ -177,6 +208,7 @@ async function measure(t, s, round) {
  */
 const CALLGRIND = opt.instrument === "callgrind";
 if (!["cpu", "callgrind"].includes(opt.instrument)) throw new Error(`--instrument is cpu or callgrind, not ${opt.instrument}`);
+if (!["shuffle", "rotate"].includes(opt.order)) throw new Error(`--order is shuffle or rotate, not ${opt.order}`);
 const REQUESTS = Number(opt.requests);
 // V8 without background threads and with fixed GC/compile decisions: counts that repeat (callgrind only;
 // the CPU instrument measures the runtime as it ships).
@@ -248,6 +280,34 @@ function lastLogLine(log) {
   return (lines.at(-1) ?? "").slice(0, 300);
 }
 
+/**
+ * The order of one round. `shuffle` (default): a new permutation each round from a seeded generator, so no
+ * target is always measured right after the same one. `rotate` keeps one cyclic order and only shifts its
+ * start: with it the full gateway always followed ref-pass, the fastest target, and measured ~40% above
+ * every variant (docs/benchmarks.md); kept to show that artifact again.
+ */
+function roundOrder(live, round, random) {
+  if (opt.order === "rotate") return live.map((_, i) => live[(i + round * Math.max(1, Math.floor(live.length / ROUNDS))) % live.length]);
+  const order = [...live];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+/** mulberry32: a small seeded generator (the order must repeat for a given --seed, Math.random cannot). */
+function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 const median = (xs) => {
   const v = xs.filter((x) => x !== null).sort((a, b) => a - b);
   if (!v.length) return null;
@@ -270,6 +330,9 @@ function summarize(targets) {
       unexpected: t.runs.reduce((n, r) => n + r.unexpected, 0),
       serverCoreOtherBusy: median(t.runs.map((r) => r.otherBusy)),
       steal: median(t.runs.map((r) => r.steal)),
+      // Each round's figure and the target measured just before it: what an order effect would show in.
+      upstreamUs: CALLGRIND ? null : median(t.runs.map((r) => r.upstreamUs)),
+      perRound: t.runs.map((r) => ({ round: r.round, after: r.after, value: CALLGRIND ? r.instructions : r.cpuUs, rps: r.rps, upstreamUs: r.upstreamUs ?? null })),
     };
   });
   const full = rows.find((r) => r.name === FULL && !r.skipped);
@@ -305,6 +368,7 @@ function markdown(meta, rows) {
     `| variant | req/s | ${unit} | min-max | Δ vs full | × ref-pass | req/s × ref-pass | what the variant does instead |`,
     "|---|--:|--:|--:|--:|--:|--:|---|",
   ];
+  const copy = rows.find((r) => r.name === COPY && !r.skipped);
   for (const r of rows) {
     if (r.skipped) {
       lines.push(`| ${r.name} | skipped | | | | | | ${r.skipped.replaceAll("|", "/")} |`);
@@ -315,6 +379,13 @@ function markdown(meta, rows) {
       `| ${r.name} | ${f(r.rps)} | ${f(r.value * scale, d)} | ${f(r.min * scale, d)}-${f(r.max * scale, d)} | ${sign(r.delta)} | ${f(r.vsPass, 2)}× | ${r.rpsVsPass === null ? "–" : `${f(r.rpsVsPass, 2)}×`} | ${r.what}${notes.length ? ` (${notes.join("; ")})` : ""} |`,
     );
   }
+  if (copy) {
+    lines.push(
+      "",
+      `Noise: the unpatched copy of the full gateway measured ${sign(copy.delta)} against it (the same bundle twice); a variant's delta within that, or whose min-max overlaps the full gateway's, is not a cost this run can tell.`,
+    );
+  }
+  if (!CALLGRIND) lines.push("", `Order: ${meta.order}; upstream counters reset before each measurement: ${meta.upstreamReset ? "yes" : "no (v1)"}.`);
   return lines.join("\n") + "\n";
 }
 
@@ -332,7 +403,7 @@ async function main() {
   if (twoCores) pin(process.pid, LOAD_CORE);
   const names = variantNames();
   const { jwks, signJwt } = await benchKeys();
-  const upstream = spawnNode(join(benchDir, "lib/upstream.mjs"), { core: LOAD_CORE, ipc: true, env: { BENCH_JWKS: JSON.stringify(jwks) }, label: "upstream" });
+  upstream = spawnNode(join(benchDir, "lib/upstream.mjs"), { core: LOAD_CORE, ipc: true, env: { BENCH_JWKS: JSON.stringify(jwks) }, label: "upstream" });
   const { port } = await waitMessage(upstream, (m) => m.op === "ready", 15_000, "upstream");
   const upstreamUrl = `http://127.0.0.1:${port}`;
   const jwksUrl = `${upstreamUrl}/.well-known/jwks.json`;
@@ -358,14 +429,18 @@ async function main() {
     warmupSeconds: WARMUP,
     loadavg: os.loadavg().map((l) => l.toFixed(2)).join(" "),
     requests: REQUESTS,
+    order: CALLGRIND ? "one round" : opt.order === "shuffle" ? `shuffled per round, seed ${opt.seed}` : "rotated (v1)",
+    upstreamReset: opt["upstream-reset"],
     instrument: CALLGRIND
       ? "instructions executed by the target's workerd process per request (valgrind --tool=callgrind, instrumentation on for the measured requests only)"
       : "CPU time of the target's own workerd process (/proc/<pid>/stat utime+stime) per completed response",
   };
   const live = targets.filter((t) => !t.skipped);
+  const random = seeded(Number(opt.seed));
   for (let round = 0; round < ROUNDS; round++) {
-    // Rotate the order each round: no target is always measured first (or last) in a round.
-    const order = live.map((_, i) => live[(i + round * Math.max(1, Math.floor(live.length / ROUNDS))) % live.length]);
+    const order = roundOrder(live, round, random);
+    console.log(`round ${round + 1} order: ${order.map((t) => t.name).join(", ")}`);
+    let previous = null;
     for (const t of order) {
       if (lifecycle.interrupted()) return;
       const s = t.scenario ?? scenario;
@@ -374,8 +449,9 @@ async function main() {
         console.log(`round ${round + 1} ${t.name}: failed (${r.error})`);
         continue;
       }
-      t.runs.push(r);
-      const figure = CALLGRIND ? `${(r.instructions / 1000).toFixed(1)} k instructions/req` : `${r.rps.toFixed(0)} req/s, ${r.cpuUs?.toFixed(0)} µs CPU/req`;
+      t.runs.push({ ...r, round: round + 1, after: previous });
+      previous = t.name;
+      const figure = CALLGRIND ? `${(r.instructions / 1000).toFixed(1)} k instructions/req` : `${r.rps.toFixed(0)} req/s, ${r.cpuUs?.toFixed(0)} µs CPU/req (upstream ${r.upstreamUs?.toFixed(0)} µs/req)`;
       console.log(`round ${round + 1} ${t.name}: ${figure}${r.unexpected ? `, ${r.unexpected} unexpected statuses (${JSON.stringify(r.statuses)}; ${lastLogLine(t.log)})` : ""}`);
       await sleep(100);
     }

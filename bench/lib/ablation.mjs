@@ -22,6 +22,11 @@ const LOG_LINE = "console.log(JSON.stringify(f));";
 
 /** Stage -> { what, patches }. `what` says what the variant does instead of the stage. */
 export const VARIANTS = {
+  "no-op patch": {
+    what: "a comment added at the top of the bundle: the patch step's control (nothing that runs changes)",
+    control: true,
+    patches: [swap(/^/, "/* ablation control: nothing that runs is changed */\n")],
+  },
   "log line": {
     what: "the request log line neither built nor written (the record is still filled in)",
     patches: [swap(LOG_LINE, ";")],
@@ -132,12 +137,12 @@ var index_default = {
   },
 };
 
-/** Every stage's stand-in at once (all but "log write", which "log line" covers): what is left is the runtime's. */
+/** Every stage's stand-in at once (all but "log write", which "log line" covers, and the controls): what is left is the runtime's. */
 export const ALL = "all stages";
 
 /** The patch set of a variant name (a stage, or ALL). */
 export function patchesOf(name) {
-  if (name === ALL) return Object.entries(VARIANTS).flatMap(([stage, v]) => (stage === "log write" ? [] : v.patches));
+  if (name === ALL) return Object.entries(VARIANTS).flatMap(([stage, v]) => (stage === "log write" || v.control ? [] : v.patches));
   const v = VARIANTS[name];
   if (!v) throw new Error(`unknown ablation variant "${name}"; known: ${[...Object.keys(VARIANTS), ALL].join(", ")}`);
   return v.patches;
