@@ -368,7 +368,7 @@ function markdown(meta, rows) {
     `| variant | req/s | ${unit} | min-max | Δ vs full | × ref-pass | req/s × ref-pass | what the variant does instead |`,
     "|---|--:|--:|--:|--:|--:|--:|---|",
   ];
-  const copy = rows.find((r) => r.name === COPY && !r.skipped);
+  const controls = rows.filter((r) => (r.name === COPY || VARIANTS[r.name]?.control) && !r.skipped && r.delta !== null);
   for (const r of rows) {
     if (r.skipped) {
       lines.push(`| ${r.name} | skipped | | | | | | ${r.skipped.replaceAll("|", "/")} |`);
@@ -379,10 +379,11 @@ function markdown(meta, rows) {
       `| ${r.name} | ${f(r.rps)} | ${f(r.value * scale, d)} | ${f(r.min * scale, d)}-${f(r.max * scale, d)} | ${sign(r.delta)} | ${f(r.vsPass, 2)}× | ${r.rpsVsPass === null ? "–" : `${f(r.rpsVsPass, 2)}×`} | ${r.what}${notes.length ? ` (${notes.join("; ")})` : ""} |`,
     );
   }
-  if (copy) {
+  if (controls.length) {
+    const floor = Math.max(...controls.map((r) => Math.abs(r.delta)));
     lines.push(
       "",
-      `Noise: the unpatched copy of the full gateway measured ${sign(copy.delta)} against it (the same bundle twice); a variant's delta within that, or whose min-max overlaps the full gateway's, is not a cost this run can tell.`,
+      `Noise: the controls, which run the full gateway's code, measured ${controls.map((r) => `${sign(r.delta)} (${r.name})`).join(", ")} against it; a delta within ±${sign(floor).replace("+", "")} is not a cost this run can tell.`,
     );
   }
   if (!CALLGRIND) lines.push("", `Order: ${meta.order}; upstream counters reset before each measurement: ${meta.upstreamReset ? "yes" : "no (v1)"}.`);
