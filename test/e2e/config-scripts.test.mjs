@@ -155,4 +155,15 @@ describe("npm run deploy", () => {
     expect(stdout).toContain("deploy: [env.staging] (onestack-gateway-staging): configuration valid; wrangler deploy --env staging --dry-run");
     expect(readFileSync(path.join(outdir, "index.js"), "utf8").length).toBeGreaterThan(0);
   });
+
+  it("builds a production bundle that names no function at run time (keep_names off: no Object.defineProperty per closure)", async () => {
+    const outdir = mkdtempSync(path.join(tmpdir(), "onestack-deploy-"));
+    dirs.push(outdir);
+    const { code } = await run("deploy.mjs", ["--env", "production", "--dry-run", "--outdir", outdir]);
+    expect(code).toBe(0);
+    const bundle = readFileSync(path.join(outdir, "index.js"), "utf8");
+    // esbuild's keepNames emits `__name(fn, "name")` around every function, run each time a closure is made.
+    expect((bundle.match(/\b__name\(/g) ?? []).length, "__name( calls in the bundle").toBe(0);
+    expect(bundle).toContain("GatewayError");
+  });
 });
