@@ -117,13 +117,14 @@ export function validationError(fields: Record<string, string>, logReason?: stri
   return new GatewayError("VALIDATION_ERROR", { details: { fields }, logReason });
 }
 
-/** Serializes the envelope. The only place a gateway error body is written. */
-export function envelopeResponse(err: GatewayError, extraHeaders?: HeadersInit): Response {
+/**
+ * Serializes the envelope. The only place a gateway error body is written. The headers go to the Response
+ * as one plain record, which the runtime turns into its Headers once, rather than a Headers object built
+ * call by call and then copied by the constructor (the refusal paths' cost, issue 21).
+ */
+export function envelopeResponse(err: GatewayError): Response {
   const body: Envelope = { error: err.message, code: err.code, details: err.details };
-  const headers = new Headers(extraHeaders);
-  headers.set("Content-Type", "application/json; charset=utf-8");
-  headers.set("Cache-Control", "no-store");
-  for (const [name, value] of Object.entries(err.headers)) headers.set(name, value);
+  const headers: Record<string, string> = { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", ...err.headers };
   return new Response(JSON.stringify(body), { status: err.status, headers });
 }
 
