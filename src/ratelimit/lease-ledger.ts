@@ -11,8 +11,9 @@
  *   holds a use of one of them lies within [g - W, g + ttl + W]: every later grant sees them (it counts
  *   every bucket from k-B on), and so no interval ever holds more than L uses, summed over every isolate.
  * - A report from the isolate can only move facts closer to the truth: unused permits were never used and
- *   are released; each used one moves to the bucket of g + (its use - s), still a bound on that use. A
- *   report for a lease the ledger no longer knows (forgotten, or sent twice) changes nothing.
+ *   are released; each used one moves to the bucket of g + its offset: (its use - s), less the credit the
+ *   isolate proved from earlier answers (clock-bound.ts), still a bound on that use. A report for a lease
+ *   the ledger no longer knows (forgotten, or sent twice) changes nothing.
  *
  * Policies of several scopes (the tenant's, a key's) are leased together: a permit is granted only where
  * every enforced policy has room, and is recorded in the counter of every policy, shadow ones included.
@@ -35,16 +36,17 @@ export interface LeaseReport {
   id: string;
   /** Permits it admitted requests with. */
   used: number;
-  /** Its last use, in ms after it sent the lease request, on its own clock. */
+  /** Its last use's offset (as in `uses`). */
   lastUseOffsetMs: number;
   /**
-   * Each use, in ms after the send (rounded up, neighbours merged at the later offset), with the permits
-   * used then; absent: all `used` at `lastUseOffsetMs`.
+   * Each use, in ms after the send on the isolate's clock less the lease's credit (held-lease.ts): g + the
+   * offset is at or after the use on the object's clock. Rounded up, neighbours merged at the later offset,
+   * with the permits used then; absent: all `used` at `lastUseOffsetMs`.
    */
   uses?: UseMark[];
 }
 
-/** `count` permits used `offsetMs` (or earlier) after the lease request was sent, on the isolate's clock. */
+/** `count` permits used at or before g + `offsetMs` on the object's clock (g: the grant). */
 export interface UseMark {
   offsetMs: number;
   count: number;
