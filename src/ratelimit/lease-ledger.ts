@@ -19,7 +19,7 @@
  * every enforced policy has room, and is recorded in the counter of every policy, shadow ones included.
  */
 import type { Policy } from "../shared/policy";
-import { addToBucket, bucketOf, decide, evaluate, oldestLiveBucket, type Counter, type Decision, type PolicyState, type TouchedBucket } from "./sliding-window";
+import { addToBucket, bucketOf, decide, evaluate, oldestLiveBucket, type Counter, type Decision, type PolicyState, type Returning, type TouchedBucket } from "./sliding-window";
 
 /** A lease as the authority remembers it, until its report arrives or it is too old to matter. */
 export interface LeaseRecord {
@@ -27,6 +27,10 @@ export interface LeaseRecord {
   grantMs: number;
   ttlMs: number;
   permits: number;
+  /** Permits granted past the waiting requests' need: the ones that may come back unused at the lease's end. */
+  ahead: number;
+  /** The isolate it was granted to. */
+  holderId: string;
   /** The bucket each counter's permits were recorded in. */
   recorded: Array<{ store: string; bucket: number }>;
 }
@@ -63,6 +67,27 @@ export interface Ledger {
 
 /** How long after a lease's end its report is still applied; older records are dropped (their permits stay counted). */
 const REPORT_GRACE_MS = 60_000;
+/** A report sent at a lease's end is expected this long after it (its trip); later than a second, it is taken as lost. */
+const REPORT_TRIP_MS = 250;
+const REPORT_LOST_AFTER_MS = 1_000;
+
+/**
+ * The permits of `counter` about to come back: those leased ahead of need to an isolate that has not asked
+ * again since (a busy isolate renews before its lease ends, and uses what it holds; one that went quiet, like
+ * a key that stopped bursting, gives them back at the lease's end). A refusal's retry time counts them, so it
+ * is not a whole window when the budget is merely parked; if they were used after all, the retry is answered
+ * with the then-true time (docs/rate-limiting.md, "Truthful headers").
+ */
+function returningPermits(ledger: Ledger, counter: Counter, nowMs: number): Returning[] {
+  const out: Returning[] = [];
+  for (const lease of ledger.leases.values()) {
+    const endMs = lease.grantMs + lease.ttlMs;
+    if (lease.ahead <= 0 || endMs + REPORT_LOST_AFTER_MS <= nowMs || ledger.holders.get(lease.holderId) !== lease.grantMs) continue;
+    const at = lease.recorded.find((r) => r.store === counter.store);
+    if (at !== undefined) out.push({ atMs: endMs + REPORT_TRIP_MS, units: lease.ahead, bucket: at.bucket });
+  }
+  return out;
+}
 
 export function newLedger(): Ledger {
   return { counters: new Map(), leases: new Map(), holders: new Map(), nextLease: 0 };
@@ -205,11 +230,13 @@ export function settleExchange(
     size: (headroom) => leaseSize(headroom, ask, rate, active),
     min: req.min ?? 1,
     recordAtMs: nowMs + req.ttlMs,
+    returning: (c) => returningPermits(ledger, c, nowMs),
   });
   touched.push(...decision.touched);
   if (!decision.allowed) return { ...decision, lease: null, touched };
   const recorded = decision.touched.map(({ store, bucket }) => ({ store, bucket }));
-  ledger.leases.set(id, { id, grantMs: nowMs, ttlMs: req.ttlMs, permits: decision.granted, recorded });
+  const ahead = decision.granted - Math.min(ask.need, decision.granted);
+  ledger.leases.set(id, { id, grantMs: nowMs, ttlMs: req.ttlMs, permits: decision.granted, ahead, holderId: req.holderId, recorded });
   const scope = keyId !== null && policies.some((p) => p.scope === "key") ? keyId : null;
   return { ...decision, lease: { id, permits: decision.granted, ttlMs: req.ttlMs, keyId: scope }, touched };
 }
