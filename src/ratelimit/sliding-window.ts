@@ -152,7 +152,10 @@ export function decide(
   grant: Grant = {},
 ): Decision & { granted: number; touched: TouchedBucket[]; shadow: PolicyState[] } {
   const min = Math.max(1, Math.floor(grant.min ?? 1));
-  const probes = policies.map((p) => evaluate(p, store(p).counts, nowMs, min, grant.returning?.(store(p))));
+  const first = policies.map((p) => evaluate(p, store(p).counts, nowMs, min));
+  // Only a refusal has a retry time to state: the permits coming back are looked up for those alone.
+  const returning = grant.returning;
+  const probes = returning === undefined ? first : first.map((s) => (s.retryAtMs === null ? s : evaluate(s.policy, store(s.policy).counts, nowMs, min, returning(store(s.policy)))));
   const shadow = probes.filter((s) => !enforced(s.policy));
   const refused = probes.filter((s) => enforced(s.policy) && s.retryAtMs !== null);
   if (refused.length > 0) {
