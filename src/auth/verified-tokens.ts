@@ -22,7 +22,13 @@ interface Verified {
 
 const MAX_LIFE_MS = 60_000;
 const MAX_ENTRIES = 10_000;
-const byConfig = new WeakMap<AuthConfig, Map<string, Verified>>();
+/** Token text kept at most, per configuration: tokens may be up to 8 KiB, and an isolate has 128 MB. */
+const MAX_BYTES = 4 * 1024 * 1024;
+interface Memory {
+  tokens: Map<string, Verified>;
+  bytes: number;
+}
+const byConfig = new WeakMap<AuthConfig, Memory>();
 
 /** The time claims jose checked, as numbers of seconds (absent ones undefined). */
 export interface TimeClaims {
@@ -36,7 +42,7 @@ const epoch = (ms: number) => Math.floor(ms / 1000);
 
 /** The principal of a token verified here before, if its time claims still hold at `nowMs`; else undefined. */
 export function knownToken(config: AuthConfig, token: string, nowMs: number): Principal | undefined {
-  const entry = byConfig.get(config)?.get(token);
+  const entry = byConfig.get(config)?.tokens.get(token);
   if (entry === undefined) return undefined;
   const now = epoch(nowMs);
   if (nowMs >= entry.diesAtMs || now < entry.validFromSec || now >= entry.validUntilSec) return undefined;
@@ -52,9 +58,17 @@ export function rememberToken(config: AuthConfig, token: string, principal: Prin
   const tol = config.clockToleranceSec;
   const from = Math.max(claims.nbf ?? -Infinity, claims.iat ?? -Infinity) - tol;
   const until = Math.min(claims.exp !== undefined ? claims.exp + tol : Infinity, claims.iat !== undefined ? claims.iat + config.maxTokenAgeSec + tol + 1 : Infinity);
-  let known = byConfig.get(config);
-  if (known === undefined) byConfig.set(config, (known = new Map()));
-  if (!known.has(token) && known.size >= MAX_ENTRIES) known.delete(known.keys().next().value as string);
+  let memory = byConfig.get(config);
+  if (memory === undefined) byConfig.set(config, (memory = { tokens: new Map(), bytes: 0 }));
+  const known = memory.tokens;
+  if (known.delete(token)) memory.bytes -= token.length; // verified again: its new entry goes to the back
+  // Oldest first out, until there is room for this one by count and by bytes.
+  for (const oldest of known.keys()) {
+    if (known.size < MAX_ENTRIES && memory.bytes + token.length <= MAX_BYTES) break;
+    known.delete(oldest);
+    memory.bytes -= oldest.length;
+  }
+  memory.bytes += token.length;
   if (principal.type === "user") Object.freeze(principal.permissions);
   known.set(token, { principal: Object.freeze(principal), validFromSec: from, validUntilSec: until, diesAtMs: nowMs + MAX_LIFE_MS });
 }

@@ -249,7 +249,7 @@ describe("verifyToken: tokens verified before, answered from the isolate's memor
     const first = await verifyToken(token, config, at(0));
     const second = await verifyToken(token, config, at(1));
     expect(second).toEqual(first);
-    expect(() => (first as { permissions: string[] }).permissions.push("psa:*")).toThrow(TypeError);
+    expect(() => (first as unknown as { permissions: string[] }).permissions.push("psa:*")).toThrow(TypeError);
   });
 });
 
@@ -265,5 +265,28 @@ describe("verified tokens: how long the memory lasts", () => {
 
   it("never answers a token it was not given", () => {
     expect(knownToken(config, "tok-never-verified", NOW_SEC * 1000)).toBeUndefined();
+  });
+});
+
+describe("verified tokens: bounded", () => {
+  it("keeps at most 4 MiB of token text: the oldest are dropped first", () => {
+    const own: AuthConfig = { ...config };
+    const principal = { type: "portal" as const, tenantId: "t1", subject: "s", customerId: "c" };
+    const t0 = NOW_SEC * 1000;
+    const big = (i: number) => `${i}.`.padEnd(8 * 1024, "x");
+    for (let i = 0; i < 600; i++) rememberToken(own, big(i), principal, { iat: NOW_SEC, exp: NOW_SEC + 3600 }, t0);
+    expect(knownToken(own, big(599), t0)).toBe(principal);
+    expect(knownToken(own, big(88), t0)).toBe(principal); // 512 of 8 KiB fit: 88..599
+    expect(knownToken(own, big(87), t0)).toBeUndefined();
+    expect(knownToken(own, big(0), t0)).toBeUndefined();
+  });
+
+  it("a token verified again is remembered anew, for another minute", () => {
+    const own: AuthConfig = { ...config };
+    const principal = { type: "portal" as const, tenantId: "t1", subject: "s", customerId: "c" };
+    const t0 = NOW_SEC * 1000;
+    rememberToken(own, "tok-again", principal, { iat: NOW_SEC, exp: NOW_SEC + 3600 }, t0);
+    rememberToken(own, "tok-again", principal, { iat: NOW_SEC, exp: NOW_SEC + 3600 }, t0 + 61_000);
+    expect(knownToken(own, "tok-again", t0 + 100_000)).toBe(principal);
   });
 });
