@@ -10,6 +10,7 @@ import type { AuthConfig } from "../config/auth";
 import { GatewayError } from "../errors";
 import { keyResolver } from "./jwks";
 import type { Principal } from "./principal";
+import { knownToken, rememberToken } from "./verified-tokens";
 import { isTenantId } from "../shared/tenant-id";
 
 /** Tokens larger than this are refused before any parsing. */
@@ -47,9 +48,19 @@ function permissionsOf(payload: JWTPayload): string[] {
   return perms as string[];
 }
 
-/** Verifies a bearer token and returns the session or portal principal it stands for. */
+/**
+ * Verifies a bearer token and returns the session or portal principal it stands for; a token this isolate
+ * verified within the last minute is answered from memory while its time claims hold (verified-tokens.ts).
+ */
 export async function verifyToken(token: string, config: AuthConfig, now?: Date): Promise<Principal> {
   if (token.length > MAX_TOKEN_LENGTH) throw unauthorized("jwt: token too large");
+  const nowMs = now?.getTime() ?? Date.now();
+  const known = knownToken(config, token, nowMs);
+  if (known !== undefined) return known;
+  return verifyAndRead(token, config, now);
+}
+
+async function verifyAndRead(token: string, config: AuthConfig, now: Date | undefined): Promise<Principal> {
   const resolve = keyResolver(config.jwks);
   if (resolve === null) throw unauthorized("jwt: no key set configured");
   // A key named by the token itself is never used, and a token that names one is refused (docs/authentication.md): the
@@ -81,11 +92,10 @@ export async function verifyToken(token: string, config: AuthConfig, now?: Date)
   const tenantId = payload.tid;
   if (!isTenantId(tenantId)) throw unauthorized("jwt: claim tid outside the tenant-id grammar");
   const subject = claimId(payload, "sub");
-  if (session && !portal && payload.token_use === "session") {
-    return { type: "user", tenantId, userId: subject, permissions: permissionsOf(payload) };
-  }
-  if (portal && !session && payload.token_use === "portal") {
-    return { type: "portal", tenantId, subject, customerId: claimId(payload, "cid") };
-  }
-  throw unauthorized("jwt: audience and token_use disagree or are ambiguous");
+  let principal: Principal;
+  if (session && !portal && payload.token_use === "session") principal = { type: "user", tenantId, userId: subject, permissions: permissionsOf(payload) };
+  else if (portal && !session && payload.token_use === "portal") principal = { type: "portal", tenantId, subject, customerId: claimId(payload, "cid") };
+  else throw unauthorized("jwt: audience and token_use disagree or are ambiguous");
+  rememberToken(config, token, principal, payload, now?.getTime() ?? Date.now());
+  return principal;
 }

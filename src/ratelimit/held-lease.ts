@@ -20,8 +20,9 @@ export interface HeldLease {
   /** The life the object granted (τ): it counts every permit at g + τ until a report says better. */
   lifeMs: number;
   /**
-   * When the permits were used, in ms after `sentAtMs`, quantized up and merged (see `noteUseAt`): what the
-   * report says, so the object can count each used permit at its own use instead of at the lease's end.
+   * When the permits were used, in ms after `sentAtMs` less `creditMs`, quantized up and merged (see
+   * `noteUseAt`): what the report says, so the object can count each used permit at g + that offset, its own
+   * use (or later), instead of at the lease's end.
    */
   uses: UseMark[];
   /** The policies' states as the object stated them with the grant. */
@@ -33,6 +34,11 @@ export interface HeldLease {
   shadowRemaining: Array<{ name: string; remaining: number }>;
   /** Clock skew: the object's clock minus ours, measured when the answer came, to state times in its frame. */
   skewMs: number;
+  /**
+   * How much earlier than `sentAtMs` + offset each use may be placed: (g − s) less the tightest known bound of
+   * the clocks' offset (clock-bound.ts), so the object counts each use nearer its real moment. 0: none known.
+   */
+  creditMs: number;
 }
 
 /** Whether the lease can admit a request of `cost` now. */
@@ -44,7 +50,7 @@ export function canTake(lease: HeldLease, nowMs: number, cost: number): boolean 
 export function takePermits(lease: HeldLease, nowMs: number, cost: number): string[] {
   const first = lease.permits - lease.left;
   lease.left -= cost;
-  noteUseAt(lease.uses, nowMs - lease.sentAtMs, cost);
+  noteUseAt(lease.uses, nowMs - lease.sentAtMs - lease.creditMs, cost);
   return lease.shadowRemaining.filter((s) => first + cost > s.remaining).map((s) => s.name);
 }
 

@@ -24,6 +24,7 @@ import type { LeaseSettings } from "../config/rate-limit";
 import { withDeadline } from "../shared/with-deadline";
 import { refusalUntil, refuses, type CachedRefusal } from "./cached-refusal";
 import { aheadFor, aheadOfNeed, currentRate, newDemand, noteUse, sampleDemand, type Demand } from "./demand";
+import { creditFor, newClockBound, noteAnswer, type ClockBound } from "./clock-bound";
 import { canTake, correctionWorth, justInTimeLife, mayNeedCorrection, reportOf, statesWithInHand, takePermits, type HeldLease } from "./held-lease";
 import type { LeaseReport } from "./lease-ledger";
 import type { LeaseAnswer, LeaseRequest } from "./limiter-protocol";
@@ -96,6 +97,8 @@ export class LeaseHolder {
   private inflight = 0;
   /** The round trip to this tenant's object: the longest recent one, decaying (null: none measured yet). */
   private readonly rtt: RoundTrip = newRoundTrip();
+  /** How far the object's clock can be ahead of ours, as the answers so far prove (clock-bound.ts). */
+  private readonly clock: ClockBound = newClockBound();
   /** The exchange function of the last request, to give permits back when this holder is dropped. */
   private lastExchange: { exchange: Exchange; settings: LeaseSettings } | null = null;
 
@@ -244,7 +247,9 @@ export class LeaseHolder {
   private async call(exchange: Exchange, settings: LeaseSettings, req: Omit<LeaseRequest, "defaults" | "holderId" | "reports" | "revocationCursor" | "keysEpoch">, reports: Finished[]): Promise<LeaseAnswer | { failed: string }> {
     try {
       const late = () => new LimiterTimeout(`limiter did not answer within ${settings.timeoutMs} ms`);
+      const sentAtMs = this.now();
       const answer = await withDeadline(exchange({ ...req, reports: reports.map((f) => f.report), revocationCursor: this.cursor, keysEpoch: this.keysEpoch }), settings.timeoutMs, late);
+      noteAnswer(this.clock, sentAtMs, answer.nowMs);
       this.learn(answer);
       return answer;
     } catch (err) {
@@ -289,7 +294,9 @@ export class LeaseHolder {
     const { id, permits, ttlMs } = answer.lease;
     const leaseKey = answer.lease.keyId;
     this.refusals.delete(leaseKey ?? "");
-    const lease: HeldLease = { id, keyId: leaseKey, permits, left: permits, sentAtMs, usableUntilMs: sentAtMs + ttlMs - settings.marginMs, lifeMs: ttlMs, uses: [], states: answer.states, shadowRemaining: answer.shadowRemaining, skewMs };
+    const usableUntilMs = sentAtMs + ttlMs - settings.marginMs;
+    const creditMs = creditFor(this.clock, sentAtMs, answer.nowMs, usableUntilMs);
+    const lease: HeldLease = { id, keyId: leaseKey, permits, left: permits, sentAtMs, usableUntilMs, lifeMs: ttlMs, uses: [], states: answer.states, shadowRemaining: answer.shadowRemaining, skewMs, creditMs };
     if (leaseKey !== null) this.scopedKeys.add(leaseKey);
     const target = this.pool(leaseKey ?? "");
     if (nowMs >= lease.usableUntilMs) {

@@ -11,14 +11,15 @@
  *   holds a use of one of them lies within [g - W, g + ttl + W]: every later grant sees them (it counts
  *   every bucket from k-B on), and so no interval ever holds more than L uses, summed over every isolate.
  * - A report from the isolate can only move facts closer to the truth: unused permits were never used and
- *   are released; each used one moves to the bucket of g + (its use - s), still a bound on that use. A
- *   report for a lease the ledger no longer knows (forgotten, or sent twice) changes nothing.
+ *   are released; each used one moves to the bucket of g + its offset: (its use - s), less the credit the
+ *   isolate proved from earlier answers (clock-bound.ts), still a bound on that use. A report for a lease
+ *   the ledger no longer knows (forgotten, or sent twice) changes nothing.
  *
  * Policies of several scopes (the tenant's, a key's) are leased together: a permit is granted only where
  * every enforced policy has room, and is recorded in the counter of every policy, shadow ones included.
  */
 import type { Policy } from "../shared/policy";
-import { addToBucket, bucketOf, decide, evaluate, oldestLiveBucket, type Counter, type Decision, type PolicyState, type TouchedBucket } from "./sliding-window";
+import { addToBucket, bucketOf, decide, evaluate, oldestLiveBucket, type Counter, type Decision, type PolicyState, type Returning, type TouchedBucket } from "./sliding-window";
 
 /** A lease as the authority remembers it, until its report arrives or it is too old to matter. */
 export interface LeaseRecord {
@@ -26,6 +27,10 @@ export interface LeaseRecord {
   grantMs: number;
   ttlMs: number;
   permits: number;
+  /** Permits granted past the waiting requests' need: the ones that may come back unused at the lease's end. */
+  ahead: number;
+  /** The isolate it was granted to. */
+  holderId: string;
   /** The bucket each counter's permits were recorded in. */
   recorded: Array<{ store: string; bucket: number }>;
 }
@@ -35,16 +40,17 @@ export interface LeaseReport {
   id: string;
   /** Permits it admitted requests with. */
   used: number;
-  /** Its last use, in ms after it sent the lease request, on its own clock. */
+  /** Its last use's offset (as in `uses`). */
   lastUseOffsetMs: number;
   /**
-   * Each use, in ms after the send (rounded up, neighbours merged at the later offset), with the permits
-   * used then; absent: all `used` at `lastUseOffsetMs`.
+   * Each use, in ms after the send on the isolate's clock less the lease's credit (held-lease.ts): g + the
+   * offset is at or after the use on the object's clock. Rounded up, neighbours merged at the later offset,
+   * with the permits used then; absent: all `used` at `lastUseOffsetMs`.
    */
   uses?: UseMark[];
 }
 
-/** `count` permits used `offsetMs` (or earlier) after the lease request was sent, on the isolate's clock. */
+/** `count` permits used at or before g + `offsetMs` on the object's clock (g: the grant). */
 export interface UseMark {
   offsetMs: number;
   count: number;
@@ -61,6 +67,27 @@ export interface Ledger {
 
 /** How long after a lease's end its report is still applied; older records are dropped (their permits stay counted). */
 const REPORT_GRACE_MS = 60_000;
+/** A report sent at a lease's end is expected this long after it (its trip); later than a second, it is taken as lost. */
+const REPORT_TRIP_MS = 250;
+const REPORT_LOST_AFTER_MS = 1_000;
+
+/**
+ * The permits of `counter` about to come back: those leased ahead of need to an isolate that has not asked
+ * again since (a busy isolate renews before its lease ends, and uses what it holds; one that went quiet, like
+ * a key that stopped bursting, gives them back at the lease's end). A refusal's retry time counts them, so it
+ * is not a whole window when the budget is merely parked; if they were used after all, the retry is answered
+ * with the then-true time (docs/rate-limiting.md, "Truthful headers").
+ */
+function returningPermits(ledger: Ledger, counter: Counter, nowMs: number): Returning[] {
+  const out: Returning[] = [];
+  for (const lease of ledger.leases.values()) {
+    const endMs = lease.grantMs + lease.ttlMs;
+    if (lease.ahead <= 0 || endMs + REPORT_LOST_AFTER_MS <= nowMs || ledger.holders.get(lease.holderId) !== lease.grantMs) continue;
+    const at = lease.recorded.find((r) => r.store === counter.store);
+    if (at !== undefined) out.push({ atMs: endMs + REPORT_TRIP_MS, units: lease.ahead, bucket: at.bucket });
+  }
+  return out;
+}
 
 export function newLedger(): Ledger {
   return { counters: new Map(), leases: new Map(), holders: new Map(), nextLease: 0 };
@@ -203,11 +230,13 @@ export function settleExchange(
     size: (headroom) => leaseSize(headroom, ask, rate, active),
     min: req.min ?? 1,
     recordAtMs: nowMs + req.ttlMs,
+    returning: (c) => returningPermits(ledger, c, nowMs),
   });
   touched.push(...decision.touched);
   if (!decision.allowed) return { ...decision, lease: null, touched };
   const recorded = decision.touched.map(({ store, bucket }) => ({ store, bucket }));
-  ledger.leases.set(id, { id, grantMs: nowMs, ttlMs: req.ttlMs, permits: decision.granted, recorded });
+  const ahead = decision.granted - Math.min(ask.need, decision.granted);
+  ledger.leases.set(id, { id, grantMs: nowMs, ttlMs: req.ttlMs, permits: decision.granted, ahead, holderId: req.holderId, recorded });
   const scope = keyId !== null && policies.some((p) => p.scope === "key") ? keyId : null;
   return { ...decision, lease: { id, permits: decision.granted, ttlMs: req.ttlMs, keyId: scope }, touched };
 }

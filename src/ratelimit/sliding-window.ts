@@ -53,13 +53,21 @@ export function bucketStartMs(windowSec: number, k: number): number {
   return Math.ceil((k * windowSec * 1000) / BUCKETS_PER_WINDOW);
 }
 
+/** Permits counted in `bucket` that are expected back at `atMs` (leased ahead of need, given back unused at a lease's end). */
+export interface Returning {
+  atMs: number;
+  units: number;
+  bucket: number;
+}
+
 /**
  * One policy's state at `nowMs`, without recording anything. Every bucket from k-B on is counted, later
  * ones included: a leased permit is recorded in the bucket of the latest moment it can be used, which may
  * still be ahead (lease-ledger.ts), and it must count against every decision until W after that moment.
- * `units`: what the decision needs (a route's cost); the retry time is when that many are free.
+ * `units`: what the decision needs (a route's cost); the retry time is when that many are free, counting
+ * `returning` permits as free when they are expected back (not where their bucket leaves the span).
  */
-export function evaluate(policy: Policy, counts: BucketCounts, nowMs: number, units = 1): PolicyState {
+export function evaluate(policy: Policy, counts: BucketCounts, nowMs: number, units = 1, returning: readonly Returning[] = []): PolicyState {
   const first = bucketOf(policy.windowSec, nowMs) - BUCKETS_PER_WINDOW;
   let used = 0;
   const live: Array<[number, number]> = [];
@@ -78,11 +86,21 @@ export function evaluate(policy: Policy, counts: BucketCounts, nowMs: number, un
   if (used > policy.limit - units) {
     // A cost above the limit can never be admitted: it is refused a whole window at a time.
     retryAtMs = nowMs + policy.windowSec * 1000;
+    // What stays in each bucket until it leaves: its count less what comes back first (never below zero).
+    const stays = new Map(live);
+    const back = [...returning]
+      .sort((a, b) => a.atMs - b.atMs)
+      .map((r) => {
+        const n = Math.min(r.units, stays.get(r.bucket) ?? 0);
+        if (n > 0) stays.set(r.bucket, (stays.get(r.bucket) ?? 0) - n);
+        return { atMs: Math.max(nowMs, r.atMs), units: n };
+      });
+    const frees = [...back, ...[...stays].map(([i, n]) => ({ atMs: leaves(i), units: n }))].sort((a, b) => a.atMs - b.atMs);
     let drop = used;
-    for (const [i, n] of live) {
-      drop -= n;
+    for (const f of frees) {
+      drop -= f.units;
       if (drop <= policy.limit - units) {
-        retryAtMs = leaves(i);
+        retryAtMs = f.atMs;
         break;
       }
     }
@@ -113,6 +131,8 @@ export interface Grant {
   min?: number;
   /** Where the permits are recorded: the latest moment they can be used (default: now). */
   recordAtMs?: number;
+  /** The permits of a counter expected back before their buckets leave (see `evaluate`); none by default. */
+  returning?: (counter: Counter) => readonly Returning[];
 }
 
 const enforced = (p: Policy) => p.mode !== "shadow";
@@ -132,7 +152,10 @@ export function decide(
   grant: Grant = {},
 ): Decision & { granted: number; touched: TouchedBucket[]; shadow: PolicyState[] } {
   const min = Math.max(1, Math.floor(grant.min ?? 1));
-  const probes = policies.map((p) => evaluate(p, store(p).counts, nowMs, min));
+  const first = policies.map((p) => evaluate(p, store(p).counts, nowMs, min));
+  // Only a refusal has a retry time to state: the permits coming back are looked up for those alone.
+  const returning = grant.returning;
+  const probes = returning === undefined ? first : first.map((s) => (s.retryAtMs === null ? s : evaluate(s.policy, store(s.policy).counts, nowMs, min, returning(store(s.policy)))));
   const shadow = probes.filter((s) => !enforced(s.policy));
   const refused = probes.filter((s) => enforced(s.policy) && s.retryAtMs !== null);
   if (refused.length > 0) {

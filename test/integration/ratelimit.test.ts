@@ -377,6 +377,27 @@ describe("rate limiting: exact in both directions (issue 18)", () => {
     expect((await get(other)).status).toBe(429);
   });
 
+  it("a request refused while another isolate's permits are parked is told to come back when they return, not a window later, and is admitted then", async () => {
+    const { t, key } = await tenantWithKey("rl-parked", [{ name: "burst", limit: 60, window: "1m" }]);
+    const time = await sharedTime(t);
+    const limiter = env.TENANT_LIMITER.getByName(t);
+    const defaults = [{ name: "default", limit: 100, windowSec: 60 }];
+    // Another isolate (its own holder, as in another location) leases 1 permit for its request and 10 ahead, then goes quiet.
+    const other = await limiter.exchange({ holderId: "iso-elsewhere", keyId: null, want: 30, need: 1, min: 1, ttlMs: 10_000, defaults, reports: [], revocationCursor: 0 });
+    expect(other.lease?.permits).toBe(11);
+    const here = await statuses(key, 50);
+    expect(here.filter((s) => s === 200)).toHaveLength(49);
+    const refused = await get(key);
+    expect(refused.status).toBe(429);
+    const retryAfter = Number(refused.headers.get("retry-after"));
+    expect(retryAfter).toBeLessThanOrEqual(11); // its lease's end (10 s) and the report's trip; the buckets alone would say ~70 s
+    // That isolate's lease ends: it reports the one permit it used, and gives back the ten.
+    time.advance(10_000);
+    await limiter.exchange({ holderId: "iso-elsewhere", keyId: null, want: 0, need: 0, min: 0, ttlMs: 10_000, defaults, reports: [{ id: other.lease?.id ?? "", used: 1, lastUseOffsetMs: 0, uses: [{ offsetMs: 0, count: 1 }] }], revocationCursor: 0 });
+    time.advance(retryAfter * 1000 - 10_000);
+    expect((await get(key)).status).toBe(200);
+  });
+
   it("after a limit is raised, the holder leases ahead again: ten requests, at most three calls to the object", async () => {
     const { t, key } = await tenantWithKey("rl-both-raise", [{ name: "burst", limit: 2, window: "1m" }]);
     const time = await sharedTime(t);

@@ -3,7 +3,7 @@
  * offsets lease permits from one authority (the real ledger, on its own clock) over a network with random
  * one-way delays and, optionally, lost requests, lost answers and lost reports. Time is simulated: every
  * moment is an event in a heap; nothing waits for real time. Arrivals are given up front, so an exact
- * sliding log (`exactAdmissions`) can be computed from the same arrival times.
+ * sliding log (`exactLog`) can be computed from the same arrival times.
  */
 import type { LeaseSettings } from "../../src/config/rate-limit";
 import { admit } from "../../src/ratelimit/admission";
@@ -48,6 +48,8 @@ export interface World {
   holderPerKey?: boolean;
   /** Every holder in an isolate of its own, with no round trip measured (a brand-new isolate per holder). */
   coldIsolates?: boolean;
+  /** Each isolate's clock also runs fast or slow against the authority's, by up to this many parts per million. */
+  maxDriftPpm?: number;
 }
 
 export interface SimResult {
@@ -77,12 +79,12 @@ export function maxInAnyWindow(uses: readonly Use[], windowMs: number): number {
 /**
  * What an exact sliding log admits for the same arrivals: a request at t is admitted when, for every
  * enforced policy in force at t (a key's own only for that key), the units admitted in [t - W, t] plus its
- * cost are at most L. Returns the units admitted.
+ * cost are at most L. Returns its admissions, in time order.
  */
-export function exactAdmissions(world: Pick<World, "policies" | "keyPolicies" | "raise" | "arrivals">): number {
+export function exactLog(world: Pick<World, "policies" | "keyPolicies" | "raise" | "arrivals">): Use[] {
   // One running window per (policy, key): the admitted units in [t - W, t], oldest first.
   const windows = new Map<string, { log: Use[]; lo: number; sum: number }>();
-  let admitted = 0;
+  const admitted: Use[] = [];
   const sorted = [...world.arrivals].sort((a, b) => a.t - b.t);
   for (const a of sorted) {
     const tenant = world.raise !== undefined && a.t >= world.raise.atMs ? world.raise.policies : world.policies;
@@ -101,7 +103,7 @@ export function exactAdmissions(world: Pick<World, "policies" | "keyPolicies" | 
         w.log.push({ t: a.t, units: a.cost, key: a.key });
         w.sum += a.cost;
       }
-      admitted += a.cost;
+      admitted.push({ t: a.t, units: a.cost, key: a.key });
     }
   }
   return admitted;
@@ -192,7 +194,7 @@ export async function simulate(world: World, random: () => number): Promise<SimR
   interface Isolate {
     holder: LeaseHolder;
     exchange: Exchange;
-    offset: number;
+    realAt: (isolateMs: number) => number;
     hoarded: Set<string>;
   }
   let made = 0;
@@ -202,7 +204,10 @@ export async function simulate(world: World, random: () => number): Promise<SimR
   const makeIsolate = (boundKey: string | null, rtt: RoundTrip): Isolate => {
     const i = made++;
     const offset = Math.floor((random() - 0.5) * 3_600_000); // clocks disagree by up to half an hour
-    const holder = new LeaseHolder("t", () => now + offset, sleep, world.coldIsolates === true ? newRoundTrip() : rtt);
+    const drift = world.maxDriftPpm === undefined ? 0 : (2 * random() - 1) * world.maxDriftPpm * 1e-6;
+    const holder = new LeaseHolder("t", () => now + offset + Math.round(drift * (now - start)), sleep, world.coldIsolates === true ? newRoundTrip() : rtt);
+    // The real time at which this isolate's clock reads `ms` (give or take its rounding, under drift).
+    const realAt = (ms: number) => Math.floor(start + (ms - offset - start) / (1 + drift));
     const exchange: Exchange = (req) =>
       new Promise<LeaseAnswer>((resolve, reject) => {
         exchanges++;
@@ -220,7 +225,7 @@ export async function simulate(world: World, random: () => number): Promise<SimR
           events.push(now + Math.floor(random() * world.maxDelayMs), () => resolve(answer));
         });
       });
-    return { holder, exchange, offset, hoarded: new Set() };
+    return { holder, exchange, realAt, hoarded: new Set() };
   };
   const isolates = new Map<string, Isolate>();
   const perIsolateRtt = new Map<number, RoundTrip>();
@@ -252,7 +257,7 @@ export async function simulate(world: World, random: () => number): Promise<SimR
     for (const lease of visible) {
       if (iso.hoarded.has(lease.id)) continue;
       iso.hoarded.add(lease.id);
-      const last = lease.usableUntilMs - 1 - iso.offset;
+      const last = iso.realAt(lease.usableUntilMs - 1);
       for (let b = 0; b < lease.left; b++) events.push(last, () => run(iso, lease.keyId, 1, null));
     }
   };

@@ -3,6 +3,7 @@ import { errors, importJWK, SignJWT, type JWTPayload } from "jose";
 import { describe, expect, it } from "vitest";
 import devKey from "../../dev/keys/dev-signing-key.private.jwk.json";
 import { mapJoseError, MAX_TOKEN_LENGTH, verifyToken } from "../../src/auth/jwt";
+import { knownToken, rememberToken } from "../../src/auth/verified-tokens";
 import { isTenantId } from "../../src/shared/tenant-id";
 import { parseAuthConfig, type AuthConfig } from "../../src/config/auth";
 import { ConfigError } from "../../src/config/validate";
@@ -210,5 +211,82 @@ describe("parseAuthConfig", () => {
   it("refuses an admin secret shorter than 16 characters and treats an empty one as none", () => {
     expect(fieldOf({ ADMIN_SECRET: "short" })).toBe("ADMIN_SECRET");
     expect(parseAuthConfig({ ADMIN_SECRET: "" }, "development").adminSecret).toBeNull();
+  });
+});
+
+describe("verifyToken: tokens verified before, answered from the isolate's memory", () => {
+  const at = (sec: number) => new Date((NOW_SEC + sec) * 1000);
+
+  it("refuses a remembered token with TOKEN_EXPIRED once its exp is past the tolerance, as a first verification would", async () => {
+    const token = await sign({ exp: NOW_SEC + 10 });
+    expect(await outcome(token, at(0))).toBe("user");
+    expect(await outcome(token, at(39))).toBe("user");
+    expect(await outcome(token, at(40))).toBe("TOKEN_EXPIRED");
+  });
+
+  it("refuses a remembered token once it is older than the maximum token age", async () => {
+    const token = await sign({ iat: NOW_SEC - 86_400 - 25, exp: NOW_SEC + 600 });
+    expect(await outcome(token, at(0))).toBe("user");
+    expect(await outcome(token, at(5))).toBe("user");
+    expect(await outcome(token, at(6))).toBe("TOKEN_EXPIRED");
+  });
+
+  it("refuses a remembered token at a moment before its nbf (a clock read earlier), as a first verification would", async () => {
+    const token = await sign({ nbf: NOW_SEC + 20 });
+    expect(await outcome(token, at(0))).toBe("user");
+    expect(await outcome(token, at(-11))).toBe("UNAUTHORIZED");
+  });
+
+  it("remembers per configuration: a token verified for one audience is not accepted where another is configured", async () => {
+    const token = await sign({});
+    expect(await outcome(token, at(0))).toBe("user");
+    const other: AuthConfig = { ...config, sessionAudience: "https://elsewhere.example", portalAudience: "https://portal.elsewhere.example" };
+    await expect(verifyToken(token, other, at(1))).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+  });
+
+  it("gives every request the same principal, which no request can change for the next", async () => {
+    const token = await sign({ perms: ["psa:tickets.read"] });
+    const first = await verifyToken(token, config, at(0));
+    const second = await verifyToken(token, config, at(1));
+    expect(second).toEqual(first);
+    expect(() => (first as unknown as { permissions: string[] }).permissions.push("psa:*")).toThrow(TypeError);
+  });
+});
+
+describe("verified tokens: how long the memory lasts", () => {
+  const principal = { type: "user" as const, tenantId: "t1", userId: "usr_1", permissions: [] };
+
+  it("forgets a token a minute after its verification, so a key withdrawn from the key set stops verifying within that minute", () => {
+    const t0 = NOW_SEC * 1000;
+    rememberToken(config, "tok-a", principal, { iat: NOW_SEC, exp: NOW_SEC + 3600 }, t0);
+    expect(knownToken(config, "tok-a", t0 + 59_999)).toBe(principal);
+    expect(knownToken(config, "tok-a", t0 + 60_000)).toBeUndefined();
+  });
+
+  it("never answers a token it was not given", () => {
+    expect(knownToken(config, "tok-never-verified", NOW_SEC * 1000)).toBeUndefined();
+  });
+});
+
+describe("verified tokens: bounded", () => {
+  it("keeps at most 4 MiB of token text: the oldest are dropped first", () => {
+    const own: AuthConfig = { ...config };
+    const principal = { type: "portal" as const, tenantId: "t1", subject: "s", customerId: "c" };
+    const t0 = NOW_SEC * 1000;
+    const big = (i: number) => `${i}.`.padEnd(8 * 1024, "x");
+    for (let i = 0; i < 600; i++) rememberToken(own, big(i), principal, { iat: NOW_SEC, exp: NOW_SEC + 3600 }, t0);
+    expect(knownToken(own, big(599), t0)).toBe(principal);
+    expect(knownToken(own, big(88), t0)).toBe(principal); // 512 of 8 KiB fit: 88..599
+    expect(knownToken(own, big(87), t0)).toBeUndefined();
+    expect(knownToken(own, big(0), t0)).toBeUndefined();
+  });
+
+  it("a token verified again is remembered anew, for another minute", () => {
+    const own: AuthConfig = { ...config };
+    const principal = { type: "portal" as const, tenantId: "t1", subject: "s", customerId: "c" };
+    const t0 = NOW_SEC * 1000;
+    rememberToken(own, "tok-again", principal, { iat: NOW_SEC, exp: NOW_SEC + 3600 }, t0);
+    rememberToken(own, "tok-again", principal, { iat: NOW_SEC, exp: NOW_SEC + 3600 }, t0 + 61_000);
+    expect(knownToken(own, "tok-again", t0 + 100_000)).toBe(principal);
   });
 });

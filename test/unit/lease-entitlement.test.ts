@@ -9,7 +9,7 @@
 import { describe, expect, it } from "vitest";
 import type { LeaseSettings } from "../../src/config/rate-limit";
 import type { Policy } from "../../src/shared/policy";
-import { exactAdmissions, maxInAnyWindow, poisson, simulate, type Arrival, type World } from "../support/lease-sim";
+import { exactLog, maxInAnyWindow, poisson, simulate, type Arrival, type World } from "../support/lease-sim";
 import { rng } from "../support/rng";
 
 const settings: LeaseSettings = { ttlMs: 1000, marginMs: 25, denyForMs: 1000, timeoutMs: 1000 };
@@ -82,10 +82,12 @@ export async function runCase(c: Case, seed: number, extra: Partial<World> = {})
   const world: World = { policies, arrivals, isolates: 8, maxDelayMs: 300, lossRate: 0, reportLossRate: 0, hoard: false, settings, ...(raise ? { raise } : {}), ...extra };
   const result = await simulate(world, random);
   const admitted = result.uses.reduce((n, u) => n + u.units, 0);
-  const exact = exactAdmissions(world);
+  const log = exactLog(world);
+  const exact = log.reduce((n, u) => n + u.units, 0);
   const w = c.windowSec * 1000;
   // Steady state: from the end of the first window on (the tenant starts with its whole budget unused).
-  const steady = result.uses.filter((u) => u.t >= w && u.t < w * c.windows).reduce((n, u) => n + u.units, 0);
+  const steadyOf = (uses: readonly { t: number; units: number }[]) => uses.filter((u) => u.t >= w && u.t < w * c.windows).reduce((n, u) => n + u.units, 0);
+  const steady = steadyOf(result.uses);
   const maxAfterRaise = raise === undefined ? 0 : maxInAnyWindow(result.uses.filter((u) => u.t >= raise.atMs), w);
   return {
     ...result,
@@ -93,6 +95,8 @@ export async function runCase(c: Case, seed: number, extra: Partial<World> = {})
     exact,
     admittedVsExact: admitted / exact,
     perWindow: steady / (c.limit * (c.windows - 1)),
+    /** The exact log's own share of L per W over the same span: with Poisson arrivals a freed unit waits for the next request. */
+    exactPerWindow: steadyOf(log) / (c.limit * (c.windows - 1)),
     maxInWindow: maxInAnyWindow(result.uses.filter((u) => raise === undefined || u.t < raise.atMs), w),
     maxAfterRaise,
   };
@@ -106,6 +110,16 @@ const SIZES: Array<{ limit: number; windowSec: number; windows: number }> = [
   { limit: 1000, windowSec: 60, windows: 2 },
   { limit: 60_000, windowSec: 3600, windows: 1.02 },
 ];
+/**
+ * At 1.5 L the exact log itself falls short of L per W when requests are few per window: with Poisson
+ * arrivals a unit freed at t + W waits for the next request (at L = 20 per 10 s, a third of a second: the
+ * exact log gets about 0.93 of L). These sizes have enough requests per window that it gets 0.99 and more,
+ * so the 95% of L per W the docs state for W of 5 s and more is measured where it means something.
+ */
+const DENSE: Array<{ limit: number; windowSec: number; windows: number }> = [
+  { limit: 100, windowSec: 5, windows: 16 },
+  { limit: 200, windowSec: 10, windows: 8 },
+];
 /** The large runs cost the most simulated events: a few shapes only (60,000 an hour: one shape at 0.5 L). */
 const runs = (shape: Shape, size: { limit: number }, offered: number) =>
   shape === "cold isolates at once"
@@ -114,14 +128,22 @@ const runs = (shape: Shape, size: { limit: number }, offered: number) =>
 
 /**
  * The bound docs/rate-limiting.md states, by window: at least 99% of the exact log from W = 60 s on; below,
- * a just-in-time grant is counted from g + (its use - s), up to a round trip (600 ms here) after the real use,
- * which the exact log does not pay. Requests reaching cold holders at once, where the exact log admits them
- * all, get all of them at every W: a cold holder holds nothing unused.
+ * a just-in-time grant's permit is in flight to its isolate for the return delay (up to 300 ms here) and,
+ * for a holder's first exchange with its object, counted up to the outbound delay after its real use too
+ * (clock-bound.ts: later exchanges prove the clocks' offset): costs the exact log does not pay. So at 1 s a
+ * new holder per request is held to 80%, holders that exchanged before to 88%. Requests reaching cold holders
+ * at once, where the exact log admits them all, get all of them at every W: a cold holder holds nothing unused.
  */
-const floorFor = (shape: Shape, windowSec: number) => (windowSec >= 60 || shape === "cold isolates at once" ? 0.99 : windowSec >= 10 ? 0.96 : 0.8);
+const floorFor = (shape: Shape, windowSec: number) =>
+  windowSec >= 60 || shape === "cold isolates at once" ? 0.99 : windowSec >= 10 ? 0.96 : shape === "new holder per request" ? 0.8 : 0.88;
 
-/** At 1.5 L offered, the share of L per W admitted (docs/rate-limiting.md, "Under-admission bound"). */
-const perWindowFloor = (windowSec: number) => (windowSec >= 60 ? 0.95 : windowSec >= 10 ? 0.88 : 0.6);
+/**
+ * At 1.5 L offered (docs/rate-limiting.md, "Under-admission bound"): the share of L per W admitted, where the
+ * exact log itself gets at least 0.99 of L per W (requests dense enough that a freed unit is taken at once)...
+ */
+const perWindowFloor = (windowSec: number) => (windowSec >= 10 ? 0.95 : windowSec >= 5 ? 0.92 : 0.6);
+/** ...and, in every case, the share of what the exact log admits for the same arrivals. */
+const overExactFloor = (windowSec: number) => (windowSec >= 60 ? 0.98 : windowSec >= 10 ? 0.97 : windowSec >= 5 ? 0.94 : 0.78);
 
 const table: string[] = [];
 const worst = new Map<string, number>();
@@ -130,9 +152,10 @@ async function check(c: Case, seed: number) {
   const started = performance.now();
   const r = await runCase(c, seed);
   const label = `${c.shape} L=${c.limit} W=${c.windowSec}s offered=${c.offered}`;
-  table.push(`${label}: admitted ${r.admittedUnits} of exact ${r.exact} (${r.admittedVsExact.toFixed(4)}), per W ${r.perWindow.toFixed(3)} of L, max in a window ${r.maxInWindow}, calls ${r.exchanges}, ${Math.round(performance.now() - started)} ms`);
-  const key = `${c.shape} W=${c.windowSec}s ${c.offered > 1 ? "1.5L per W of L" : "<=L vs log"}`;
-  worst.set(key, Math.min(worst.get(key) ?? Infinity, c.offered > 1 && c.shape !== "limit raised" && c.shape !== "route costs" ? r.perWindow : r.admittedVsExact));
+  table.push(`${label}: admitted ${r.admittedUnits} of exact ${r.exact} (${r.admittedVsExact.toFixed(4)}), per W ${r.perWindow.toFixed(3)} of L (exact log ${r.exactPerWindow.toFixed(3)}), max in a window ${r.maxInWindow}, calls ${r.exchanges}, ${Math.round(performance.now() - started)} ms`);
+  const perL = c.offered > 1 && c.shape !== "limit raised" && c.shape !== "route costs" && r.exactPerWindow >= 0.99;
+  const key = `${c.shape} W=${c.windowSec}s ${c.offered <= 1 ? "<=L vs log" : perL ? "1.5L per W of L" : "1.5L vs log"}`;
+  worst.set(key, Math.min(worst.get(key) ?? Infinity, perL ? r.perWindow : r.admittedVsExact));
   expect(r.maxInWindow, label).toBeLessThanOrEqual(c.limit);
   expect(r.maxAfterRaise, label).toBeLessThanOrEqual(3 * c.limit);
   expect(r.unavailable, label).toBe(0);
@@ -140,7 +163,7 @@ async function check(c: Case, seed: number) {
 }
 
 describe("edge admission: no under-admission against an exact sliding log", () => {
-  it.each([0.5, 0.9])("admits at least 99 percent of the exact log at %s L offered from W = 60 s on (96 at 10 s, 80 at 1 s), in every shape (seeded)", async (offered) => {
+  it.each([0.5, 0.9])("admits at least 99 percent of the exact log at %s L offered from W = 60 s on (96 at 10 s; at 1 s 88, 80 for a new holder per request), in every shape (seeded)", async (offered) => {
     let seed = Math.round(offered * 1000);
     for (const shape of SHAPES) {
       for (const size of SIZES) {
@@ -151,16 +174,16 @@ describe("edge admission: no under-admission against an exact sliding log", () =
     }
   }, 180_000);
 
-  it("admits at least 95 percent of L per W at 1.5 L offered for W of 60 s and more (88 at 10 s, 60 at 1 s), in every shape (seeded)", async () => {
+  it("admits at least 95 percent of L per W at 1.5 L offered for W of 10 s and more (92 at 5 s) wherever the exact log gets 99, and 97 percent of the exact log at 10 s (98 from 60 s, 94 at 5 s, 78 at 1 s), in every shape (seeded)", async () => {
     let seed = 15;
     for (const shape of SHAPES) {
-      for (const size of SIZES.filter((s) => s.windows >= 2)) {
+      for (const size of [...SIZES.filter((s) => s.windows >= 2), ...DENSE]) {
         if (!runs(shape, size, 1.5)) continue;
         const { r, label } = await check({ shape, offered: 1.5, ...size }, seed++);
-        // "limit raised" triples L half-way, and with route costs a request needs several units free at once
-        // (the exact log gets less than L per W too): those two are held to the exact log's figure instead.
-        if (shape === "limit raised" || shape === "route costs") expect(r.admittedVsExact, label).toBeGreaterThanOrEqual(perWindowFloor(size.windowSec));
-        else expect(r.perWindow, label).toBeGreaterThanOrEqual(perWindowFloor(size.windowSec));
+        expect(r.admittedVsExact, label).toBeGreaterThanOrEqual(overExactFloor(size.windowSec));
+        // "limit raised" triples L half-way, and with route costs a request needs several units free at once:
+        // those two are held to the exact log's figure alone.
+        if (shape !== "limit raised" && shape !== "route costs" && r.exactPerWindow >= 0.99) expect(r.perWindow, label).toBeGreaterThanOrEqual(perWindowFloor(size.windowSec));
       }
     }
     console.info([...table, JSON.stringify(Object.fromEntries(worst))].join("\n"));

@@ -31,7 +31,7 @@ function arrivals(random: () => number, o: { spanMs: number; perMs: number; isol
 }
 
 describe("edge admission: exact across isolates", () => {
-  it("never admits more than L in any interval of length W, summed over isolates, whatever the delays, losses and clock offsets (seeded)", async () => {
+  it("never admits more than L in any interval of length W, summed over isolates, whatever the delays, losses, clock offsets and drifts up to 100 ppm (seeded)", async () => {
     const random = rng(20261202);
     for (let run = 0; run < 40; run++) {
       const windowSec = [1, 1, 2, 5][Math.floor(random() * 4)] ?? 1;
@@ -49,6 +49,7 @@ describe("edge admission: exact across isolates", () => {
         reportLossRate: run % 8 < 4 ? 1 : random(),
         hoard: run % 4 < 2,
         settings: settings(200 + Math.floor(random() * 800)),
+        maxDriftPpm: 100,
       };
       const { uses } = await simulate(world, random);
       expect(uses.length).toBeGreaterThan(0);
@@ -76,6 +77,7 @@ describe("edge admission: exact across isolates", () => {
         reportLossRate: run % 2 === 0 ? 1 : random(),
         hoard: run % 4 < 2,
         settings: settings(200 + Math.floor(random() * 800)),
+        maxDriftPpm: 100,
       };
       const { uses } = await simulate(world, random);
       expect(uses.length).toBeGreaterThan(0);

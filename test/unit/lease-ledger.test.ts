@@ -50,3 +50,45 @@ describe("lease reports: each used permit counted at its own use", () => {
     for (const m of marks) for (let c = 0; c < m.count; c++) expect(m.offsetMs).toBeGreaterThanOrEqual(uses[k++] ?? Infinity);
   });
 });
+
+describe("a refusal's retry time counts the permits about to come back", () => {
+  const tenant: Policy = { name: "p", limit: 60, windowSec: 60, scope: "tenant" };
+  const ttlMs = 10_000;
+  /** Isolate A leases 1 + 10 ahead of need, then B takes the rest of the budget: L = 60 in all. */
+  function parked() {
+    const ledger = newLedger();
+    const a = settleExchange(ledger, [tenant], { holderId: "A", want: 20, need: 1, ttlMs, reports: [] }, g);
+    const b = settleExchange(ledger, [tenant], { holderId: "B", want: 60, need: 60, ttlMs, reports: [] }, g);
+    expect([a.lease?.permits, b.lease?.permits]).toEqual([11, 49]);
+    return ledger;
+  }
+
+  it("tells a refused isolate to come back when a quiet isolate's lease ends and gives back what it leased ahead, not a window later", () => {
+    const ledger = parked();
+    const refused = settleExchange(ledger, [tenant], { holderId: "B", want: 1, need: 1, ttlMs, reports: [] }, g + 1000);
+    expect(refused.lease).toBeNull();
+    expect(refused.violated?.retryAtMs).toBe(g + ttlMs + 250); // A's lease end, and its report's trip
+  });
+
+  it("does not count them once that isolate has asked again (a busy isolate uses what it holds): the retry time is when buckets leave", () => {
+    const ledger = parked();
+    settleExchange(ledger, [tenant], { holderId: "A", want: 1, need: 1, ttlMs, reports: [] }, g + 500); // refused, but A is drawing
+    const refused = settleExchange(ledger, [tenant], { holderId: "B", want: 1, need: 1, ttlMs, reports: [] }, g + 1000);
+    expect(refused.violated?.retryAtMs).toBeGreaterThan(g + ttlMs + 60_000);
+  });
+
+  it("counts only what was leased ahead: a request needing more than comes back waits for the buckets", () => {
+    const ledger = parked();
+    const refused = settleExchange(ledger, [tenant], { holderId: "B", want: 11, need: 11, min: 11, ttlMs, reports: [] }, g + 1000);
+    expect(refused.violated?.retryAtMs).toBeGreaterThan(g + ttlMs + 60_000);
+  });
+
+  it("is true: at the stated time, with A's report of its unused permits in, B is granted", () => {
+    const ledger = parked();
+    const refused = settleExchange(ledger, [tenant], { holderId: "B", want: 1, need: 1, ttlMs, reports: [] }, g + 1000);
+    const lease = [...ledger.leases.values()].find((l) => l.holderId === "A");
+    settleExchange(ledger, [tenant], { holderId: "A", want: 0, ttlMs, reports: [{ id: lease?.id ?? "", used: 1, lastUseOffsetMs: 0, uses: [{ offsetMs: 0, count: 1 }] }] }, g + ttlMs + 100);
+    const retried = settleExchange(ledger, [tenant], { holderId: "B", want: 1, need: 1, ttlMs, reports: [] }, refused.violated?.retryAtMs ?? 0);
+    expect(retried.lease?.permits).toBeGreaterThanOrEqual(1);
+  });
+});
