@@ -37,6 +37,8 @@ import { benchKeys, runLoad, withCleanup } from "./lib/harness.mjs";
 import { coreSeconds, cpuSeconds, pin, rpc, spawnNode, stopAll, waitMessage } from "./lib/proc.mjs";
 import { kvPut, startWorkerd } from "./lib/workerd.mjs";
 import { scenarios } from "./scenarios.mjs";
+// The property tests' seeded generator (mulberry32): a run's order repeats for a given --seed.
+import { rng as seeded } from "../test/support/rng.ts";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, "..");
@@ -294,18 +296,6 @@ function roundOrder(live, round, random) {
     [order[i], order[j]] = [order[j], order[i]];
   }
   return order;
-}
-
-/** mulberry32: a small seeded generator (the order must repeat for a given --seed, Math.random cannot). */
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const median = (xs) => {
