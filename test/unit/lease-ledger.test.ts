@@ -83,6 +83,14 @@ describe("a refusal's retry time counts the permits about to come back", () => {
     expect(refused.violated?.retryAtMs).toBeGreaterThan(g + ttlMs + 60_000);
   });
 
+  it("takes a lease whose report is more than a second late as lost: its permits are no longer counted as coming back", () => {
+    const ledger = parked();
+    const late = settleExchange(ledger, [tenant], { holderId: "B", want: 1, need: 1, ttlMs, reports: [] }, g + ttlMs + 1000);
+    expect(late.violated?.retryAtMs).toBeGreaterThan(g + ttlMs + 60_000);
+    const inTime = settleExchange(parked(), [tenant], { holderId: "B", want: 1, need: 1, ttlMs, reports: [] }, g + ttlMs + 999);
+    expect(inTime.violated?.retryAtMs).toBe(g + ttlMs + 999); // already due: retry now
+  });
+
   it("is true: at the stated time, with A's report of its unused permits in, B is granted", () => {
     const ledger = parked();
     const refused = settleExchange(ledger, [tenant], { holderId: "B", want: 1, need: 1, ttlMs, reports: [] }, g + 1000);
