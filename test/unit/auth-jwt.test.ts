@@ -281,6 +281,16 @@ describe("verified tokens: bounded", () => {
     expect(knownToken(own, big(0), t0)).toBeUndefined();
   });
 
+  it("keeps at most 10,000 tokens: the oldest are dropped first", () => {
+    const own: AuthConfig = { ...config };
+    const principal = { type: "portal" as const, tenantId: "t1", subject: "s", customerId: "c" };
+    const t0 = NOW_SEC * 1000;
+    for (let i = 0; i < 10_001; i++) rememberToken(own, `tok-${i}`, principal, { iat: NOW_SEC, exp: NOW_SEC + 3600 }, t0);
+    expect(knownToken(own, "tok-0", t0)).toBeUndefined();
+    expect(knownToken(own, "tok-1", t0)).toBe(principal);
+    expect(knownToken(own, "tok-10000", t0)).toBe(principal);
+  });
+
   it("a token verified again is remembered anew, for another minute", () => {
     const own: AuthConfig = { ...config };
     const principal = { type: "portal" as const, tenantId: "t1", subject: "s", customerId: "c" };
