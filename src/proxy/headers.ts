@@ -110,29 +110,21 @@ export interface UpstreamHeaderOptions {
   url: URL;
 }
 
-/**
- * The headers a product backend receives: the client's, minus what the gateway strips, plus what it sets.
- * Built as one record and handed to Headers once (a request's Headers iterate one entry per name, so a
- * record holds them all; bench: fewer calls into the runtime than a copy built entry by entry).
- */
+/** The headers a product backend receives: the client's, minus what the gateway strips, plus what it sets. */
 export function upstreamRequestHeaders(incoming: Headers, opts: UpstreamHeaderOptions): Headers {
-  const named = connectionNamed(incoming);
-  const out: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (const [name, value] of incoming) {
-    if (!HOP_BY_HOP.has(name) && !named.has(name) && !neverForwarded(name)) out[name] = value;
-  }
-  const cookie = out["cookie"];
-  if (cookie !== undefined && opts.sessionCookie !== undefined) {
+  const headers = copyEndToEnd(incoming, neverForwarded);
+  const cookie = headers.get("cookie");
+  if (cookie !== null && opts.sessionCookie !== undefined) {
     const rest = withoutCookie(cookie, opts.sessionCookie);
-    if (rest === "") delete out["cookie"];
-    else out["cookie"] = rest;
+    if (rest === "") headers.delete("cookie");
+    else headers.set("cookie", rest);
   }
-  for (const [name, value] of Object.entries(opts.identity)) out[name.toLowerCase()] = value;
+  for (const [name, value] of Object.entries(opts.identity)) headers.set(name, value);
   const address = clientAddress(incoming);
-  if (address !== null) out["x-forwarded-for"] = address;
-  out["x-forwarded-proto"] = opts.url.protocol.slice(0, -1);
-  out["x-request-id"] = opts.requestId;
-  return new Headers(out);
+  if (address !== null) headers.set("x-forwarded-for", address);
+  headers.set("x-forwarded-proto", opts.url.protocol.slice(0, -1));
+  headers.set("x-request-id", opts.requestId);
+  return headers;
 }
 
 /** The headers a client receives from an upstream response: hop-by-hop removed. */
