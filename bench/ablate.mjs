@@ -34,7 +34,8 @@ import { parseArgs } from "node:util";
 import { ALL, applyPatches, patchesOf, VARIANTS } from "./lib/ablation.mjs";
 import { benchVars, buildGateway, gatewayTarget } from "./lib/gateway.mjs";
 import { benchKeys, runLoad, withCleanup } from "./lib/harness.mjs";
-import { coreSeconds, cpuSeconds, pin, rpc, spawnNode, stopAll, waitMessage } from "./lib/proc.mjs";
+import { coreSeconds, cpuSeconds, pin, stopAll } from "./lib/proc.mjs";
+import { startUpstream } from "./lib/stack.mjs";
 import { kvPut, startWorkerd } from "./lib/workerd.mjs";
 import { scenarios } from "./scenarios.mjs";
 // The property tests' seeded generator (mulberry32): a run's order repeats for a given --seed.
@@ -164,7 +165,7 @@ async function startGateways(names, upstreamUrl, jwksUrl, signJwt) {
   return targets;
 }
 
-/** The local upstream (lib/upstream.mjs), shared by every target. */
+/** The local upstream (lib/stack.mjs, `startUpstream`), shared by every target. */
 let upstream;
 
 /**
@@ -174,7 +175,7 @@ let upstream;
  * the load core for the later measurements); nothing here reads them.
  */
 async function measure(t, s, round) {
-  if (opt["upstream-reset"]) await rpc(upstream, { op: "reset" });
+  if (opt["upstream-reset"]) await upstream.call("reset");
   const job = { url: t.url, scenario: s.name, ctxFile: t.ctxFile, duration: DURATION, maxRequests: DURATION * REQUESTS_PER_SECOND_CAP };
   await runLoad({ ...job, duration: WARMUP, maxRequests: WARMUP * REQUESTS_PER_SECOND_CAP, idPrefix: `abl-${round}-${t.pid}-w` }, LOAD_CORE);
   let t0, cpu0, core0, up0;
@@ -394,9 +395,8 @@ async function main() {
   if (twoCores) pin(process.pid, LOAD_CORE);
   const names = variantNames();
   const { jwks, signJwt } = await benchKeys();
-  upstream = spawnNode(join(benchDir, "lib/upstream.mjs"), { core: LOAD_CORE, ipc: true, env: { BENCH_JWKS: JSON.stringify(jwks) }, label: "upstream" });
-  const { port } = await waitMessage(upstream, (m) => m.op === "ready", 15_000, "upstream");
-  const upstreamUrl = `http://127.0.0.1:${port}`;
+  upstream = await startUpstream({ BENCH_JWKS: JSON.stringify(jwks) });
+  const upstreamUrl = upstream.url;
   const jwksUrl = `${upstreamUrl}/.well-known/jwks.json`;
 
   const { workerOptions: fromToml } = (await import("wrangler")).unstable_getMiniflareWorkerOptions(opt.config);

@@ -18,9 +18,9 @@ const twoCores = os.cpus().length >= 2;
 export const SERVER_CORE = twoCores ? Number(process.env.BENCH_SERVER_CORE ?? 0) : undefined;
 export const LOAD_CORE = twoCores ? Number(process.env.BENCH_LOAD_CORE ?? 1) : undefined;
 
-/** The local upstream on the load core, recording arrivals. `call(op, fields)` is its IPC. */
-export async function startUpstream() {
-  const child = spawnNode(join(benchDir, "lib/upstream.mjs"), { core: LOAD_CORE, ipc: true, label: "upstream" });
+/** The local upstream on the load core, recording arrivals (`env`: e.g. BENCH_JWKS, the key set it serves). `call(op, fields)` is its IPC. */
+export async function startUpstream(env = {}) {
+  const child = spawnNode(join(benchDir, "lib/upstream.mjs"), { core: LOAD_CORE, ipc: true, env, label: "upstream" });
   const { port } = await waitMessage(child, (m) => m.op === "ready", 15_000, "upstream");
   return { pid: child.pid, url: `http://127.0.0.1:${port}`, call: (op, fields = {}) => rpc(child, { op, ...fields }) };
 }

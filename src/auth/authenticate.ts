@@ -16,6 +16,7 @@ import { cachedKey, keyNow, lookUpKey } from "./key-store";
 import { principalId, type Principal } from "./principal";
 import { isKnownRevoked } from "./revoked-keys";
 import type { RequestLog } from "../ops/request-log";
+import { remember } from "../shared/bounded-map";
 
 /**
  * Key -> its SHA-256 (hex) for keys that authenticated in this isolate, so a key's next request skips the
@@ -27,12 +28,6 @@ import type { RequestLog } from "../ops/request-log";
 const knownHashes = new Map<string, string>();
 const MAX_KNOWN_HASHES = 10_000;
 
-function rememberHash(key: string, hash: string): void {
-  if (knownHashes.has(key)) return;
-  if (knownHashes.size >= MAX_KNOWN_HASHES) knownHashes.delete(knownHashes.keys().next().value as string);
-  knownHashes.set(key, hash);
-}
-
 /**
  * The principal for an integration key. A key failing its checksum is refused without a storage lookup; a
  * key this isolate has cached costs no I/O; any other key is looked up (KV, then the directory) unless its
@@ -40,6 +35,7 @@ function rememberHash(key: string, hash: string): void {
  */
 async function authenticateKey(env: Env, key: string, headers: Headers, auth: AuthConfig, log: RequestLog): Promise<Principal> {
   let hash = knownHashes.get(key);
+  const known = hash !== undefined;
   if (hash === undefined) {
     if (!isWellFormedKey(key)) throw new GatewayError("UNAUTHORIZED", { logReason: "integration key malformed or checksum mismatch" });
     hash = await hashKey(key);
@@ -57,7 +53,7 @@ async function authenticateKey(env: Env, key: string, headers: Headers, auth: Au
   }
   if (record === null) throw new GatewayError("UNAUTHORIZED", { logReason: "integration key unknown" });
   if (!isUsable(record, keyNow()) || isKnownRevoked(record.tenantId, record.keyId)) throw new GatewayError("UNAUTHORIZED", { logReason: `integration key ${record.keyId} revoked, expired or past its grace period` });
-  rememberHash(key, hash);
+  if (!known) remember(knownHashes, MAX_KNOWN_HASHES, key, hash);
   return { type: "key", tenantId: record.tenantId, keyId: record.keyId, access: record.access };
 }
 

@@ -11,6 +11,7 @@ import { GatewayError } from "../errors";
 import type { KeyDirectory } from "./key-directory";
 import { readKeyFromKv } from "./key-kv";
 import { shardForHash, type KeyRecord } from "./key-record";
+import { remember } from "../shared/bounded-map";
 import { isUnavailable } from "../shared/unavailable";
 import { withDeadline } from "../shared/with-deadline";
 
@@ -41,12 +42,6 @@ export function setKeyClock(now: (() => number) | null): void {
 /** The clock key checks use. */
 export function keyNow(): number {
   return clock();
-}
-
-function remember<V>(map: Map<string, V>, max: number, hash: string, value: V): void {
-  map.delete(hash);
-  if (map.size >= max) map.delete(map.keys().next().value as string);
-  map.set(hash, value);
 }
 
 /** What this isolate knows of a key hash without any I/O: its record, null (a confirmed miss), or undefined. */

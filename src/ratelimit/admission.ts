@@ -1,27 +1,10 @@
 /**
- * Admission for one request, and the isolate's lease holders (./lease-holder.ts): ONE holder per tenant,
+ * The isolate's lease holders (./lease-holder.ts, whose `admit` admits one request): ONE holder per tenant,
  * whatever principal asks (a key's own policies are checked inside it). The holders' clock and timer are
  * replaceable, so tests move time exactly.
  */
-import type { LeaseSettings } from "../config/rate-limit";
-import { LeaseHolder, type Exchange, type Outcome, type Sleep } from "./lease-holder";
+import { LeaseHolder, type Sleep } from "./lease-holder";
 import { newRoundTrip } from "./round-trip";
-
-/**
- * Admits, refuses or reports the limiter unavailable for one request of `keyId` (null: a principal that is
- * not an integration key) and `cost`. Unavailable only when the limiter could not answer in time: a request
- * is never admitted without a permit otherwise.
- */
-export function admit(
-  holder: LeaseHolder,
-  keyId: string | null,
-  cost: number,
-  settings: LeaseSettings,
-  exchange: Exchange,
-  background: (p: Promise<unknown>) => void,
-): Promise<Outcome> {
-  return holder.admit(keyId, cost, settings, exchange, background);
-}
 
 const MAX_HOLDERS = 10_000;
 const holders = new Map<string, LeaseHolder>();

@@ -46,6 +46,11 @@ export function canTake(lease: HeldLease, nowMs: number, cost: number): boolean 
   return lease.left >= cost && nowMs < lease.usableUntilMs;
 }
 
+/** The permits still usable now across `leases`. */
+export function permitsInHand(leases: readonly HeldLease[], nowMs: number): number {
+  return leases.reduce((n, l) => n + (nowMs < l.usableUntilMs ? l.left : 0), 0);
+}
+
 /** Takes `cost` permits now; returns the shadow policies that would have refused them. */
 export function takePermits(lease: HeldLease, nowMs: number, cost: number): string[] {
   const first = lease.permits - lease.left;

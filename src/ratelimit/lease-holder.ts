@@ -25,7 +25,7 @@ import { withDeadline } from "../shared/with-deadline";
 import { refusalUntil, refuses, type CachedRefusal } from "./cached-refusal";
 import { aheadFor, aheadOfNeed, currentRate, newDemand, noteUse, sampleDemand, type Demand } from "./demand";
 import { creditFor, newClockBound, noteAnswer, type ClockBound } from "./clock-bound";
-import { canTake, correctionWorth, justInTimeLife, mayNeedCorrection, reportOf, statesWithInHand, takePermits, type HeldLease } from "./held-lease";
+import { canTake, correctionWorth, justInTimeLife, mayNeedCorrection, permitsInHand, reportOf, statesWithInHand, takePermits, type HeldLease } from "./held-lease";
 import type { LeaseReport } from "./lease-ledger";
 import type { LeaseAnswer, LeaseRequest } from "./limiter-protocol";
 import { newRoundTrip, noteRoundTrip, type RoundTrip } from "./round-trip";
@@ -180,14 +180,14 @@ export class LeaseHolder {
     const shadowViolated = takePermits(lease, nowMs, cost);
     noteUse(pool.demand, cost);
     const newest = pool.leases[pool.leases.length - 1] ?? lease;
-    const inHand = pool.leases.reduce((n, l) => n + (nowMs < l.usableUntilMs ? l.left : 0), 0);
+    const inHand = permitsInHand(pool.leases, nowMs);
     return { kind: "admitted", states: statesWithInHand(newest, inHand), limiterNowMs: nowMs + newest.skewMs, waited, atMs: nowMs, shadowViolated };
   }
 
   /** Renewal: once the permits in hand are half the newest lease's or it is half through its life, if the pool expects more use. */
   private shouldRenew(pool: Pool, nowMs: number, settings: LeaseSettings): boolean {
     const newest = pool.leases[pool.leases.length - 1];
-    const inHand = pool.leases.reduce((n, l) => n + (nowMs < l.usableUntilMs ? l.left : 0), 0);
+    const inHand = permitsInHand(pool.leases, nowMs);
     if (newest === undefined || (inHand * 2 > newest.permits && nowMs - newest.sentAtMs < settings.ttlMs / 2)) return false;
     return aheadFor(currentRate(pool.demand, nowMs, settings.ttlMs), settings.ttlMs, MAX_WANT) > 0;
   }

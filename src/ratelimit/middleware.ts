@@ -9,7 +9,7 @@ import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
 import { isReadMethod } from "../http/methods";
 import { rateLimitExceeded, rateLimitHeaders } from "./headers";
-import { admit, holderFor } from "./admission";
+import { holderFor } from "./admission";
 import type { Exchange } from "./lease-holder";
 
 let holderId: string | null = null;
@@ -37,7 +37,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     // the limits view; a refusal still says when to come back (Retry-After).
     const showsUsage = principal.type !== "portal";
     const background = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
-    const outcome = await admit(holderFor(tenantId, background), keyId, cost, settings, exchange, background);
+    const outcome = await holderFor(tenantId, background).admit(keyId, cost, settings, exchange, background);
     switch (outcome.kind) {
       case "revoked":
         throw new GatewayError("UNAUTHORIZED", { logReason: "integration key revoked" });

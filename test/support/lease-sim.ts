@@ -6,7 +6,6 @@
  * sliding log (`exactLog`) can be computed from the same arrival times.
  */
 import type { LeaseSettings } from "../../src/config/rate-limit";
-import { admit } from "../../src/ratelimit/admission";
 import { LeaseHolder, type Exchange, type Outcome } from "../../src/ratelimit/lease-holder";
 import { newLedger, settleExchange, type Ledger } from "../../src/ratelimit/lease-ledger";
 import type { LeaseAnswer } from "../../src/ratelimit/limiter-protocol";
@@ -243,7 +242,7 @@ export async function simulate(world: World, random: () => number): Promise<SimR
   };
 
   const run = (iso: Isolate, key: string | null, cost: number, index: number | null) =>
-    void admit(iso.holder, key, cost, world.settings, iso.exchange, () => {}).then((o: Outcome) => {
+    void iso.holder.admit(key, cost, world.settings, iso.exchange, () => {}).then((o: Outcome) => {
       if (o.kind === "admitted") {
         uses.push({ t: now, units: cost, key });
         if (index !== null) admitted[index] = true;

@@ -4,7 +4,6 @@
  */
 import { describe, expect, it } from "vitest";
 import type { LeaseSettings } from "../../src/config/rate-limit";
-import { admit } from "../../src/ratelimit/admission";
 import { creditFor, newClockBound, noteAnswer, offsetBound } from "../../src/ratelimit/clock-bound";
 import { LeaseHolder, type Exchange } from "../../src/ratelimit/lease-holder";
 import { newLedger, settleExchange, type LeaseReport } from "../../src/ratelimit/lease-ledger";
@@ -76,7 +75,7 @@ describe("clock bound: a holder places each use nearer its real moment", () => {
       /** One admission whose exchange has these delays; returns the true use on the object's clock. */
       async admitWith(out: number, back: number) {
         delays = { out, back };
-        const o = await admit(holder, null, 1, settings, exchange, () => {});
+        const o = await holder.admit(null, 1, settings, exchange, () => {});
         expect(o.kind).toBe("admitted");
         return clock.now + OFFSET;
       },

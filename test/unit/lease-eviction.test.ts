@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { LeaseSettings } from "../../src/config/rate-limit";
-import { admit, holderCount, holderFor, setLeaseClock } from "../../src/ratelimit/admission";
+import { holderCount, holderFor, setLeaseClock } from "../../src/ratelimit/admission";
 import type { Exchange } from "../../src/ratelimit/lease-holder";
 import type { LeaseRequest } from "../../src/ratelimit/limiter-protocol";
 import type { Policy } from "../../src/shared/policy";
@@ -25,7 +25,7 @@ describe("lease holders: the bound", () => {
     };
     const background: Array<Promise<unknown>> = [];
     const first = holderFor("tenant-first", (p) => background.push(p));
-    expect((await admit(first, null, 1, settings, exchange, (p) => background.push(p))).kind).toBe("admitted");
+    expect((await first.admit(null, 1, settings, exchange, (p) => background.push(p))).kind).toBe("admitted");
     expect(sent).toHaveLength(1);
     for (let i = holderCount(); i < 10_000; i++) holderFor(`tenant-${i}`, (p) => background.push(p));
     expect(holderCount()).toBe(10_000);

@@ -5,7 +5,6 @@
 import { describe, expect, it } from "vitest";
 import { rememberRevoked } from "../../src/auth/revoked-keys";
 import type { LeaseSettings } from "../../src/config/rate-limit";
-import { admit } from "../../src/ratelimit/admission";
 import { LeaseHolder, type Exchange, type Outcome } from "../../src/ratelimit/lease-holder";
 import { newLedger, settleExchange } from "../../src/ratelimit/lease-ledger";
 import type { Policy } from "../../src/shared/policy";
@@ -53,11 +52,11 @@ function rig(policies: Policy[], objectOffsetMs = 0, tenantId = `t-${crypto.rand
     /** Asks for one admission and lets it run as far as it can without an answer: its outcome, or "waiting". */
     async acquire(keyId: string | null = null): Promise<Outcome | "waiting"> {
       let outcome: Outcome | "waiting" = "waiting";
-      void admit(holder, keyId, 1, settings, exchange, (p) => background.push(p)).then((o) => (outcome = o));
+      void holder.admit(keyId, 1, settings, exchange, (p) => background.push(p)).then((o) => (outcome = o));
       await flush();
       return outcome;
     },
-    admit: (keyId: string | null = null) => admit(holder, keyId, 1, settings, exchange, (p) => background.push(p)),
+    admit: (keyId: string | null = null) => holder.admit(keyId, 1, settings, exchange, (p) => background.push(p)),
     /** Delivers the oldest pending exchange to the object now and its answer back now. */
     async answer() {
       const p = pending.shift();
@@ -75,7 +74,7 @@ function rig(policies: Policy[], objectOffsetMs = 0, tenantId = `t-${crypto.rand
     /** Gives the holder a demand to lease ahead for: ten requests 100 ms apart, each answered. */
     async warm() {
       for (let i = 0; i < 10; i++) {
-        const o = admit(holder, null, 1, settings, exchange, (p) => background.push(p));
+        const o = holder.admit(null, 1, settings, exchange, (p) => background.push(p));
         await flush();
         if (pending.length > 0) await this.answer();
         expect((await o).kind).toBe("admitted");
@@ -87,7 +86,7 @@ function rig(policies: Policy[], objectOffsetMs = 0, tenantId = `t-${crypto.rand
     /** Admits from the lease in hand until a request must wait for an exchange; returns that request. */
     async untilExchange(keyId: string | null = null): Promise<{ outcome: Promise<Outcome> }> {
       for (;;) {
-        const outcome = admit(holder, keyId, 1, settings, exchange, (p) => background.push(p));
+        const outcome = holder.admit(keyId, 1, settings, exchange, (p) => background.push(p));
         await flush();
         if (pending.length > 0) return { outcome };
         await outcome;
@@ -244,7 +243,7 @@ describe("lease holder: no admission without a permit", () => {
       const state = { policy, used: calls, remaining: policy.limit - calls, resetMs: 0, retryAtMs: null };
       return Promise.resolve({ nowMs: now, lease: req.want > 0 ? { id: `l${calls}`, permits: 1, ttlMs: req.ttlMs, keyId: null } : null, states: [state], violated: null, shadowRemaining: [], revoked: [], revocationCursor: 0, keyScopes: null });
     };
-    const outcomes = await Promise.all(Array.from({ length: 1000 }, () => admit(holder, null, 1, settings, exchange, () => {})));
+    const outcomes = await Promise.all(Array.from({ length: 1000 }, () => holder.admit(null, 1, settings, exchange, () => {})));
     now += 1;
     expect(outcomes.filter((o) => o.kind === "unavailable")).toEqual([]);
     expect(outcomes.filter((o) => o.kind === "admitted")).toHaveLength(1000);
@@ -265,7 +264,7 @@ describe("lease holder: the isolate's round trip", () => {
       return { nowMs: clock.now, lease: d.lease, states: d.states, violated: d.violated, shadowRemaining: [], revoked: [], revocationCursor: 0, keyScopes: null };
     };
     const holder = new LeaseHolder(`t-${crypto.randomUUID()}`, () => clock.now, () => new Promise<void>(() => {}), rtt);
-    return { asked, admit: () => admit(holder, null, 1, settings, exchange, () => {}) };
+    return { asked, admit: () => holder.admit(null, 1, settings, exchange, () => {}) };
   }
 
   it("asks a short life for a just-in-time grant in a holder new to its tenant, from the round trip its isolate measured for other tenants", async () => {
