@@ -11,6 +11,7 @@
  *                         [--duration 5] [--warmup 1] [--keep] [--config wrangler.toml]
  *                         [--instrument cpu|callgrind] [--requests 500] [--against <git ref>]
  *                         [--order shuffle|rotate] [--seed 21] [--no-copy] [--no-upstream-reset]
+ *                         [--tenants 1000] [--ref-do]
  *
  * `--against main --variants none` is an A/B of this checkout against another commit, in one run.
  *
@@ -37,7 +38,7 @@ import { benchKeys, runLoad, withCleanup } from "./lib/harness.mjs";
 import { coreSeconds, cpuSeconds, pin, stopAll } from "./lib/proc.mjs";
 import { startUpstream } from "./lib/stack.mjs";
 import { kvPut, startWorkerd } from "./lib/workerd.mjs";
-import { scenarios } from "./scenarios.mjs";
+import { scenarios, TENANTS } from "./scenarios.mjs";
 // The property tests' seeded generator (mulberry32): a run's order repeats for a given --seed.
 import { rng as seeded } from "../test/support/rng.ts";
 
@@ -63,6 +64,8 @@ const { values: opt } = parseArgs({
     keep: { type: "boolean", default: false },
     config: { type: "string", default: join(root, "wrangler.toml") },
     provision: { type: "string", default: join(benchDir, "provision.mjs") },
+    tenants: { type: "string" }, // tenants provisioned; default 1, or TENANTS for a scenario that cycles over tenants (1000-tenants)
+    "ref-do": { type: "boolean", default: false }, // also measure ref-do (one DO RPC per request) in the scenario's shape
   },
 });
 
@@ -84,6 +87,9 @@ const storage = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir
 const scenario = scenarios.find((s) => s.name === opt.scenario);
 if (!scenario || scenario.target !== "gateway") throw new Error(`--scenario must name a gateway scenario of bench/scenarios.mjs; got ${opt.scenario}`);
 const reference = scenarios.find((s) => s.target === "ref-pass" && s.compareTo === scenario.compareTo);
+const referenceDo = scenarios.find((s) => s.target === "ref-do" && s.compareTo === scenario.compareTo);
+// A scenario that cycles over tenants (1000-tenants) needs them provisioned; every other one measures one key's path.
+const TENANT_COUNT = Number(opt.tenants ?? (scenario.needs === "tenantHeaders" ? TENANTS : 1));
 
 function variantNames() {
   const only = opt.variants ? new RegExp(opt.variants, "i") : null;
@@ -151,8 +157,8 @@ async function startGateways(names, upstreamUrl, jwksUrl, signJwt) {
         },
         put: (binding, key, value, o = {}) => kvPut(server.kv[binding], { key, value, ...o }),
       };
-      // One tenant: the ablation measures the single-key path; provisioning 1,000 tenants per variant buys nothing.
-      const ctx = (await provision({ gatewayUrl: server.url, upstreamUrl, jwksUrl, signJwt, kv, tenants: 1, vars: target.vars })) ?? {};
+      // One tenant unless the scenario cycles over tenants: the single-key path needs no more.
+      const ctx = (await provision({ gatewayUrl: server.url, upstreamUrl, jwksUrl, signJwt, kv, tenants: TENANT_COUNT, vars: target.vars })) ?? {};
       t.ctxFile = join(tmp, `${id}-ctx.json`);
       writeFileSync(t.ctxFile, JSON.stringify(ctx));
       Object.assign(t, { id, url: server.url, pid: server.pid, log: server.log });
@@ -218,8 +224,10 @@ const REQUESTS = Number(opt.requests);
 const V8_FLAGS = CALLGRIND ? ["--predictable"] : [];
 // Under valgrind a request takes ~50x its native time, so work driven by the clock (lease exchanges every
 // lease TTL) falls on ~50x fewer requests than natively: the longest lease the config allows (10 s) keeps
-// the exchanges' share per request nearer to a native run's with the default 1 s.
-const SLOWED_VARS = CALLGRIND ? { RATE_LIMIT_LEASE_MS: "10000" } : {};
+// the exchanges' share per request nearer to a native run's with the default 1 s. Not for a scenario that
+// cycles over tenants: there each tenant is sparse (a request per second or less each), one exchange per
+// request, and a 10 s lease would make it look busy enough to lease ahead.
+const SLOWED_VARS = CALLGRIND && !scenario.variants ? { RATE_LIMIT_LEASE_MS: "10000" } : {};
 
 function underInstrument(id) {
   if (!CALLGRIND) return {};
@@ -231,16 +239,22 @@ function underInstrument(id) {
   };
 }
 
-/** `n` requests of scenario `s`, one at a time over one keep-alive connection; the statuses seen. */
-async function sequential(t, s, n) {
+/**
+ * `n` requests of scenario `s`, one at a time over one keep-alive connection; the statuses seen. A scenario
+ * with `variants` cycles through them as the load generator does (lib/load.mjs), request `first + i` taking
+ * variant (first + i) mod their count, so the measured requests continue the warm-up's cycle.
+ */
+async function sequential(t, s, n, first = 0) {
   const ctx = t.ctxFile ? JSON.parse(readFileSync(t.ctxFile, "utf8")) : {};
   const headers = typeof s.headers === "function" ? s.headers(ctx) : { ...s.headers };
+  const variants = s.variants?.(ctx) ?? [{}];
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const statuses = {};
   try {
-    for (let i = 0; i < n; i++) {
+    for (let i = first; i < first + n; i++) {
+      const v = variants[i % variants.length];
       const status = await new Promise((ok, fail) => {
-        const req = http.request(t.url + s.path, { method: s.method, headers: { ...headers, "x-request-id": `abl-cg-${t.pid}-${i}` }, agent }, (res) => {
+        const req = http.request(t.url + (v.path ?? s.path), { method: s.method, headers: { ...headers, ...v.headers, "x-request-id": `abl-cg-${t.pid}-${i}` }, agent }, (res) => {
           res.resume();
           res.on("end", () => ok(res.statusCode));
         });
@@ -265,7 +279,7 @@ async function measureInstructions(t, s) {
   const before = new Set(readdirSync(outDir));
   control("-i", "on", String(t.pid));
   control("-z", String(t.pid));
-  const statuses = await sequential(t, s, REQUESTS);
+  const statuses = await sequential(t, s, REQUESTS, REQUESTS);
   control("-d", String(t.pid));
   control("-i", "off", String(t.pid));
   const dump = readdirSync(outDir).filter((f) => !before.has(f)).sort().at(-1);
@@ -333,7 +347,7 @@ function summarize(targets) {
       ? r
       : {
           ...r,
-          delta: full && r.name !== "ref-pass" ? r.value - full.value : null,
+          delta: full && !r.name.startsWith("ref-") ? r.value - full.value : null,
           vsPass: ref ? r.value / ref.value : null,
           rpsVsPass: ref && r.rps !== null ? r.rps / ref.rps : null,
         },
@@ -407,8 +421,18 @@ async function main() {
     { core: SERVER_CORE, storageDir: join(storage, "ref-pass"), ...underInstrument("ref-pass") },
   );
   Object.assign(ref, { id: "ref-pass", url: server.url, pid: server.pid, ctxFile: undefined });
+  const refs = [ref];
+  if (opt["ref-do"]) {
+    const refDo = { name: "ref-do", what: "pass-through + one DO RPC per request (bench/reference/pass-do.mjs)", scenario: referenceDo };
+    const doServer = await startWorkerd(
+      { id: "ref-do", v8Flags: V8_FLAGS, modules: [{ path: join(benchDir, "reference/pass-do.mjs") }], vars: { UPSTREAM: upstreamUrl }, durableObjects: [{ binding: "COUNTER", className: "TenantCounter", sqlite: true }], compatibilityDate: fromToml.compatibilityDate, compatibilityFlags: fromToml.compatibilityFlags ?? [] },
+      join(tmp, "ref-do"),
+      { core: SERVER_CORE, storageDir: join(storage, "ref-do"), ...underInstrument("ref-do") },
+    );
+    refs.push(Object.assign(refDo, { id: "ref-do", url: doServer.url, pid: doServer.pid, ctxFile: undefined }));
+  }
   const gateways = await startGateways(names, upstreamUrl, jwksUrl, signJwt);
-  const targets = [ref, ...gateways];
+  const targets = [...refs, ...gateways];
   for (const t of targets) t.runs = [];
 
   const meta = {
