@@ -69,25 +69,26 @@ export interface Returning {
  */
 export function evaluate(policy: Policy, counts: BucketCounts, nowMs: number, units = 1, returning: readonly Returning[] = []): PolicyState {
   const first = bucketOf(policy.windowSec, nowMs) - BUCKETS_PER_WINDOW;
+  // One pass, no copy and no sort: an admission needs only the sum and the oldest counted bucket (this runs
+  // twice per lease exchange, over up to B+1 buckets); a refusal's retry time below walks the buckets again.
   let used = 0;
-  const live: Array<[number, number]> = [];
+  let oldest: number | null = null;
   for (const [i, n] of counts) {
     if (i >= first && n > 0) {
-      live.push([i, n]);
       used += n;
+      if (oldest === null || i < oldest) oldest = i;
     }
   }
-  live.sort((a, b) => a[0] - b[0]);
   // Bucket i stops being counted once the current bucket is i+B+1.
   const leaves = (i: number) => bucketStartMs(policy.windowSec, i + BUCKETS_PER_WINDOW + 1);
-  const oldest = live[0];
-  const resetMs = oldest === undefined ? 0 : leaves(oldest[0]);
+  const resetMs = oldest === null ? 0 : leaves(oldest);
   let retryAtMs: number | null = null;
   if (used > policy.limit - units) {
     // A cost above the limit can never be admitted: it is refused a whole window at a time.
     retryAtMs = nowMs + policy.windowSec * 1000;
     // What stays in each bucket until it leaves: its count less what comes back first (never below zero).
-    const stays = new Map(live);
+    const stays = new Map<number, number>();
+    for (const [i, n] of counts) if (i >= first && n > 0) stays.set(i, n);
     const back = [...returning]
       .sort((a, b) => a.atMs - b.atMs)
       .map((r) => {
