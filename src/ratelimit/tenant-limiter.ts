@@ -18,6 +18,14 @@ import { evaluate, oldestLiveBucket, prune, type TouchedBucket } from "./sliding
 const FIRST_CONTACT_REVOCATIONS_MS = 86_400_000;
 const MAX_REVOCATIONS_SENT = 5_000;
 const KEY_SETTING = "key:";
+/** Buckets written per statement at most (3 bound values each). */
+const UPSERT_ROWS = 32;
+const upserts: string[] = [];
+
+/** The statement that writes `n` buckets' counts (one text per `n`, so the object's statement cache keeps each). */
+function upsertCounts(n: number): string {
+  return (upserts[n] ??= `INSERT INTO counts VALUES ${Array.from({ length: n }, () => "(?, ?, ?)").join(", ")} ON CONFLICT DO UPDATE SET count = excluded.count`);
+}
 
 /** What an admin policy change did, in the audit trail's shape. */
 export interface PolicyChange {
@@ -48,7 +56,7 @@ export class TenantLimiter extends DurableObject<Env> {
     if (sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'buckets'").toArray().length > 0) {
       sql.exec("INSERT OR IGNORE INTO counts SELECT 'tenant#' || window_sec, bucket, count FROM buckets; DROP TABLE buckets;");
     }
-    for (const row of sql.exec<{ store: string; bucket: number; count: number }>("SELECT store, bucket, count FROM counts")) {
+    for (const row of sql.exec<{ store: string; bucket: number; count: number }>("SELECT store, bucket, count FROM counts WHERE count > 0")) {
       counterOf(this.ledger, row.store).counts.set(row.bucket, row.count);
     }
     for (const row of sql.exec<{ seq: number; key_id: string; revoked_at: number }>("SELECT rowid AS seq, key_id, revoked_at FROM revoked_keys ORDER BY rowid")) {
@@ -69,26 +77,35 @@ export class TenantLimiter extends DurableObject<Env> {
     return own === undefined ? tenant : [...tenant, ...own.map((p) => ({ ...p, scope: "key" as const }))];
   }
 
-  /** Writes changed buckets through to storage (an emptied bucket is deleted). */
+  /**
+   * Writes changed buckets through to storage, each bucket's last count once, in one statement per
+   * UPSERT_ROWS buckets: an exchange that applies a report and grants a lease touches two or three buckets
+   * (often one twice), and a statement costs the object more than the rows it writes. An emptied bucket is
+   * written as 0 (read back as nothing) and deleted with the buckets that leave the span (`pruneAll`).
+   */
   private persist(touched: TouchedBucket[]): void {
-    const sql = this.ctx.storage.sql;
-    for (const t of touched) {
-      if (t.count === 0) sql.exec("DELETE FROM counts WHERE store = ? AND bucket = ?", t.store, t.bucket);
-      else sql.exec("INSERT INTO counts VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET count = excluded.count", t.store, t.bucket, t.count);
+    const last = new Map<string, TouchedBucket>();
+    for (const t of touched) last.set(`${t.bucket}#${t.store}`, t);
+    const rows = [...last.values()];
+    for (let i = 0; i < rows.length; i += UPSERT_ROWS) {
+      const chunk = rows.slice(i, i + UPSERT_ROWS);
+      this.ctx.storage.sql.exec(upsertCounts(chunk.length), ...chunk.flatMap((t) => [t.store, t.bucket, t.count]));
     }
   }
 
   /**
    * Drops every bucket that can no longer be counted, in memory and in storage, so each counter keeps at
    * most B+1 past buckets (plus the few a lease records ahead); counters a policy change left behind empty
-   * out and are forgotten.
+   * out and are forgotten, with every row they left in storage (emptied buckets written as 0 included).
    */
   private pruneAll(nowMs: number): void {
+    const sql = this.ctx.storage.sql;
     for (const [store, counter] of this.ledger.counters) {
-      if (prune(counter.counts, counter.windowSec, nowMs).length > 0) {
-        this.ctx.storage.sql.exec("DELETE FROM counts WHERE store = ? AND bucket < ?", store, oldestLiveBucket(counter.windowSec, nowMs));
-      }
-      if (counter.counts.size === 0) this.ledger.counters.delete(store);
+      const dropped = prune(counter.counts, counter.windowSec, nowMs).length > 0;
+      if (counter.counts.size === 0) {
+        this.ledger.counters.delete(store);
+        sql.exec("DELETE FROM counts WHERE store = ?", store);
+      } else if (dropped) sql.exec("DELETE FROM counts WHERE store = ? AND bucket < ?", store, oldestLiveBucket(counter.windowSec, nowMs));
     }
     forgetOldLeases(this.ledger, nowMs);
   }
