@@ -165,7 +165,7 @@ describe("TenantLimiter", () => {
 });
 
 describe("TenantLimiter: leases", () => {
-  type Report = { id: string; used: number; lastUseOffsetMs: number };
+  type Report = { id: string; used: number; lastUseOffsetMs: number; uses?: Array<{ offsetMs: number; count: number }> };
   const policy = (limit: number) => [{ name: "default", limit, windowSec: 60 }];
   const lease = (l: ReturnType<typeof limiterFor>, ask: { want: number; need: number; limit?: number; reports?: Report[]; holderId?: string }) =>
     l.withClock((o) =>
@@ -220,6 +220,34 @@ describe("TenantLimiter: leases", () => {
     await evictDurableObject(l.stub());
     const after = await lease(l, { want: 1, need: 1, reports: [{ id: a.lease?.id ?? "", used: 0, lastUseOffsetMs: 0 }] });
     expect(after.states[0]?.used).toBe((a.lease?.permits ?? 0) + 1); // the report could not be applied: still counted
+  });
+
+  it("writes what a report and a grant changed through to storage (a bucket touched twice: its last count): a restarted object counts the same, and old rows leave with the span", async () => {
+    const l = limiterFor("do-lease-write-through");
+    l.set(T0);
+    const a = await lease(l, { want: 5, need: 5 });
+    // One exchange applies the report (3 released; of the 2 used, one moved to T0 + 300 ms, one used at the
+    // lease's end stays in its bucket, which the exchange writes twice: -5, then +1) and grants 1.
+    l.set(T0 + 500);
+    const uses = [
+      { offsetMs: 300, count: 1 },
+      { offsetMs: 1000, count: 1 },
+    ];
+    await lease(l, { want: 1, need: 1, reports: [{ id: a.lease?.id ?? "", used: 2, lastUseOffsetMs: 1000, uses }] });
+    await evictDurableObject(l.stub());
+    expect(await used(l)).toBe(3);
+    l.set(T0 + 60_400);
+    expect(await used(l)).toBe(2); // the one moved to T0 + 300 ms left with its bucket, not with the lease's end
+    // A lease given back whole empties its bucket; restarted, the object counts nothing there.
+    const b = await lease(l, { want: 2, need: 2 });
+    await lease(l, { want: 0, need: 0, reports: [{ id: b.lease?.id ?? "", used: 0, lastUseOffsetMs: 0 }] });
+    await evictDurableObject(l.stub());
+    expect(await used(l)).toBe(2);
+    // Past the span of every bucket above, the next grant deletes their rows, the emptied one's included.
+    l.set(T0 + 200_000);
+    await lease(l, { want: 1, need: 1 });
+    const rows = await l.withClock((_o, state) => state.storage.sql.exec<{ bucket: number; count: number }>("SELECT bucket, count FROM counts").toArray());
+    expect(rows).toEqual([{ bucket: Math.floor(((T0 + 201_000) * BUCKETS_PER_WINDOW) / 60_000), count: 1 }]);
   });
 
   it("answers a report alone (want 0) without granting or refusing", async () => {
