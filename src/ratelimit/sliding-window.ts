@@ -170,8 +170,22 @@ export function decide(
   const touched: TouchedBucket[] = [];
   const counters = new Map(policies.map((p) => [store(p).store, store(p)]));
   for (const c of counters.values()) touched.push(addToBucket(c, bucketOf(c.windowSec, at), granted));
-  const states = policies.map((p) => evaluate(p, store(p).counts, nowMs));
+  const states = probes.map((s) => afterGrant(s, store(s.policy).counts, nowMs, at, granted));
   return { allowed: true, states, violated: null, granted, touched, shadow };
+}
+
+/**
+ * A policy's state once `granted` permits are recorded at `atMs` (at or after now: a counted bucket), from its
+ * state before (`before`, over the same counts less those permits) instead of a second pass over the buckets:
+ * used grows by the grant, and the grant's bucket may be the oldest counted. A policy the grant leaves with
+ * no room is evaluated again, for its retry time. Equal to `evaluate` after the grant (sliding-window.test.ts).
+ */
+function afterGrant(before: PolicyState, counts: BucketCounts, nowMs: number, atMs: number, granted: number): PolicyState {
+  const { policy } = before;
+  const used = before.used + granted;
+  if (used >= policy.limit) return evaluate(policy, counts, nowMs);
+  const leaves = bucketStartMs(policy.windowSec, bucketOf(policy.windowSec, atMs) + BUCKETS_PER_WINDOW + 1);
+  return { policy, used, remaining: policy.limit - used, resetMs: before.resetMs === 0 ? leaves : Math.min(before.resetMs, leaves), retryAtMs: null };
 }
 
 /** Adds `delta` (negative to release) to one bucket, never below zero; an emptied bucket is deleted. */

@@ -252,6 +252,32 @@ describe("sliding window: several policies", () => {
   });
 });
 
+describe("sliding window: the states a grant answers with", () => {
+  it("are what evaluate says after the grant, for random counts, grants recorded ahead, shared and shadow counters", () => {
+    const random = rng(2112);
+    const t0 = 1_700_000_000_000;
+    for (let run = 0; run < 300; run++) {
+      const policies = [policy(1 + Math.floor(random() * 40), 60, "a"), policy(1 + Math.floor(random() * 60), 60, "b"), { ...policy(1 + Math.floor(random() * 20), 10, "s"), mode: "shadow" as const }];
+      const lim = limiter(policies);
+      const nowMs = t0 + Math.floor(random() * 120_000);
+      // Counts around the span (old ones, counted ones, ones recorded ahead by earlier leases), or only ahead
+      // (the grant's bucket is then the oldest counted), few or many.
+      const aheadOnly = random() < 0.3;
+      const n = [0, 1, 3, 30][Math.floor(random() * 4)] ?? 0;
+      for (let i = 0; i < n; i++) {
+        const windowSec = random() < 0.5 ? 60 : 10;
+        const k = bucketOf(windowSec, nowMs) + (aheadOnly ? Math.floor(random() * 20) : Math.floor(random() * (B + 40)) - B - 20);
+        lim.store(windowSec).set(k, 1 + Math.floor(random() * 2));
+      }
+      const ttlMs = Math.floor(random() * 2000);
+      const counter = (p: Policy): Counter => ({ store: `tenant#${p.windowSec}`, windowSec: p.windowSec, counts: lim.store(p.windowSec) });
+      const d = decide(policies, counter, nowMs, { size: (headroom) => Math.floor(random() * (headroom + 1)), recordAtMs: nowMs + ttlMs });
+      if (!d.allowed) continue;
+      expect(d.states).toEqual(policies.map((p) => evaluate(p, lim.store(p.windowSec), nowMs)));
+    }
+  });
+});
+
 describe("sliding window: memory", () => {
   it.each([1, 7, 60, 86_400])("keeps at most B+1 buckets per window after prune, whatever L (W = %is)", (windowSec) => {
     const lim = limiter([policy(1_000_000, windowSec)]);
