@@ -56,7 +56,9 @@ export class TenantLimiter extends DurableObject<Env> {
     if (sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'buckets'").toArray().length > 0) {
       sql.exec("INSERT OR IGNORE INTO counts SELECT 'tenant#' || window_sec, bucket, count FROM buckets; DROP TABLE buckets;");
     }
-    for (const row of sql.exec<{ store: string; bucket: number; count: number }>("SELECT store, bucket, count FROM counts WHERE count > 0")) {
+    // Emptied buckets are written as 0 (persist); a counter this object no longer keeps would never prune them.
+    sql.exec("DELETE FROM counts WHERE count = 0");
+    for (const row of sql.exec<{ store: string; bucket: number; count: number }>("SELECT store, bucket, count FROM counts")) {
       counterOf(this.ledger, row.store).counts.set(row.bucket, row.count);
     }
     for (const row of sql.exec<{ seq: number; key_id: string; revoked_at: number }>("SELECT rowid AS seq, key_id, revoked_at FROM revoked_keys ORDER BY rowid")) {
@@ -81,7 +83,7 @@ export class TenantLimiter extends DurableObject<Env> {
    * Writes changed buckets through to storage, each bucket's last count once, in one statement per
    * UPSERT_ROWS buckets: an exchange that applies a report and grants a lease touches two or three buckets
    * (often one twice), and a statement costs the object more than the rows it writes. An emptied bucket is
-   * written as 0 (read back as nothing) and deleted with the buckets that leave the span (`pruneAll`).
+   * written as 0 and deleted with the buckets that leave the span (`pruneAll`), or when the object starts.
    */
   private persist(touched: TouchedBucket[]): void {
     const last = new Map<string, TouchedBucket>();

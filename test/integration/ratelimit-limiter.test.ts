@@ -241,8 +241,11 @@ describe("TenantLimiter: leases", () => {
     // A lease given back whole empties its bucket; restarted, the object counts nothing there.
     const b = await lease(l, { want: 2, need: 2 });
     await lease(l, { want: 0, need: 0, reports: [{ id: b.lease?.id ?? "", used: 0, lastUseOffsetMs: 0 }] });
+    const emptied = (state: DurableObjectState) => state.storage.sql.exec("SELECT 1 FROM counts WHERE count = 0").toArray().length;
+    expect(await l.withClock((_o, state) => emptied(state))).toBe(1);
     await evictDurableObject(l.stub());
     expect(await used(l)).toBe(2);
+    expect(await l.withClock((_o, state) => emptied(state))).toBe(0); // a restarted object keeps no emptied row
     // Past the span of every bucket above, the next grant deletes their rows, the emptied one's included.
     l.set(T0 + 200_000);
     await lease(l, { want: 1, need: 1 });
