@@ -11,25 +11,8 @@ import { isReadMethod } from "../http/methods";
 import { rateLimitExceeded, rateLimitHeaders } from "./headers";
 import { holderFor } from "./admission";
 import type { Exchange } from "./lease-holder";
-import { remember } from "../shared/bounded-map";
 
 let holderId: string | null = null;
-
-/**
- * Each tenant's object id, by namespace: `idFromName` hashes the name (SHA-256) on every call, and a sparse
- * tenant's every request makes an exchange (bench: ~20 k instructions of ~1.9 M per request). An id is a value,
- * valid for its namespace in any request; bounded like the lease holders (admission.ts).
- */
-const objectIds = new WeakMap<DurableObjectNamespace, Map<string, DurableObjectId>>();
-const MAX_OBJECT_IDS = 10_000;
-
-function limiterOf<T extends Rpc.DurableObjectBranded | undefined>(limiters: DurableObjectNamespace<T>, tenantId: string): DurableObjectStub<T> {
-  let ids = objectIds.get(limiters);
-  if (ids === undefined) objectIds.set(limiters, (ids = new Map()));
-  let id = ids.get(tenantId);
-  if (id === undefined) remember(ids, MAX_OBJECT_IDS, tenantId, (id = limiters.idFromName(tenantId)));
-  return limiters.get(id);
-}
 
 /** This isolate's id in the tenant objects' view (random values cannot be made at start-up in a Worker). */
 function isolateId(): string {
@@ -48,7 +31,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     // Built from the env alone (not the request), so a report at a lease's end, after this request, can use it.
     const limiters = c.env.TENANT_LIMITER;
     const defaults = config.rateLimit.defaults;
-    const exchange: Exchange = (req) => limiterOf(limiters, tenantId).exchange({ ...req, holderId: isolateId(), defaults });
+    const exchange: Exchange = (req) => limiters.getByName(tenantId).exchange({ ...req, holderId: isolateId(), defaults });
     const cost = c.get("resolved").route.cost;
     // A portal customer is not told what remains of the tenant's shared budget (RateLimit fields), as in
     // the limits view; a refusal still says when to come back (Retry-After).
