@@ -16,6 +16,7 @@
 import { withoutCookie } from "../http/cookies";
 import { isIdentityNamespace } from "../http/header-names";
 import { METHOD_OVERRIDE_HEADERS } from "../routing/method-override";
+import { memoizedByName } from "../shared/bounded-map";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]);
 
@@ -87,9 +88,9 @@ function copyEndToEnd(source: Headers, drop: (name: string) => boolean): Headers
 }
 
 /** True for a request header the gateway never passes on from the client. */
-function neverForwarded(name: string): boolean {
-  return !PLAIN_NAME.test(name) || NEVER_FORWARDED.has(name) || isIdentityNamespace(name) || NEVER_FORWARDED_PREFIXES.some((p) => name.startsWith(p));
-}
+const neverForwarded = memoizedByName(
+  (name) => !PLAIN_NAME.test(name) || NEVER_FORWARDED.has(name) || isIdentityNamespace(name) || NEVER_FORWARDED_PREFIXES.some((p) => name.startsWith(p)),
+);
 
 /**
  * The client address Cloudflare's edge put in `CF-Connecting-IP` (it overwrites any the client sent), when
@@ -127,7 +128,7 @@ export function upstreamRequestHeaders(incoming: Headers, opts: UpstreamHeaderOp
   return headers;
 }
 
-/** The headers a client receives from an upstream response: hop-by-hop removed. */
-export function downstreamResponseHeaders(upstream: Headers): Headers {
-  return copyEndToEnd(upstream, () => false);
+/** The headers a client receives from an upstream response: hop-by-hop removed, and those `withheld` names. */
+export function downstreamResponseHeaders(upstream: Headers, withheld: (name: string) => boolean): Headers {
+  return copyEndToEnd(upstream, withheld);
 }
