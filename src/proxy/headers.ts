@@ -68,10 +68,12 @@ const IDENTITY_CLAIM_PREFIXES = ["x-remote-extra-", "x-auth-request-", "x-authen
 const NEVER_FORWARDED = new Set(["host", "x-integration-key", "authorization", "content-length", ...FORWARDING, ...CLIENT_CERT, ...IDENTITY_CLAIMS, ...METHOD_OVERRIDE_HEADERS]);
 const NEVER_FORWARDED_PREFIXES = [...FORWARDING_PREFIXES, ...CLIENT_CERT_PREFIXES, ...IDENTITY_CLAIM_PREFIXES];
 
+const NONE: ReadonlySet<string> = new Set();
+
 /** The header names listed in `Connection`, lowercased. */
-function connectionNamed(headers: Headers): Set<string> {
+function connectionNamed(headers: Headers): ReadonlySet<string> {
   const value = headers.get("connection");
-  return value === null ? new Set() : new Set(value.split(",").map((h) => h.trim().toLowerCase()));
+  return value === null ? NONE : new Set(value.split(",").map((h) => h.trim().toLowerCase()));
 }
 
 /**
@@ -80,9 +82,10 @@ function connectionNamed(headers: Headers): Set<string> {
  */
 function copyEndToEnd(source: Headers, drop: (name: string) => boolean): Headers {
   const named = connectionNamed(source);
-  const out = new Headers();
-  for (const [name, value] of source) {
-    if (!HOP_BY_HOP.has(name) && !named.has(name) && !drop(name)) out.append(name, value);
+  // One native copy, then the few removals: cheaper than an append per kept header.
+  const out = new Headers(source);
+  for (const name of source.keys()) {
+    if (HOP_BY_HOP.has(name) || named.has(name) || drop(name)) out.delete(name);
   }
   return out;
 }
