@@ -14,7 +14,7 @@
  *   `use_remote_address`), never from what the client wrote.
  */
 import { withoutCookie } from "../http/cookies";
-import { isIdentityNamespace } from "../http/header-names";
+import { isIdentityNamespace, requestHeaderNames } from "../http/header-names";
 import { METHOD_OVERRIDE_HEADERS } from "../routing/method-override";
 import { memoizedByName } from "../shared/bounded-map";
 
@@ -80,11 +80,11 @@ function connectionNamed(headers: Headers): ReadonlySet<string> {
  * A copy without hop-by-hop headers, those named in `Connection`, and those `drop` rejects: one pass over
  * the source, on the hot path of every request.
  */
-function copyEndToEnd(source: Headers, drop: (name: string) => boolean): Headers {
+function copyEndToEnd(source: Headers, names: Iterable<string>, drop: (name: string) => boolean): Headers {
   const named = connectionNamed(source);
   // One native copy, then the few removals: cheaper than an append per kept header.
   const out = new Headers(source);
-  for (const name of source.keys()) {
+  for (const name of names) {
     if (HOP_BY_HOP.has(name) || named.has(name) || drop(name)) out.delete(name);
   }
   return out;
@@ -116,7 +116,7 @@ export interface UpstreamHeaderOptions {
 
 /** The headers a product backend receives: the client's, minus what the gateway strips, plus what it sets. */
 export function upstreamRequestHeaders(incoming: Headers, opts: UpstreamHeaderOptions): Headers {
-  const headers = copyEndToEnd(incoming, neverForwarded);
+  const headers = copyEndToEnd(incoming, requestHeaderNames(incoming), neverForwarded);
   const cookie = headers.get("cookie");
   if (cookie !== null && opts.sessionCookie !== undefined) {
     const rest = withoutCookie(cookie, opts.sessionCookie);
@@ -133,5 +133,5 @@ export function upstreamRequestHeaders(incoming: Headers, opts: UpstreamHeaderOp
 
 /** The headers a client receives from an upstream response: hop-by-hop removed, and those `withheld` names. */
 export function downstreamResponseHeaders(upstream: Headers, withheld: (name: string) => boolean): Headers {
-  return copyEndToEnd(upstream, withheld);
+  return copyEndToEnd(upstream, upstream.keys(), withheld);
 }

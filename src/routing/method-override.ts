@@ -5,7 +5,7 @@
  * count too.
  */
 import { validationError } from "../errors";
-import { foldHeaderName } from "../http/header-names";
+import { foldHeaderName, requestHeaderNames } from "../http/header-names";
 import { frameworkName } from "../http/param-names";
 import { memoizedByName } from "../shared/bounded-map";
 
@@ -22,7 +22,7 @@ const REFUSAL = "Method override is not supported: send the request with its rea
  */
 export function assertNoMethodOverride(headers: Headers, query: URLSearchParams): void {
   const fields: Record<string, string> = {};
-  for (const name of headers.keys()) {
+  for (const name of requestHeaderNames(headers)) {
     if (overridesMethod(name)) fields[name] = REFUSAL;
   }
   for (const name of query.keys()) {

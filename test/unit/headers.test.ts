@@ -1,3 +1,4 @@
+import { requestHeaderNames } from "../../src/http/header-names";
 import { describe, expect, it } from "vitest";
 import { downstreamResponseHeaders, upstreamRequestHeaders } from "../../src/proxy/headers";
 
@@ -102,5 +103,15 @@ describe("downstreamResponseHeaders", () => {
   it("drops hop-by-hop and Connection-named headers from responses", () => {
     const out = downstreamResponseHeaders(new Headers({ Connection: "close, X-Secret-Hop", "X-Secret-Hop": "1", "Keep-Alive": "x", ETag: '"v1"' }), () => false);
     expect([...out.keys()]).toEqual(["etag"]);
+  });
+});
+
+describe("requestHeaderNames", () => {
+  it("reads a request's header names once and answers later steps from that reading", () => {
+    const headers = new Headers({ "X-Integration-Key": "k", Accept: "*/*" });
+    const first = requestHeaderNames(headers);
+    expect([...first].sort()).toEqual(["accept", "x-integration-key"]);
+    expect(requestHeaderNames(headers)).toBe(first);
+    expect(requestHeaderNames(new Headers({ Accept: "*/*" }))).toEqual(["accept"]);
   });
 });
