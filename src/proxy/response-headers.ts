@@ -41,18 +41,20 @@ const isWithheld = memoizedByName((name) => {
 
 /** The headers a client receives on a product's 1xx-3xx answer. */
 export function passThroughHeaders(upstream: Headers, ctx: ResponseHeaderContext): Headers {
-  const out = downstreamResponseHeaders(upstream, isWithheld);
+  // Read once: the copy, the cookies and the URL headers below look only at names the response has.
+  const names = [...upstream.keys()];
+  const out = downstreamResponseHeaders(upstream, names, isWithheld);
   // The product's cookies, scoped to its public path (nginx's proxy_cookie_path): never the session cookie,
   // never one for the whole origin (`__Host-`), never one another product on the origin receives.
-  const setCookies = out.getSetCookie();
-  if (setCookies.length > 0) {
+  if (names.includes("set-cookie")) {
+    const setCookies = out.getSetCookie();
     out.delete("set-cookie");
     for (const line of setCookies) {
       if (!setCookieTouches(line, ctx.sessionCookie) && !isHostPrefixed(line)) out.append("set-cookie", withCookiePath(line, (path) => publicCookiePath(path, ctx.location)));
     }
   }
   for (const [name, rewrite] of URL_HEADERS) {
-    const value = out.get(name);
+    const value = names.includes(name) ? out.get(name) : null;
     if (value === null) continue;
     const rewritten = rewrite(value, ctx.location);
     if (rewritten === null) out.delete(name);
