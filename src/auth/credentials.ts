@@ -7,7 +7,6 @@
 import { GatewayError } from "../errors";
 import { bearerToken } from "../http/bearer";
 import { findSessionCookie } from "../http/cookies";
-import { requestHeaderNames } from "../http/header-names";
 import { frameworkName } from "../http/param-names";
 
 export type Credential = { kind: "key"; key: string } | { kind: "token"; token: string } | { kind: "none" };
@@ -33,7 +32,7 @@ function ambiguous(reason: string): GatewayError {
  */
 export function extractCredential(headers: Headers, queryNames: readonly string[], sessionCookie: string): Credential {
   // Names as frameworks read them (`?API_KEY=`, `?access.token=`, `?access_token[]=`); the session cookie's name counts too.
-  const session = queryNames.length === 0 ? "" : frameworkName(sessionCookie);
+  const session = frameworkName(sessionCookie);
   for (const name of queryNames) {
     const readAs = frameworkName(name);
     if (QUERY_CREDENTIALS.has(readAs) || readAs === session) {
@@ -45,26 +44,22 @@ export function extractCredential(headers: Headers, queryNames: readonly string[
       });
     }
   }
-  // Only names the request has are read: each read crosses into the runtime.
-  const names = requestHeaderNames(headers);
   const found: Credential[] = [];
-  const key = names.includes("x-integration-key") ? headers.get("x-integration-key") : null;
+  const key = headers.get("x-integration-key");
   if (key !== null) {
     if (key.includes(",")) throw ambiguous("X-Integration-Key repeated");
     found.push({ kind: "key", key: key.trim() });
   }
-  const authorization = names.includes("authorization") ? headers.get("authorization") : null;
+  const authorization = headers.get("authorization");
   if (authorization !== null) {
     if (authorization.includes(",")) throw ambiguous("Authorization repeated");
     const token = bearerToken(authorization);
     if (token === null) throw new GatewayError("UNAUTHORIZED", { logReason: "Authorization is not a Bearer token" });
     found.push({ kind: "token", token });
   }
-  if (names.includes("cookie")) {
-    const cookies = findSessionCookie(headers.get("cookie"), sessionCookie);
-    if (cookies.values.length > 1 || cookies.smuggled) throw ambiguous("session cookie repeated");
-    if (cookies.values[0] !== undefined) found.push({ kind: "token", token: cookies.values[0] });
-  }
+  const cookies = findSessionCookie(headers.get("cookie"), sessionCookie);
+  if (cookies.values.length > 1 || cookies.smuggled) throw ambiguous("session cookie repeated");
+  if (cookies.values[0] !== undefined) found.push({ kind: "token", token: cookies.values[0] });
   if (found.length > 1) throw ambiguous(found.map((f) => f.kind).join("+"));
   return found[0] ?? { kind: "none" };
 }

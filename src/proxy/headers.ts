@@ -116,17 +116,15 @@ export interface UpstreamHeaderOptions {
 
 /** The headers a product backend receives: the client's, minus what the gateway strips, plus what it sets. */
 export function upstreamRequestHeaders(incoming: Headers, opts: UpstreamHeaderOptions): Headers {
-  const names = requestHeaderNames(incoming);
-  const headers = copyEndToEnd(incoming, names, neverForwarded);
-  // Only names the request has are read: each read crosses into the runtime.
-  const cookie = names.includes("cookie") ? headers.get("cookie") : null;
+  const headers = copyEndToEnd(incoming, requestHeaderNames(incoming), neverForwarded);
+  const cookie = headers.get("cookie");
   if (cookie !== null && opts.sessionCookie !== undefined) {
     const rest = withoutCookie(cookie, opts.sessionCookie);
     if (rest === "") headers.delete("cookie");
     else headers.set("cookie", rest);
   }
   for (const [name, value] of Object.entries(opts.identity)) headers.set(name, value);
-  const address = names.includes("cf-connecting-ip") ? clientAddress(incoming) : null;
+  const address = clientAddress(incoming);
   if (address !== null) headers.set("x-forwarded-for", address);
   headers.set("x-forwarded-proto", opts.url.protocol.slice(0, -1));
   headers.set("x-request-id", opts.requestId);
