@@ -30,10 +30,10 @@ function ambiguous(reason: string): GatewayError {
  * The request's credential. Headers sent twice reach the Worker joined with ", ", and neither keys nor
  * JWTs contain a comma, so a comma means a repeated header.
  */
-export function extractCredential(headers: Headers, queryNames: readonly string[], sessionCookie: string): Credential {
+export function extractCredential(headers: Headers, query: URLSearchParams, sessionCookie: string): Credential {
   // Names as frameworks read them (`?API_KEY=`, `?access.token=`, `?access_token[]=`); the session cookie's name counts too.
   const session = frameworkName(sessionCookie);
-  for (const name of queryNames) {
+  for (const name of new Set(query.keys())) {
     const readAs = frameworkName(name);
     if (QUERY_CREDENTIALS.has(readAs) || readAs === session) {
       const parameter = name.slice(0, 100);

@@ -17,16 +17,3 @@ export function frameworkName(name: string): string {
   if (open > 0 && base.indexOf("]", open) !== -1) base = base.slice(0, open);
   return base.replace(/[.\s[-]/g, "_").toLowerCase();
 }
-
-const namesOf = new WeakMap<URL, readonly string[]>();
-
-/**
- * The distinct parameter names of a request URL's query, read once for the steps that check them (method
- * override, credentials in the query). Most requests have no query: then no URLSearchParams is made at all.
- */
-export function queryNames(url: URL): readonly string[] {
-  if (url.search === "") return [];
-  let names = namesOf.get(url);
-  if (names === undefined) namesOf.set(url, (names = [...new Set(url.searchParams.keys())]));
-  return names;
-}

@@ -5,7 +5,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
-import { queryNames } from "../http/param-names";
 import { assertNoMethodOverride } from "./method-override";
 import { assertSafePath } from "./path-safety";
 import { matchRoute, splitSegments } from "./route-table";
@@ -15,7 +14,7 @@ export function resolveRoute(): MiddlewareHandler<AppEnv> {
     const url = c.get("url");
     const pathname = url.pathname;
     assertSafePath(pathname);
-    assertNoMethodOverride(c.req.raw.headers, queryNames(url));
+    assertNoMethodOverride(c.req.raw.headers, url.searchParams);
     const slash = pathname.indexOf("/", 1);
     const product = c.get("config").productsByBase.get(slash === -1 ? pathname : pathname.slice(0, slash));
     if (product === undefined) throw new GatewayError("NOT_FOUND", { details: null, logReason: "no product for path" });
