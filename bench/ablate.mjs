@@ -25,6 +25,7 @@
  * ablation-callgrind.json/.md) and prints the table.
  */
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -240,15 +241,19 @@ function underInstrument(id) {
 }
 
 /**
- * `n` requests of scenario `s`, one at a time over one keep-alive connection; the statuses seen. A scenario
- * with `variants` cycles through them as the load generator does (lib/load.mjs), request `first + i` taking
- * variant (first + i) mod their count, so the measured requests continue the warm-up's cycle.
+ * `n` requests of scenario `s` (with its body, if any), one at a time over one keep-alive connection; the
+ * statuses seen. A scenario with `variants` cycles through them as the load generator does (lib/load.mjs),
+ * request `first + i` taking variant (first + i) mod their count, so the measured requests continue the
+ * warm-up's cycle.
  */
 async function sequential(t, s, n, first = 0) {
   const ctx = t.ctxFile ? JSON.parse(readFileSync(t.ctxFile, "utf8")) : {};
   const headers = typeof s.headers === "function" ? s.headers(ctx) : { ...s.headers };
   // The references' variants name all TENANTS tenants: they cycle over as many as the gateway was provisioned with.
   const variants = s.variants?.(ctx).slice(0, TENANT_COUNT) ?? [{}];
+  // The scenario's body as bench/lib/load.mjs sends it (a shape's `{ bytes }` is that many random bytes), with its length.
+  const body = s.body === undefined ? undefined : typeof s.body === "string" ? Buffer.from(s.body) : randomBytes(s.body.bytes);
+  if (body !== undefined) headers["content-length"] = String(body.byteLength);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const statuses = {};
   try {
@@ -261,7 +266,7 @@ async function sequential(t, s, n, first = 0) {
         });
         req.setTimeout(60_000, () => req.destroy(new Error("no answer within 60 s")));
         req.on("error", fail);
-        req.end();
+        req.end(body);
       });
       statuses[status] = (statuses[status] ?? 0) + 1;
     }
