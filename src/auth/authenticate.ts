@@ -7,6 +7,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AuthConfig } from "../config/auth";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
+import { queryOf } from "../http/query";
 import { lookupAddress, unknownKeyLimit } from "../security/address-limit";
 import { extractCredential } from "./credentials";
 import { isWellFormedKey } from "./integration-key";
@@ -61,7 +62,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
   return async function authenticate(c, next) {
     const config = c.get("config");
     const log = c.get("log");
-    const credential = extractCredential(c.req.raw.headers, c.get("url").searchParams, config.auth.sessionCookie);
+    const credential = extractCredential(c.req.raw.headers, queryOf(c.get("url")), config.auth.sessionCookie);
     if (credential.kind === "none") throw new GatewayError("UNAUTHORIZED", { logReason: "no credential" });
     const started = Date.now();
     let principal: Principal;
