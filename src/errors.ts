@@ -85,6 +85,8 @@ export class GatewayError extends Error {
   readonly details: Details | null;
   readonly headers: Record<string, string>;
   readonly logReason: string | undefined;
+  /** The envelope's JSON, written on first use: an error answered more than once (a shared refusal) is serialized once. */
+  #body: string | undefined;
 
   constructor(
     code: ErrorCode,
@@ -109,6 +111,15 @@ export class GatewayError extends Error {
     this.details = opts.details ?? (code === "VALIDATION_ERROR" ? { fields: {} } : null);
     this.headers = opts.headers ?? {};
     this.logReason = opts.logReason;
+  }
+
+  /** The envelope of this error, as JSON: the only place a gateway error body is written. */
+  get envelopeBody(): string {
+    if (this.#body === undefined) {
+      const body: Envelope = { error: this.message, code: this.code, details: this.details };
+      this.#body = JSON.stringify(body);
+    }
+    return this.#body;
   }
 }
 
@@ -142,10 +153,9 @@ function envelopeHeaders(own: Record<string, string>): Headers {
   return headers;
 }
 
-/** Serializes the envelope. The only place a gateway error body is written. */
+/** The error as its envelope response (body: `envelopeBody`). */
 export function envelopeResponse(err: GatewayError): Response {
-  const body: Envelope = { error: err.message, code: err.code, details: err.details };
-  return new Response(JSON.stringify(body), { status: err.status, headers: envelopeHeaders(err.headers) });
+  return new Response(err.envelopeBody, { status: err.status, headers: envelopeHeaders(err.headers) });
 }
 
 /** Any thrown value as a GatewayError: unknown errors become a generic INTERNAL_ERROR. */
