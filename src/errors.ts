@@ -76,8 +76,10 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 
 /**
  * The gateway's one error type. Thrown anywhere in the pipeline and turned into the envelope by the app's
- * error handler. `status` defaults to the code's status; `headers` carries e.g. `Retry-After` or `Allow`;
- * `logReason` is the precise cause, written to the log line and never to the client.
+ * error handler (or returned as the envelope by a step whose refusal is a usual outcome: src/ops/refuse.ts).
+ * `status` defaults to the code's status; `headers` carries e.g. `Retry-After` or `Allow`; `logReason` is the
+ * precise cause, written to the log line and never to the client. Never changed once built, so one object
+ * may answer many requests (the 401 without a credential, a repeated 429).
  */
 export class GatewayError extends Error {
   readonly code: ErrorCode;
