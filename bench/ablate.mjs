@@ -26,6 +26,7 @@
  * ablation-callgrind.json/.md) and prints the table.
  */
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -238,10 +239,13 @@ function underInstrument(id) {
   };
 }
 
-/** `n` requests of scenario `s`, one at a time over one keep-alive connection; the statuses seen. */
+/** `n` requests of scenario `s` (with its body, if any), one at a time over one keep-alive connection; the statuses seen. */
 async function sequential(t, s, n) {
   const ctx = t.ctxFile ? JSON.parse(readFileSync(t.ctxFile, "utf8")) : {};
   const headers = typeof s.headers === "function" ? s.headers(ctx) : { ...s.headers };
+  // The scenario's body as bench/lib/load.mjs sends it (a shape's `{ bytes }` is that many random bytes), with its length.
+  const body = s.body === undefined ? undefined : typeof s.body === "string" ? Buffer.from(s.body) : randomBytes(s.body.bytes);
+  if (body !== undefined) headers["content-length"] = String(body.byteLength);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const statuses = {};
   try {
@@ -253,7 +257,7 @@ async function sequential(t, s, n) {
         });
         req.setTimeout(60_000, () => req.destroy(new Error("no answer within 60 s")));
         req.on("error", fail);
-        req.end();
+        req.end(body);
       });
       statuses[status] = (statuses[status] ?? 0) + 1;
     }

@@ -15,8 +15,8 @@
 const atStart = (header, code) => ({ find: header, replace: typeof header === "string" ? `${header}\n${code}` : (m) => `${m}\n${code}` });
 /** Replaces a literal snippet (or a RegExp's one match; `replace` may then be a function of the match). */
 const swap = (find, replace) => ({ find, replace });
-/** The Hono middleware `name` (esbuild names the inner function `<name>2`) starts with `code`. */
-const middleware = (name, code) => atStart(`async function ${name}2(c, next) {`, code);
+/** The Hono middleware `name` (esbuild names the inner function `<name>2`; async or not) starts with `code`. */
+const middleware = (name, code) => atStart(new RegExp(`(?:async )?function ${name}2\\(c, next\\) \\{`), code);
 
 const LOG_LINE = "console.log(JSON.stringify(f));";
 

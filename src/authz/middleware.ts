@@ -4,8 +4,8 @@ import type { AppEnv } from "../env";
 import { authorize } from "./decide";
 
 export function authorizeRoute(): MiddlewareHandler<AppEnv> {
-  return async function authorizeRoute(c, next) {
+  return function authorizeRoute(c, next) {
     authorize(c.get("principal"), c.get("resolved").product.name, c.get("resolved").route);
-    await next();
+    return next();
   };
 }

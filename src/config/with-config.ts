@@ -5,10 +5,10 @@ import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
 
 export function withConfig(): MiddlewareHandler<AppEnv> {
-  return async function withConfig(c, next) {
+  return function withConfig(c, next) {
     const result = loadConfig(c.env);
     if (!result.ok) throw new GatewayError("INTERNAL_ERROR", { logReason: `configuration invalid: ${result.error.message}` });
     c.set("config", result.config);
-    await next();
+    return next();
   };
 }

@@ -14,3 +14,16 @@ export function foldHeaderName(name: string): string {
 export function isIdentityNamespace(name: string): boolean {
   return foldHeaderName(name).startsWith("x-onestack-");
 }
+
+const namesOf = new WeakMap<Headers, readonly string[]>();
+
+/**
+ * The names in a request's headers, read once: iterating a Headers object crosses into the runtime for every
+ * entry, and several steps look at every name (the method-override check, the upstream copy). Only for
+ * headers that no longer change, as an incoming request's do not.
+ */
+export function requestHeaderNames(headers: Headers): readonly string[] {
+  let names = namesOf.get(headers);
+  if (names === undefined) namesOf.set(headers, (names = [...headers.keys()]));
+  return names;
+}

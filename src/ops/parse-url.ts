@@ -3,8 +3,8 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 
 export function parseUrl(): MiddlewareHandler<AppEnv> {
-  return async function parseUrl(c, next) {
+  return function parseUrl(c, next) {
     c.set("url", new URL(c.req.url));
-    await next();
+    return next();
   };
 }

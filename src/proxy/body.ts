@@ -95,8 +95,6 @@ export async function prepareBody(req: Request, route: Route, limits: BodyLimits
   let ended = (): void => undefined;
   const handedOver = new Promise<void>((resolve) => (ended = resolve));
   // With a declared length the runtime's own framing enforces it; the cap applies only to chunked bodies.
-  const upload = watchUpload(req.body, length === null ? limits.maxBodyBytes : null, limits, { onEnd: () => ended(), onFail });
-  // FixedLengthStream keeps the client's Content-Length framing upstream (and errors on a short body).
-  const body = length === null ? upload.stream : upload.stream.pipeThrough(new FixedLengthStream(length));
-  return { body, handedOver, failure: upload.failure, answered: upload.answered, settle: upload.settle, bytes: upload.bytes };
+  const upload = watchUpload(req.body, length === null ? { cap: limits.maxBodyBytes } : { length }, limits, { onEnd: () => ended(), onFail });
+  return { body: upload.stream, handedOver, failure: upload.failure, answered: upload.answered, settle: upload.settle, bytes: upload.bytes };
 }

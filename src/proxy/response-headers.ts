@@ -10,6 +10,7 @@ import { downstreamResponseHeaders } from "./headers";
 import { publicCookiePath, rewriteLink, rewriteLocation, rewriteRefresh, type LocationContext } from "./location";
 import { foldHeaderName, isIdentityNamespace } from "../http/header-names";
 import { retryAfterSeconds } from "./retry-after";
+import { memoizedByName } from "../shared/bounded-map";
 
 export interface ResponseHeaderContext {
   /** The gateway's session cookie: a product can neither set nor clear it. */
@@ -33,22 +34,27 @@ const URL_HEADERS: Array<[string, (value: string, ctx: LocationContext) => strin
 /** Policies for the whole gateway origin, not one product's: clearing its cookies, turning HSTS off. */
 const ORIGIN_WIDE = new Set(["clear-site-data", "strict-transport-security"]);
 
-function isWithheld(name: string): boolean {
+const isWithheld = memoizedByName((name) => {
   const folded = foldHeaderName(name);
   return HOST_REVEALING.has(folded) || ORIGIN_WIDE.has(folded) || isIdentityNamespace(folded) || GATEWAY_OR_INTERNAL_PREFIXES.some((p) => folded.startsWith(p));
-}
+});
 
 /** The headers a client receives on a product's 1xx-3xx answer. */
 export function passThroughHeaders(upstream: Headers, ctx: ResponseHeaderContext): Headers {
-  const out = downstreamResponseHeaders(upstream);
-  for (const name of [...out.keys()]) if (isWithheld(name)) out.delete(name);
+  // Read once: the copy, the cookies and the URL headers below look only at names the response has.
+  const names = [...upstream.keys()];
+  const out = downstreamResponseHeaders(upstream, names, isWithheld);
   // The product's cookies, scoped to its public path (nginx's proxy_cookie_path): never the session cookie,
   // never one for the whole origin (`__Host-`), never one another product on the origin receives.
-  const cookies = out.getSetCookie().filter((line) => !setCookieTouches(line, ctx.sessionCookie) && !isHostPrefixed(line));
-  out.delete("set-cookie");
-  for (const line of cookies) out.append("set-cookie", withCookiePath(line, (path) => publicCookiePath(path, ctx.location)));
+  if (names.includes("set-cookie")) {
+    const setCookies = out.getSetCookie();
+    out.delete("set-cookie");
+    for (const line of setCookies) {
+      if (!setCookieTouches(line, ctx.sessionCookie) && !isHostPrefixed(line)) out.append("set-cookie", withCookiePath(line, (path) => publicCookiePath(path, ctx.location)));
+    }
+  }
   for (const [name, rewrite] of URL_HEADERS) {
-    const value = out.get(name);
+    const value = names.includes(name) ? out.get(name) : null;
     if (value === null) continue;
     const rewritten = rewrite(value, ctx.location);
     if (rewritten === null) out.delete(name);

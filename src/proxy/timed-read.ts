@@ -18,17 +18,28 @@ const READ_BYTES = 128 * 1024;
  * reads for 1 MiB on loopback). A read that filled less than half its buffer is copied out, so a client
  * trickling bytes cannot make the gateway hold a 128 KiB buffer per byte. A stream that is not a byte
  * stream (one built in JavaScript) is read the default way.
+ *
+ * `reuse`: for a reader that is done with each chunk before it asks for the next (the upload loop: a write
+ * to the upstream stream copies the chunk out, and the loop waits for it), every read fills the same
+ * buffer, so a 1 MiB upload allocates and zeroes one 128 KiB buffer instead of about ten, and nothing is
+ * copied out. The chunk a read returns is overwritten by the next read.
  */
-export function chunkReader(stream: ReadableStream<Uint8Array>): ChunkReader {
+export function chunkReader(stream: ReadableStream<Uint8Array>, { reuse = false } = {}): ChunkReader {
   let byob: ReadableStreamBYOBReader;
   try {
     byob = stream.getReader({ mode: "byob" });
   } catch {
     return stream.getReader();
   }
+  let buffer: ArrayBuffer | null = null;
   return {
     async read() {
-      const r = (await byob.read(new Uint8Array(READ_BYTES))) as ReadableStreamReadResult<Uint8Array>;
+      const r = (await byob.read(new Uint8Array(buffer ?? new ArrayBuffer(READ_BYTES)))) as ReadableStreamReadResult<Uint8Array>;
+      if (reuse) {
+        // The read transferred the buffer: the next one fills it where the returned view now holds it.
+        if (r.value !== undefined) buffer = r.value.buffer as ArrayBuffer;
+        return r;
+      }
       if (r.done || r.value.byteLength * 2 >= READ_BYTES) return r;
       return { done: false, value: r.value.slice() };
     },

@@ -5,6 +5,7 @@
  * is still sending).
  */
 import { GatewayError } from "../errors";
+import { IdleWatchdog } from "./idle-watchdog";
 import { chunkReader, IDLE, readWithin, type ChunkReader } from "./timed-read";
 
 export interface UploadBounds {
@@ -98,74 +99,107 @@ export interface WatchedUpload {
   bytes: () => number;
 }
 
+/** What the upload is framed by upstream: the client's declared length, or (chunked) a cap on what it may send. */
+export type UploadFraming = { length: number } | { cap: number };
+
 /**
- * Streams the client's body to the upstream fetch, one chunk per pull (high-water mark 0, so a pull means
- * the fetch wants more). Waits on the client are bounded by `idleMs` (400 on expiry); waits on the product
- * to take the next chunk by `productIdleMs` (504); past `limit` bytes (if any) the body lingers, then 413.
+ * Streams the client's body to the upstream fetch through a native stream: a FixedLengthStream when the
+ * client declared a length (the runtime keeps that framing upstream and errors a short body), else an
+ * IdentityTransformStream (chunked, counted against `cap`: past it the body lingers, then 413). A loop reads
+ * the client and writes each chunk to that stream; a write resolves once the fetch has taken the chunk, so
+ * the loop holds one chunk at a time and the runtime pumps the rest natively (no JavaScript stream piped
+ * through a second one, no timer per read). One watchdog bounds both waits: the client's
+ * next chunk by `uploadIdleMs` (400) and the product's taking of the last one by `productIdleMs` (504).
+ * Failing errors the stream (never closes it), so the product sees no clean end.
  */
-export function watchUpload(body: ReadableStream<Uint8Array>, limit: number | null, bounds: UploadBounds & { productIdleMs: number }, events: WatchEvents): WatchedUpload {
-  const reader = chunkReader(body);
+export function watchUpload(body: ReadableStream<Uint8Array>, framing: UploadFraming, bounds: UploadBounds & { productIdleMs: number }, events: WatchEvents): WatchedUpload {
+  // One buffer for every read: the loop below writes a chunk (the write copies it) and waits before it reads again.
+  const reader = chunkReader(body, { reuse: true });
+  const native = "length" in framing ? new FixedLengthStream(framing.length) : new IdentityTransformStream();
+  const writer = native.writable.getWriter();
+  const cap = "cap" in framing ? framing.cap : null;
   let seen = 0;
   let failed: Promise<GatewayError> | null = null;
-  let productTimer: ReturnType<typeof setTimeout> | null = null;
   let answered = false;
   let ended = false;
-  let detached = false; // the fetch cancelled its body, or the gateway stopped forwarding
-  let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
+  let detached = false; // the fetch dropped its body, or the gateway stopped forwarding
   const refused = () => new Error("request body refused");
+  const stopForwarding = () => {
+    watchdog.stop();
+    writer.abort(refused()).catch(() => undefined);
+  };
   const fail = (err: Promise<GatewayError> | GatewayError) => {
-    clearTimeout(productTimer);
     failed ??= Promise.resolve(err);
     events.onFail();
     // Erroring (never closing) the stream guarantees the product sees no clean end.
-    stream?.error(refused());
+    stopForwarding();
   };
-  const productTimeout = () =>
-    new GatewayError("GATEWAY_TIMEOUT", { details: { timeoutMs: bounds.productIdleMs }, logReason: `upstream took no request body data for ${bounds.productIdleMs} ms` });
-  const readable = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        stream = controller;
-      },
-      async pull(controller) {
-        clearTimeout(productTimer);
-        if (detached) return controller.error(refused());
-        const r = await readWithin(reader, bounds.uploadIdleMs);
-        if (r === IDLE) {
-          reader.cancel().catch(() => undefined);
-          return fail(uploadStalled(bounds.uploadIdleMs));
-        }
-        if (r.done) {
-          ended = true;
-          events.onEnd();
-          return controller.close();
-        }
-        seen += r.value.byteLength;
-        if (limit !== null && seen > limit) return fail(linger(reader, bounds).then(() => tooLarge(limit)));
-        controller.enqueue(r.value);
-        if (!answered) productTimer = setTimeout(() => fail(productTimeout()), bounds.productIdleMs);
-      },
-      cancel() {
-        // The client's reader stays open: `settle` drains what the client is still sending.
-        clearTimeout(productTimer);
-        detached = true;
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  const watchdog = new IdleWatchdog({ client: bounds.uploadIdleMs, product: bounds.productIdleMs }, (phase) => {
+    if (phase === "product") {
+      fail(new GatewayError("GATEWAY_TIMEOUT", { details: { timeoutMs: bounds.productIdleMs }, logReason: `upstream took no request body data for ${bounds.productIdleMs} ms` }));
+      return;
+    }
+    reader.cancel().catch(() => undefined);
+    fail(uploadStalled(bounds.uploadIdleMs));
+  });
+  const stopped = () => failed !== null || detached;
+  // The loop's read in progress: a byte stream allows one pending read, so a drain takes this one over.
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
+  const pump = async (): Promise<void> => {
+    for (;;) {
+      watchdog.wait("client");
+      const read = (pending = reader.read());
+      const r = await read;
+      if (pending === read) pending = null;
+      if (stopped()) return;
+      if (r.done) {
+        ended = true;
+        watchdog.stop();
+        events.onEnd();
+        return writer.close();
+      }
+      seen += r.value.byteLength;
+      if (cap !== null && seen > cap) return fail(linger(reader, bounds).then(() => tooLarge(cap)));
+      if (answered) watchdog.pause();
+      else watchdog.wait("product");
+      await writer.write(r.value);
+      if (stopped()) return;
+    }
+  };
+  // The fetch dropped the body (its stream was cancelled): stop watching; `settle` drains the client.
+  writer.closed.catch(() => {
+    if (stopped()) return;
+    detached = true;
+    watchdog.stop();
+  });
+  pump().catch((err: unknown) => {
+    // The client's body broke (a read threw) or the fetch dropped ours (a write threw): either way the
+    // stream must not end cleanly, and the client's reader stays open for `settle` to drain.
+    watchdog.stop();
+    if (stopped()) return;
+    detached = true;
+    writer.abort(err).catch(() => undefined);
+  });
   return {
-    stream: readable,
+    stream: native.readable as ReadableStream<Uint8Array>,
     failure: () => failed ?? Promise.resolve(null),
     bytes: () => seen,
     answered: () => {
       answered = true;
-      clearTimeout(productTimer);
     },
     settle: async (final) => {
       if (ended || failed !== null || !(final || detached)) return;
       detached = true;
-      clearTimeout(productTimer);
-      await linger(reader, bounds);
+      stopForwarding();
+      const drain: ChunkReader = {
+        read: () => {
+          const next = pending ?? reader.read();
+          pending = null;
+          return next;
+        },
+        cancel: (reason) => reader.cancel(reason),
+      };
+      await linger(drain, bounds);
     },
   };
 }

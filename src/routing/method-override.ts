@@ -5,11 +5,14 @@
  * count too.
  */
 import { validationError } from "../errors";
-import { foldHeaderName } from "../http/header-names";
+import { foldHeaderName, requestHeaderNames } from "../http/header-names";
 import { frameworkName } from "../http/param-names";
+import { memoizedByName } from "../shared/bounded-map";
 
 /** Headers that ask a framework to run another method, lowercased; the proxy never forwards them either. */
 export const METHOD_OVERRIDE_HEADERS: ReadonlySet<string> = new Set(["x-http-method-override", "x-method-override", "x-http-method", "x-original-method"]);
+
+const overridesMethod = memoizedByName((name) => METHOD_OVERRIDE_HEADERS.has(foldHeaderName(name)));
 
 const REFUSAL = "Method override is not supported: send the request with its real method";
 
@@ -20,8 +23,8 @@ const REFUSAL = "Method override is not supported: send the request with its rea
  */
 export function assertNoMethodOverride(headers: Headers, query: URLSearchParams | null): void {
   const fields: Record<string, string> = {};
-  for (const name of headers.keys()) {
-    if (METHOD_OVERRIDE_HEADERS.has(foldHeaderName(name))) fields[name] = REFUSAL;
+  for (const name of requestHeaderNames(headers)) {
+    if (overridesMethod(name)) fields[name] = REFUSAL;
   }
   if (query !== null) {
     for (const name of query.keys()) {

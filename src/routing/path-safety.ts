@@ -32,6 +32,11 @@ const DELIMITERS = /[./\\;:%?#]/g;
 // or that treats `...` as a parent of a parent.
 const DOTS_ONLY = /^[. ]+$/;
 
+// The common case, safe by construction: single slashes between segments of unreserved characters only
+// (letters, digits, `-`, `_`, `~`; no `%`, no dot, nothing NFKC changes). Every rule below passes such a
+// path, so it skips them (bench: the per-segment decoding and normalization were most of route resolution).
+const PLAIN = /^(?:\/[A-Za-z0-9_~-]+)*\/?$/; // each repetition starts at a `/`: no two ways to match, linear time
+
 function refuse(why: string): GatewayError {
   return validationError({ path: why }, `unsafe path: ${why}`);
 }
@@ -63,6 +68,7 @@ function segmentProblem(segment: string): string | null {
 export function assertSafePath(path: string): void {
   if (!path.startsWith("/")) throw refuse("Path must start with /");
   if (path.length > MAX_PATH_LENGTH) throw refuse(`Path must be at most ${MAX_PATH_LENGTH} characters`);
+  if (PLAIN.test(path)) return;
   if (FORBIDDEN_RAW.test(path)) throw refuse("Path contains a forbidden character");
   if (MALFORMED_PERCENT.test(path)) throw refuse("Path contains a malformed percent-encoding");
   if (ENCODED_CONTROL.test(path)) throw refuse("Path contains an encoded control character");

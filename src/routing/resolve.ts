@@ -11,7 +11,7 @@ import { assertSafePath } from "./path-safety";
 import { matchRoute, splitSegments } from "./route-table";
 
 export function resolveRoute(): MiddlewareHandler<AppEnv> {
-  return async function resolveRoute(c, next) {
+  return function resolveRoute(c, next) {
     const url = c.get("url");
     const pathname = url.pathname;
     assertSafePath(pathname);
@@ -29,6 +29,6 @@ export function resolveRoute(): MiddlewareHandler<AppEnv> {
     const { route } = match;
     c.set("resolved", { product, route, path, search: url.search });
     c.get("log").route({ route: `${route.method} ${route.pattern}`, permission: `${product.name}:${route.permission}` });
-    await next();
+    return next();
   };
 }

@@ -18,12 +18,12 @@ function segmentMatches(patternSegment: string, actual: string): boolean {
 }
 
 function pathMatches(route: Route, segments: readonly string[]): boolean {
-  const last = route.segments.at(-1);
-  if (last === "*") {
-    if (segments.length < route.segments.length - 1) return false;
-    return route.segments.slice(0, -1).every((p, i) => segmentMatches(p, segments[i] ?? ""));
-  }
-  return route.segments.length === segments.length && route.segments.every((p, i) => segmentMatches(p, segments[i] ?? ""));
+  const pattern = route.segments;
+  const wildcard = pattern[pattern.length - 1] === "*";
+  const fixed = wildcard ? pattern.length - 1 : pattern.length;
+  if (wildcard ? segments.length < fixed : segments.length !== fixed) return false;
+  for (let i = 0; i < fixed; i++) if (!segmentMatches(pattern[i] as string, segments[i] as string)) return false;
+  return true;
 }
 
 /**
@@ -33,13 +33,20 @@ function pathMatches(route: Route, segments: readonly string[]): boolean {
  */
 export function matchRoute(routes: readonly Route[], method: string, segments: readonly string[]): RouteMatch {
   const lookup = method === "HEAD" ? "GET" : method;
-  const allow = new Set<string>();
   for (const route of routes) {
-    if (!pathMatches(route, segments)) continue;
-    if (route.method === lookup) {
+    if (route.method === lookup && pathMatches(route, segments)) {
       assertMatrixParamsAllowed(route.allowMatrixParams, segments);
       return { kind: "route", route };
     }
+  }
+  return notMatched(routes, segments);
+}
+
+/** Why no route took the request: the methods its path has (405), or none (404). Off the hot path. */
+function notMatched(routes: readonly Route[], segments: readonly string[]): RouteMatch {
+  const allow = new Set<string>();
+  for (const route of routes) {
+    if (!pathMatches(route, segments)) continue;
     allow.add(route.method);
     if (route.method === "GET") allow.add("HEAD");
   }

@@ -21,12 +21,12 @@ export function originNotAllowed(logReason: string): GatewayError {
 }
 
 export function cookieCsrf(): MiddlewareHandler<AppEnv> {
-  return async function cookieCsrf(c, next) {
+  return function cookieCsrf(c, next) {
     const origin = c.req.header("origin");
     const config = c.get("config");
     if (origin !== undefined && !config.cors.origins.has(origin) && hasSessionCookie(c.req.raw.headers.get("cookie"), config.auth.sessionCookie)) {
       throw originNotAllowed("cross-origin request with the session cookie");
     }
-    await next();
+    return next();
   };
 }

@@ -36,7 +36,38 @@ function send(path, { headers = {}, chunks = 0, chunk = Buffer.alloc(0), key = K
   });
 }
 
+/**
+ * A slow upload with Content-Length: `chunks` pieces, each written once the previous one has been flushed
+ * and `gapMs` has passed (a client on a slow link). Resolves with the status and whether every chunk had
+ * been written before the answer arrived, or the socket error's code.
+ */
+function slowUpload(path, { headers = {}, chunks, chunk, gapMs }) {
+  return new Promise((resolve) => {
+    let written = 0;
+    const req = http.request(new URL(path, stack.baseUrl), { method: "POST", headers: { "x-integration-key": KEY, "content-type": "application/octet-stream", "content-length": String(chunks * chunk.byteLength), ...headers } }, (res) => {
+      const allWritten = written === chunks;
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode, allWritten }));
+    });
+    req.on("error", (err) => resolve({ error: err.code ?? err.message }));
+    const next = () => {
+      written += 1;
+      if (written === chunks) req.end(chunk);
+      else req.write(chunk, () => setTimeout(next, gapMs));
+    };
+    next();
+  });
+}
+
 describe("the exchange with a product over real HTTP", () => {
+  it("drains a slow upload the product refused early (the gateway waiting on the client's next chunk) before passing the answer on", async () => {
+    // The product answers on the headers; the gateway is then mid-read of the client's next chunk, and the
+    // drain must take that read over (a socket body allows one pending read) rather than fail and reset.
+    const res = await slowUpload("/psa/tickets/1/attachments", { headers: { "x-demo-fault": "early-error=409" }, chunks: 12, chunk: Buffer.alloc(16 * 1024, 7), gapMs: 25 });
+    expect(res).toEqual({ status: 409, allWritten: true });
+  });
+
+
   it("never shows the product's reason phrase or host-revealing headers", async () => {
     const res = await send("/psa/tickets", { headers: { "x-demo-fault": "leaky-headers=200" } });
     expect(res.status).toBe(200);

@@ -81,6 +81,14 @@ describe("the product timeout starts when the upload has been handed over (item 
     expect(await recorded("psa", id)).toHaveLength(0);
   });
 
+  it("never hands the product a body shorter than its Content-Length as a clean end", async () => {
+    const id = rid();
+    const { stream } = source(new Uint8Array(CHUNK).fill(3), 2);
+    const res = await upload(envWith({}), stream, { "x-request-id": id, "content-length": String(3 * CHUNK) });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    await expectBodyBrokenOff("psa", id, 2 * CHUNK);
+  });
+
   it("answers 504 GATEWAY_TIMEOUT when the product stops taking the upload", async () => {
     const { stream } = source(new Uint8Array(CHUNK), 1024); // 64 MiB: more than the loopback socket buffers hold
     const env = envWith({ UPSTREAM_TIMEOUT_MS_PSA: "300", MAX_BODY_BYTES: String(100 * 1024 * 1024) });

@@ -57,6 +57,34 @@ describe("chunkReader", () => {
     expect(chunks.map((c) => [c.byteLength, c.buffer.byteLength])).toEqual([[100 * 1024, 128 * 1024]]);
   });
 
+  it("with reuse, refills one buffer: each read takes over the previous chunk's memory, every byte in order", async () => {
+    const reader = chunkReader(arriving([300_000, 4096, 200_000]), { reuse: true });
+    const firsts: number[] = [];
+    let total = 0;
+    let previous: Uint8Array | null = null;
+    for (;;) {
+      const r = await reader.read();
+      // The previous chunk's buffer was handed to this read (transferred, so detached where it was).
+      if (previous !== null) expect(previous.buffer.byteLength).toBe(0);
+      if (r.done) break;
+      expect(r.value.buffer.byteLength).toBe(128 * 1024);
+      firsts.push(r.value[0] ?? -1, r.value[r.value.byteLength - 1] ?? -1);
+      total += r.value.byteLength;
+      previous = r.value;
+    }
+    expect(total).toBe(504_096);
+    // Arrivals are filled with 0, 1, 2: no chunk mixes two arrivals' bytes out of order.
+    expect(firsts).toEqual([...firsts].sort((a, b) => a - b));
+    expect(new Set(firsts)).toEqual(new Set([0, 1, 2]));
+  });
+
+  it("without reuse, leaves each chunk's buffer to its reader", async () => {
+    const reader = chunkReader(arriving([200_000, 200_000]));
+    const first = await reader.read();
+    await reader.read();
+    expect(first.value?.buffer.byteLength).toBe(128 * 1024);
+  });
+
   it("reads a stream built in JavaScript the default way, chunk for chunk", async () => {
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {

@@ -1,3 +1,4 @@
+import { requestHeaderNames } from "../../src/http/header-names";
 import { describe, expect, it } from "vitest";
 import { downstreamResponseHeaders, upstreamRequestHeaders } from "../../src/proxy/headers";
 
@@ -94,8 +95,25 @@ describe("upstreamRequestHeaders: names and forwarding", () => {
 });
 
 describe("downstreamResponseHeaders", () => {
-  it("drops hop-by-hop and Connection-named headers from responses", () => {
-    const out = downstreamResponseHeaders(new Headers({ Connection: "close, X-Secret-Hop", "X-Secret-Hop": "1", "Keep-Alive": "x", ETag: '"v1"' }));
+  it("drops the names its caller withholds, in the same pass", () => {
+    const upstream = new Headers({ Server: "nginx", ETag: '"v1"' });
+    const out = downstreamResponseHeaders(upstream, [...upstream.keys()], (name) => name === "server");
     expect([...out.keys()]).toEqual(["etag"]);
+  });
+
+  it("drops hop-by-hop and Connection-named headers from responses", () => {
+    const upstream = new Headers({ Connection: "close, X-Secret-Hop", "X-Secret-Hop": "1", "Keep-Alive": "x", ETag: '"v1"' });
+    const out = downstreamResponseHeaders(upstream, [...upstream.keys()], () => false);
+    expect([...out.keys()]).toEqual(["etag"]);
+  });
+});
+
+describe("requestHeaderNames", () => {
+  it("reads a request's header names once and answers later steps from that reading", () => {
+    const headers = new Headers({ "X-Integration-Key": "k", Accept: "*/*" });
+    const first = requestHeaderNames(headers);
+    expect([...first].sort()).toEqual(["accept", "x-integration-key"]);
+    expect(requestHeaderNames(headers)).toBe(first);
+    expect(requestHeaderNames(new Headers({ Accept: "*/*" }))).toEqual(["accept"]);
   });
 });
