@@ -9,11 +9,13 @@
  *
  *   node bench/ablate.mjs [--scenario gateway/integration-key-c32] [--variants <regex>] [--rounds 3]
  *                         [--duration 5] [--warmup 1] [--keep] [--config wrangler.toml]
- *                         [--instrument cpu|callgrind] [--requests 500] [--against <git ref>]
+ *                         [--instrument cpu|callgrind] [--requests 500] [--warmup-requests <n>] [--against <git ref>]
  *                         [--order shuffle|rotate] [--seed 21] [--no-copy] [--no-upstream-reset]
  *                         [--tenants 1000] [--ref-do]
  *
  * `--against main --variants none` is an A/B of this checkout against another commit, in one run.
+ * BENCH_V8_FLAGS="--trace-opt --trace-deopt" (space-separated) passes V8 flags to every target's workerd:
+ * its workerd.log (kept with --keep) then shows when each function was compiled, against the request lines.
  *
  * Instrument: CPU time of each target's workerd process (user + system, /proc/<pid>/stat) over the
  * measured window, divided by the responses completed: µs/request. Each Worker has its own workerd on the
@@ -58,6 +60,10 @@ const { values: opt } = parseArgs({
     instrument: { type: "string", default: "cpu" }, // cpu | callgrind
     against: { type: "string" }, // a git ref: its production bundle runs too, as "full gateway @ <ref>" (an A/B of two commits)
     requests: { type: "string", default: "500" }, // callgrind: measured requests per target (after as many again to warm up)
+    // callgrind: requests before the counted ones (default: --requests). The gateway's JavaScript is still being
+    // compiled (Maglev, on the main thread under --predictable) 500 requests in; a native run of thousands has
+    // done so within its first second, so a longer warm-up counts what a request costs once that is over.
+    "warmup-requests": { type: "string" },
     order: { type: "string", default: "shuffle" }, // shuffle (a new seeded order each round) | rotate (the cyclic order of v1, for comparison)
     seed: { type: "string", default: "21" }, // the shuffle's seed: a run's order can be repeated
     copy: { type: "boolean", default: true }, // --no-copy: no second, unpatched copy of the full gateway (the table's own noise row)
@@ -220,9 +226,10 @@ const CALLGRIND = opt.instrument === "callgrind";
 if (!["cpu", "callgrind"].includes(opt.instrument)) throw new Error(`--instrument is cpu or callgrind, not ${opt.instrument}`);
 if (!["shuffle", "rotate"].includes(opt.order)) throw new Error(`--order is shuffle or rotate, not ${opt.order}`);
 const REQUESTS = Number(opt.requests);
+const WARMUP_REQUESTS = Number(opt["warmup-requests"] ?? opt.requests);
 // V8 without background threads and with fixed GC/compile decisions: counts that repeat (callgrind only;
 // the CPU instrument measures the runtime as it ships).
-const V8_FLAGS = CALLGRIND ? ["--predictable"] : [];
+const V8_FLAGS = [...(CALLGRIND ? ["--predictable"] : []), ...(process.env.BENCH_V8_FLAGS ?? "").split(" ").filter(Boolean)];
 // Under valgrind a request takes ~50x its native time, so work driven by the clock (lease exchanges every
 // lease TTL) falls on ~50x fewer requests than natively: the longest lease the config allows (10 s) keeps
 // the exchanges' share per request nearer to a native run's with the default 1 s. Not for a scenario that
@@ -278,9 +285,9 @@ async function sequential(t, s, n, first = 0) {
 
 const control = (...args) => execFileSync("callgrind_control", args, { stdio: ["ignore", "pipe", "pipe"] }).toString();
 
-/** Instructions per request under callgrind: warm-up, then `REQUESTS` requests counted. */
+/** Instructions per request under callgrind: `WARMUP_REQUESTS` to warm up, then `REQUESTS` requests counted. */
 async function measureInstructions(t, s) {
-  await sequential(t, s, REQUESTS);
+  await sequential(t, s, WARMUP_REQUESTS);
   const outDir = join(tmp, "callgrind", t.id);
   const before = new Set(readdirSync(outDir));
   control("-i", "on", String(t.pid));
@@ -367,7 +374,7 @@ function markdown(meta, rows) {
   const d = CALLGRIND ? 1 : 0;
   const sign = (v) => (v === null || v === undefined ? "–" : `${v > 0 ? "+" : ""}${(v * scale).toFixed(d)}`);
   const window = CALLGRIND
-    ? `${meta.rounds} round(s) of ${meta.requests} requests one at a time (after ${meta.requests} to warm up) per target, each under valgrind --tool=callgrind`
+    ? `${meta.rounds} round(s) of ${meta.requests} requests one at a time (after ${meta.warmupRequests} to warm up) per target, each under valgrind --tool=callgrind`
     : `${meta.rounds} round(s) of ${meta.warmupSeconds} s warm-up + ${meta.durationSeconds} s measured per target, ${meta.connections} connections`;
   const lines = [
     `# Stage cost by ablation (${meta.date})`,
@@ -450,6 +457,7 @@ async function main() {
     warmupSeconds: WARMUP,
     loadavg: os.loadavg().map((l) => l.toFixed(2)).join(" "),
     requests: REQUESTS,
+    warmupRequests: WARMUP_REQUESTS,
     order: CALLGRIND ? "one round" : opt.order === "shuffle" ? `shuffled per round, seed ${opt.seed}` : "rotated (v1)",
     upstreamReset: opt["upstream-reset"],
     instrument: CALLGRIND

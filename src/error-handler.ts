@@ -4,10 +4,11 @@
  * `HTTPException` (thrown by Hono middleware: validators, body limits, auth helpers) is a client error
  * with its status, not a crash.
  */
-import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env";
-import { codeForStatus, envelopeResponse, GatewayError, toGatewayError } from "./errors";
+import { codeForStatus, GatewayError, toGatewayError } from "./errors";
+import { refuse } from "./ops/refuse";
 import { logException } from "./ops/request-log";
 
 /** Headers of an HTTPException's prepared response that the client needs to act on; nothing else is copied. */
@@ -33,19 +34,14 @@ function fromHttpException(err: HTTPException): GatewayError {
   return new GatewayError("INTERNAL_ERROR", { logReason: reason });
 }
 
-function respond(c: Context<AppEnv>, err: GatewayError): Response {
-  c.get("log")?.refuse(err.code, err.logReason);
-  return envelopeResponse(err);
-}
-
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   if (err instanceof HTTPException) {
     const mapped = fromHttpException(err);
     if (mapped.code === "INTERNAL_ERROR") logException(c.get("requestId") ?? "unknown", err);
-    return respond(c, mapped);
+    return refuse(c, mapped);
   }
   if (!(err instanceof GatewayError)) logException(c.get("requestId") ?? "unknown", err);
-  return respond(c, toGatewayError(err));
+  return refuse(c, toGatewayError(err));
 };
 
-export const notFound: NotFoundHandler<AppEnv> = (c) => respond(c, new GatewayError("NOT_FOUND", { details: null }));
+export const notFound: NotFoundHandler<AppEnv> = (c) => refuse(c, new GatewayError("NOT_FOUND", { details: null }));

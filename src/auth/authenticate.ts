@@ -7,6 +7,8 @@ import type { MiddlewareHandler } from "hono";
 import type { AuthConfig } from "../config/auth";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
+import { queryOf } from "../http/query";
+import { refuse } from "../ops/refuse";
 import { lookupAddress, unknownKeyLimit } from "../security/address-limit";
 import { extractCredential } from "./credentials";
 import { isWellFormedKey } from "./integration-key";
@@ -57,12 +59,15 @@ async function authenticateKey(env: Env, key: string, headers: Headers, auth: Au
   return { type: "key", tenantId: record.tenantId, keyId: record.keyId, access: record.access };
 }
 
+/** The refusal of a request without a credential, the usual 401: one object, never changed (src/ops/refuse.ts). */
+const NO_CREDENTIAL = new GatewayError("UNAUTHORIZED", { logReason: "no credential" });
+
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async function authenticate(c, next) {
     const config = c.get("config");
     const log = c.get("log");
-    const credential = extractCredential(c.req.raw.headers, c.get("url").searchParams, config.auth.sessionCookie);
-    if (credential.kind === "none") throw new GatewayError("UNAUTHORIZED", { logReason: "no credential" });
+    const credential = extractCredential(c.req.raw.headers, queryOf(c.get("url")), config.auth.sessionCookie);
+    if (credential.kind === "none") return refuse(c, NO_CREDENTIAL);
     const started = Date.now();
     let principal: Principal;
     try {

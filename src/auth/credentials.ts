@@ -28,12 +28,13 @@ function ambiguous(reason: string): GatewayError {
 
 /**
  * The request's credential. Headers sent twice reach the Worker joined with ", ", and neither keys nor
- * JWTs contain a comma, so a comma means a repeated header.
+ * JWTs contain a comma, so a comma means a repeated header. `query` is null for a URL without one
+ * (src/http/query.ts).
  */
-export function extractCredential(headers: Headers, query: URLSearchParams, sessionCookie: string): Credential {
+export function extractCredential(headers: Headers, query: URLSearchParams | null, sessionCookie: string): Credential {
   // Names as frameworks read them (`?API_KEY=`, `?access.token=`, `?access_token[]=`); the session cookie's name counts too.
   const session = frameworkName(sessionCookie);
-  for (const name of new Set(query.keys())) {
+  for (const name of query === null ? [] : new Set(query.keys())) {
     const readAs = frameworkName(name);
     if (QUERY_CREDENTIALS.has(readAs) || readAs === session) {
       const parameter = name.slice(0, 100);

@@ -5,7 +5,7 @@
  *
  * Every field has one owner, and only the owner's method writes it, so no stage can overwrite another's
  * finding: routing names the route, authentication the principal, the rate limiter its own fields, the
- * proxy the upstream's answer, the error handler the refusal (`code` and its precise `reason`), and `emit`
+ * proxy the upstream's answer, the refusal (`code` and its precise `reason`: refuse.ts), and `emit`
  * the status and duration. A stage that answers or admits a request says so with `decide`.
  */
 
@@ -73,7 +73,7 @@ export interface RequestLogFields extends RouteFields, PrincipalFields, AuthFiel
   /** The Cloudflare location that served the request (`request.cf.colo`), when the runtime gives one. */
   colo?: string;
   decision?: Decision;
-  /** The error code the client got, with its precise cause (never sent to the client): set by the error handler, or by the proxy for a product's error. */
+  /** The error code the client got, with its precise cause (never sent to the client): set by the refusal (refuse.ts), or by the proxy for a product's error. */
   code?: string;
   reason?: string;
   /** Time (ms) the request waited for the rate limiter: 0 when admitted or refused from what the isolate held. */
@@ -147,7 +147,7 @@ export class RequestLog {
     this.#fields.decision = decision;
   }
 
-  /** The error handler's record of the answer's error: the code sent and the precise cause, if known. */
+  /** The refusal's record of the answer's error (refuse.ts): the code sent and the precise cause, if known. */
   refuse(code: string, reason: string | undefined): void {
     this.#fields.code = code;
     if (reason !== undefined) this.#fields.reason = reason;

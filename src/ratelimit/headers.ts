@@ -5,6 +5,7 @@
  *   RateLimit: "default";r=42;t=18
  */
 import { GatewayError } from "../errors";
+import { remember } from "../shared/bounded-map";
 import { formatWindow, type Policy } from "../shared/policy";
 import type { PolicyState } from "./sliding-window";
 
@@ -31,15 +32,33 @@ export function rateLimitHeaders(all: readonly PolicyState[], nowMs: number): Re
 }
 
 /**
+ * 429s already built, by everything they say. A refusal is an immutable GatewayError, so one object answers
+ * each request told the same thing (its envelope JSON written once: errors.ts), rather than a new error,
+ * details, headers and JSON per refused request (issue 21). Bounded.
+ */
+const recentRefusals = new Map<string, GatewayError>();
+const MAX_RECENT_REFUSALS = 256;
+
+/**
  * The seed's 429: `details: { limit, window, retryAfter }` and a `Retry-After` with the same seconds, plus
  * the policy that decided and its scope (`tenant` or `key`). `cached`: the refusal came from this isolate's
  * deny cache, not from the limiter just now; the log reason says so.
  */
 export function rateLimitExceeded(violated: PolicyState, states: readonly PolicyState[], nowMs: number, cached = false): GatewayError {
   const retryAfter = Math.max(1, secondsUntil(violated.retryAtMs ?? nowMs, nowMs));
-  return new GatewayError("RATE_LIMIT_EXCEEDED", {
-    details: { limit: violated.policy.limit, window: formatWindow(violated.policy.windowSec), retryAfter, policy: violated.policy.name, scope: violated.policy.scope ?? "tenant" },
-    headers: { ...rateLimitHeaders(states, nowMs), "Retry-After": String(retryAfter) },
-    logReason: `policy ${policyLabel(violated.policy)} exhausted${cached ? " (deny cache: the limiter's last refusal, not asked again)" : ""}`,
+  const headers: Record<string, string> = { ...rateLimitHeaders(states, nowMs), "Retry-After": String(retryAfter) };
+  const { policy } = violated;
+  const scope = policy.scope ?? "tenant";
+  // Everything the refusal says, in one line per field (no field holds a line break: names are validated,
+  // header values cannot): a tenant over its limit is told the same thing for a second at a time.
+  const key = `${scope}\n${policy.name}\n${policy.limit}\n${policy.windowSec}\n${cached}\n${headers["RateLimit-Policy"] ?? ""}\n${headers.RateLimit ?? ""}\n${retryAfter}`;
+  const known = recentRefusals.get(key);
+  if (known !== undefined) return known;
+  const refusal = new GatewayError("RATE_LIMIT_EXCEEDED", {
+    details: { limit: policy.limit, window: formatWindow(policy.windowSec), retryAfter, policy: policy.name, scope },
+    headers,
+    logReason: `policy ${policyLabel(policy)} exhausted${cached ? " (deny cache: the limiter's last refusal, not asked again)" : ""}`,
   });
+  remember(recentRefusals, MAX_RECENT_REFUSALS, key, refusal);
+  return refusal;
 }

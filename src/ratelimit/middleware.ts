@@ -8,6 +8,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
 import { isReadMethod } from "../http/methods";
+import { refuse } from "../ops/refuse";
 import { rateLimitExceeded, rateLimitHeaders } from "./headers";
 import { holderFor } from "./admission";
 import type { Exchange } from "./lease-holder";
@@ -43,7 +44,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
         throw new GatewayError("UNAUTHORIZED", { logReason: "integration key revoked" });
       case "refused":
         log.rateLimit({ rateLimitRemaining: 0, ...(outcome.cached ? { rateLimitCached: true } : {}) });
-        throw rateLimitExceeded(outcome.violated, showsUsage ? outcome.states : [], outcome.limiterNowMs, outcome.cached);
+        return refuse(c, rateLimitExceeded(outcome.violated, showsUsage ? outcome.states : [], outcome.limiterNowMs, outcome.cached));
       case "unavailable":
         if (config.rateLimit.failMode === "closed" || (config.rateLimit.failMode === "reads-open" && !isReadMethod(c.req.method))) {
           throw new GatewayError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, logReason: `rate limiter unavailable (fail mode ${config.rateLimit.failMode}, ${c.req.method}): ${outcome.reason}` });

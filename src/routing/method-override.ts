@@ -19,14 +19,17 @@ const REFUSAL = "Method override is not supported: send the request with its rea
 /**
  * Refuses a request that carries a method-override header (`-` and `_` alike, as CGI-style servers merge
  * them) or a query parameter frameworks read as `_method`, with 400 VALIDATION_ERROR naming each as sent.
+ * `query` is null for a URL without one (src/http/query.ts).
  */
-export function assertNoMethodOverride(headers: Headers, query: URLSearchParams): void {
+export function assertNoMethodOverride(headers: Headers, query: URLSearchParams | null): void {
   const fields: Record<string, string> = {};
   for (const name of requestHeaderNames(headers)) {
     if (overridesMethod(name)) fields[name] = REFUSAL;
   }
-  for (const name of query.keys()) {
-    if (frameworkName(name) === "_method") fields[name.slice(0, 100)] = REFUSAL;
+  if (query !== null) {
+    for (const name of query.keys()) {
+      if (frameworkName(name) === "_method") fields[name.slice(0, 100)] = REFUSAL;
+    }
   }
   if (Object.keys(fields).length > 0) throw validationError(fields, "method override attempted");
 }

@@ -5,6 +5,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
+import { queryOf } from "../http/query";
 import { assertNoMethodOverride } from "./method-override";
 import { assertSafePath } from "./path-safety";
 import { matchRoute, splitSegments } from "./route-table";
@@ -14,7 +15,7 @@ export function resolveRoute(): MiddlewareHandler<AppEnv> {
     const url = c.get("url");
     const pathname = url.pathname;
     assertSafePath(pathname);
-    assertNoMethodOverride(c.req.raw.headers, url.searchParams);
+    assertNoMethodOverride(c.req.raw.headers, queryOf(url));
     const slash = pathname.indexOf("/", 1);
     const product = c.get("config").productsByBase.get(slash === -1 ? pathname : pathname.slice(0, slash));
     if (product === undefined) throw new GatewayError("NOT_FOUND", { details: null, logReason: "no product for path" });

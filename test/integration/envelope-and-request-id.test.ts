@@ -56,6 +56,36 @@ describe("the error envelope", () => {
     const res = await call("/nope");
     expect(res.headers.get("cache-control")).toBe("no-store");
   });
+
+  // The envelope's header sets are built once and copied into each response (src/errors.ts): what a later step
+  // sets or appends on one refusal (X-Request-Id, CORS's Vary) must not reach the next refusal of the same shape.
+  it("gives each of a run of identical refusals its own headers: its id, one Vary, CORS only where asked", async () => {
+    const origin = "http://localhost:5173";
+    for (const withOrigin of [true, true, false, true, false]) {
+      const id = rid("same-shape");
+      const res = await call("/psa/tickets", { headers: { "x-request-id": id, ...(withOrigin ? { origin } : {}) } });
+      expect(res.status).toBe(401);
+      expect(await envelope(res)).toEqual({ error: "Authentication required", code: "UNAUTHORIZED", details: null });
+      expect(res.headers.get("x-request-id")).toBe(id);
+      expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      expect(res.headers.get("vary")).toBe(withOrigin ? "Origin" : null);
+      expect(res.headers.get("access-control-allow-origin")).toBe(withOrigin ? origin : null);
+    }
+  });
+
+  it("keeps an error's own headers on each of a run of identical refusals, and nothing from another shape", async () => {
+    for (const method of ["DELETE", "DELETE", "PUT"]) {
+      const res = await call("/psa/tickets", { method, headers: { "x-integration-key": key } });
+      expect(res.status).toBe(405);
+      expect(res.headers.get("allow")).toBe("GET, HEAD, POST");
+      expect(res.headers.get("cache-control")).toBe("no-store");
+    }
+    const notFound = await call("/psa/invoices", { headers: { "x-integration-key": key } });
+    expect(notFound.status).toBe(404);
+    expect(notFound.headers.get("allow")).toBeNull();
+    expect(notFound.headers.get("content-type")).toBe("application/json; charset=utf-8");
+  });
 });
 
 describe("X-Request-Id", () => {

@@ -135,6 +135,29 @@ describe("rate limiting: headers and the 429", () => {
     expect(await recorded("psa", id)).toHaveLength(0);
   });
 
+  it("gives each refusal from the isolate's deny cache its own id and every header, CORS only where asked", async () => {
+    const { key } = await tenantWithKey("rl-429-run", [{ name: "burst", limit: 1, window: "1m" }]);
+    expect(await statuses(key, 1)).toEqual([200]);
+    const origin = "http://localhost:5173";
+    for (const withOrigin of [false, true, false, true]) {
+      const id = rid("over-run");
+      const res = await get(key, id, withOrigin ? { origin } : {});
+      expect(res.status).toBe(429);
+      expect(res.headers.get("x-request-id")).toBe(id);
+      const body = await envelope(res);
+      expect(body).toMatchObject({ code: "RATE_LIMIT_EXCEEDED", details: { limit: 1, window: "1m", policy: "burst", scope: "tenant" } });
+      const retryAfter = body.details?.retryAfter as number;
+      expect(res.headers.get("retry-after")).toBe(String(retryAfter));
+      expect(res.headers.get("ratelimit")).toBe(`"burst";r=0;t=${retryAfter}`);
+      expect(res.headers.get("ratelimit-policy")).toBe('"burst";q=1;w=60');
+      expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      expect(res.headers.get("vary")).toBe(withOrigin ? "Origin" : null);
+      expect(res.headers.get("access-control-allow-origin")).toBe(withOrigin ? origin : null);
+      expect(await recorded("psa", id)).toHaveLength(0);
+    }
+  });
+
   it("admits a client that waits Retry-After, and refuses one that waits a second less", async () => {
     const { t, key } = await tenantWithKey("rl-retry", [{ name: "burst", limit: 2, window: "10s" }]);
     const clock = { now: 1_800_000_000_250 };

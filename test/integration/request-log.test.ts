@@ -153,6 +153,19 @@ describe("request log: what an on-call engineer searches for", () => {
     expect(again.entry).toMatchObject({ status: 401, keySource: "isolate" });
   });
 
+  it("logs each request without a credential as its own refusal: code, reason and status, nothing from the one before", async () => {
+    const first = await logged("/psa/tickets/tkt_1", { headers: { "x-integration-key": "osk_not-a-key" } });
+    expect(first.entry).toMatchObject({ status: 401, decision: "refused", code: "UNAUTHORIZED", reason: "integration key malformed or checksum mismatch" });
+    for (const path of ["/psa/tickets", "/psa/tickets/tkt_2"]) {
+      const { res, entry } = await logged(path);
+      expect(res.status).toBe(401);
+      expect(entry).toMatchObject({ status: 401, decision: "refused", code: "UNAUTHORIZED", reason: "no credential", path, product: "psa" });
+      expect(entry).not.toHaveProperty("authMs");
+      expect(entry).not.toHaveProperty("tenant");
+      expect(res.headers.get("x-request-id")).toBe(entry.requestId);
+    }
+  });
+
   it("logs a session JWT's authentication time, with no key source", async () => {
     const token = await sessionToken(tenant("log-jwt"), ["psa:*"]);
     const { res, entry } = await logged("/psa/tickets", { headers: { authorization: `Bearer ${token}` } });

@@ -52,4 +52,39 @@ describe("the 429", () => {
     const violated = state(burst, 10, now, now + 1);
     expect(rateLimitExceeded(violated, [violated], now).details).toMatchObject({ retryAfter: 1 });
   });
+
+  // A refusal is built once per thing it says (src/ratelimit/headers.ts) and answered again while it says the same.
+  it("answers the same refusal again while it says the same, and a new one as soon as any figure moves", () => {
+    const violated = state(burst, 10, now + 5_000, now + 22_900);
+    const states = [violated, state(hourly, 10, now + 60_000)];
+    const first = rateLimitExceeded(violated, states, now);
+    expect(rateLimitExceeded(violated, states, now + 500)).toBe(first); // still 23 s, t=23 and t=60
+    expect(JSON.parse(first.envelopeBody)).toEqual({ error: "Rate limit exceeded", code: "RATE_LIMIT_EXCEEDED", details: first.details });
+
+    const later = rateLimitExceeded(violated, states, now + 1_001);
+    expect(later).not.toBe(first);
+    expect(later.details).toMatchObject({ retryAfter: 22 });
+    expect(later.headers).toEqual({ "RateLimit-Policy": '"burst";q=10;w=60, "hourly";q=500;w=3600', RateLimit: '"burst";r=0;t=22, "hourly";r=490;t=59', "Retry-After": "22" });
+    expect(JSON.parse(later.envelopeBody).details.retryAfter).toBe(22);
+    expect(first.details).toMatchObject({ retryAfter: 23 }); // the earlier one is unchanged
+  });
+
+  it("keeps apart refusals that differ only in what they say about other policies, the deciding policy, its scope or the deny cache", () => {
+    const violated = state(burst, 10, now + 5_000, now + 22_001);
+    const base = rateLimitExceeded(violated, [violated], now);
+    const withHourly = rateLimitExceeded(violated, [violated, state(hourly, 10, now + 60_000)], now);
+    const withoutUsage = rateLimitExceeded(violated, [], now); // a portal customer: no RateLimit fields
+    const cached = rateLimitExceeded(violated, [violated], now, true);
+    const keyPolicy = state({ ...burst, scope: "key" }, 10, now + 5_000, now + 22_001);
+    const byKey = rateLimitExceeded(keyPolicy, [keyPolicy], now);
+    const higher = state({ ...burst, limit: 11 }, 11, now + 5_000, now + 22_001);
+    const byHigher = rateLimitExceeded(higher, [higher], now);
+    expect(new Set([base, withHourly, withoutUsage, cached, byKey, byHigher]).size).toBe(6);
+    expect(withoutUsage.headers).toEqual({ "Retry-After": "23" });
+    expect(cached.logReason).toMatch(/deny cache/);
+    expect(base.logReason).not.toMatch(/deny cache/);
+    expect(byKey.details).toMatchObject({ scope: "key" });
+    expect(byKey.headers.RateLimit).toBe('"key:burst";r=0;t=23');
+    expect(byHigher.details).toMatchObject({ limit: 11 });
+  });
 });
