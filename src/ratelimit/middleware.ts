@@ -43,7 +43,9 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
       case "revoked":
         throw new GatewayError("UNAUTHORIZED", { logReason: "integration key revoked" });
       case "refused":
-        log.rateLimit({ rateLimitRemaining: 0, ...(outcome.cached ? { rateLimitCached: true } : {}) });
+        // A deny-cache refusal did not wait for the limiter: its leaseWait is 0 by the step's own word, not
+        // the wall time the step took (which a loaded isolate can make 1 ms).
+        log.rateLimit({ rateLimitRemaining: 0, leaseWait: !outcome.cached, ...(outcome.cached ? { rateLimitCached: true } : {}) });
         return refuse(c, rateLimitExceeded(outcome.violated, showsUsage ? outcome.states : [], outcome.limiterNowMs, outcome.cached));
       case "unavailable":
         if (config.rateLimit.failMode === "closed" || (config.rateLimit.failMode === "reads-open" && !isReadMethod(c.req.method))) {
