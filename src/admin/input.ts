@@ -12,6 +12,8 @@ import { isJsonMediaType, parseStrictJson } from "../http/json-body";
 import { duplicateMember } from "../shared/json-members";
 import { shownText } from "../shared/schema-issues";
 import { parseWindow, type Policy } from "../shared/policy";
+import { IDLE, readWithin } from "../proxy/timed-read";
+import { uploadStalled } from "../proxy/upload-stream";
 import { KEY_ID_PATTERN, newKeyBody, PoliciesBody, RollBody, TenantIdSchema } from "./schemas";
 import { parseInput } from "./validation-hook";
 
@@ -33,9 +35,10 @@ function tooLarge(maxBytes: number): GatewayError {
 
 /**
  * The body's bytes, refused with 413 as soon as they pass the cap: a declared `Content-Length` over it is
- * refused before reading, and a body without one is counted while it streams, never buffered whole.
+ * refused before reading, and a body without one is counted while it streams, never buffered whole. Every
+ * wait for the client's next chunk is bounded by the upload idle timeout (400, as on the product paths).
  */
-async function readCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
+async function readCapped(request: Request, maxBytes: number, idleMs: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
   if (declared !== null && !(/^\d+$/.test(declared) && Number(declared) <= maxBytes)) throw tooLarge(maxBytes);
   const out = new Uint8Array(maxBytes);
@@ -43,7 +46,12 @@ async function readCapped(request: Request, maxBytes: number): Promise<Uint8Arra
   if (request.body === null) return out.subarray(0, 0);
   const reader = request.body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
+    const r = await readWithin(reader, idleMs);
+    if (r === IDLE) {
+      reader.cancel().catch(() => undefined);
+      throw uploadStalled(idleMs);
+    }
+    const { done, value } = r;
     if (done) return out.subarray(0, length);
     if (length + value.byteLength > maxBytes) {
       await reader.cancel();
@@ -57,7 +65,7 @@ async function readCapped(request: Request, maxBytes: number): Promise<Uint8Arra
 /** The JSON object body of an admin request, of at most `maxBytes` (16 KiB; a whole tenants file may be larger). */
 export async function jsonBody(c: Context<AppEnv>, maxBytes = MAX_ADMIN_BODY): Promise<Record<string, unknown>> {
   if (!isJsonMediaType(c.req.header("content-type") ?? null)) throw validationError({ "Content-Type": "Must be application/json" });
-  const bytes = await readCapped(c.req.raw, maxBytes);
+  const bytes = await readCapped(c.req.raw, maxBytes, c.get("config").limits.uploadIdleMs);
   let value: unknown;
   try {
     value = parseStrictJson(bytes);

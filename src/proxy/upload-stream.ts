@@ -16,7 +16,7 @@ export interface UploadBounds {
 }
 
 /** 400: the client stopped sending its body (the contract has no 408; the request is incomplete input). */
-function uploadStalled(idleMs: number): GatewayError {
+export function uploadStalled(idleMs: number): GatewayError {
   return new GatewayError("VALIDATION_ERROR", {
     details: { fields: { body: `No body data for ${idleMs} ms; the upload is incomplete` }, idleTimeoutMs: idleMs },
     logReason: `client upload idle for ${idleMs} ms`,

@@ -110,6 +110,18 @@ describe("admin API: body cap", () => {
     expect(await envelope(res)).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { limit: 16 * 1024 } });
   });
 
+  it("answers 400 VALIDATION_ERROR to a body that stalls, after the upload idle timeout, instead of waiting for ever", async () => {
+    const env = envWith({ UPLOAD_IDLE_TIMEOUT_MS: "100" });
+    const res = await callWith(env, keysPath(tenant()), {
+      method: "POST",
+      headers: { ...ADMIN, "content-type": "application/json" },
+      body: stallingBody(100),
+      ...({ duplex: "half" } as object),
+    });
+    expect(res.status).toBe(400);
+    expect(await envelope(res)).toMatchObject({ code: "VALIDATION_ERROR", details: { idleTimeoutMs: 100, fields: { body: expect.stringMatching(/incomplete/) } } });
+  });
+
   it("answers 413 from a Content-Length over 16 KiB before reading the body", async () => {
     const res = await post(tenant(), stallingBody(100), { "content-length": String(16 * 1024 + 1) });
     expect(res.status).toBe(413);
