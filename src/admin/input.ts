@@ -12,8 +12,7 @@ import { isJsonMediaType, parseStrictJson } from "../http/json-body";
 import { duplicateMember } from "../shared/json-members";
 import { shownText } from "../shared/schema-issues";
 import { parseWindow, type Policy } from "../shared/policy";
-import { IDLE, readWithin } from "../proxy/timed-read";
-import { uploadStalled } from "../proxy/upload-stream";
+import { readClientChunk } from "../proxy/upload-stream";
 import { KEY_ID_PATTERN, newKeyBody, PoliciesBody, RollBody, TenantIdSchema } from "./schemas";
 import { parseInput } from "./validation-hook";
 
@@ -46,12 +45,7 @@ async function readCapped(request: Request, maxBytes: number, idleMs: number): P
   if (request.body === null) return out.subarray(0, 0);
   const reader = request.body.getReader();
   for (;;) {
-    const r = await readWithin(reader, idleMs);
-    if (r === IDLE) {
-      reader.cancel().catch(() => undefined);
-      throw uploadStalled(idleMs);
-    }
-    const { done, value } = r;
+    const { done, value } = await readClientChunk(reader, idleMs);
     if (done) return out.subarray(0, length);
     if (length + value.byteLength > maxBytes) {
       await reader.cancel();

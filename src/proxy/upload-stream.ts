@@ -16,7 +16,7 @@ export interface UploadBounds {
 }
 
 /** 400: the client stopped sending its body (the contract has no 408; the request is incomplete input). */
-export function uploadStalled(idleMs: number): GatewayError {
+function uploadStalled(idleMs: number): GatewayError {
   return new GatewayError("VALIDATION_ERROR", {
     details: { fields: { body: `No body data for ${idleMs} ms; the upload is incomplete` }, idleTimeoutMs: idleMs },
     logReason: `client upload idle for ${idleMs} ms`,
@@ -48,17 +48,23 @@ export async function linger(reader: ChunkReader, bounds: UploadBounds): Promise
   reader.cancel().catch(() => undefined);
 }
 
+/** The client's next chunk, waited for at most `idleMs`; past it the read is cancelled and the upload refused (400). */
+export async function readClientChunk(reader: ChunkReader, idleMs: number): Promise<ReadableStreamReadResult<Uint8Array>> {
+  const r = await readWithin(reader, idleMs);
+  if (r === IDLE) {
+    reader.cancel().catch(() => undefined);
+    throw uploadStalled(idleMs);
+  }
+  return r;
+}
+
 /** Reads a stream whole; past `limit` bytes it lingers, then refuses with 413. A stall is 400. */
 export async function readCapped(stream: ReadableStream<Uint8Array>, limit: number, bounds: UploadBounds): Promise<Uint8Array> {
   const reader = chunkReader(stream);
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const r = await readWithin(reader, bounds.uploadIdleMs);
-    if (r === IDLE) {
-      reader.cancel().catch(() => undefined);
-      throw uploadStalled(bounds.uploadIdleMs);
-    }
+    const r = await readClientChunk(reader, bounds.uploadIdleMs);
     if (r.done) break;
     size += r.value.byteLength;
     if (size > limit) {
