@@ -11,7 +11,7 @@
  *                         [--duration 5] [--warmup 1] [--keep] [--config wrangler.toml]
  *                         [--instrument cpu|callgrind] [--requests 500] [--warmup-requests <n>] [--against <git ref>]
  *                         [--order shuffle|rotate] [--seed 21] [--no-copy] [--no-upstream-reset]
- *                         [--tenants 1000] [--ref-do]
+ *                         [--tenants 1000] [--ref-do] [--before <scenario> [--before-requests 2000] [--before-seconds 10] [--before-only <regex>]]
  *
  * `--against main --variants none` is an A/B of this checkout against another commit, in one run.
  * BENCH_V8_FLAGS="--trace-opt --trace-deopt" (space-separated) passes V8 flags to every target's workerd:
@@ -64,6 +64,12 @@ const { values: opt } = parseArgs({
     // compiled (Maglev, on the main thread under --predictable) 500 requests in; a native run of thousands has
     // done so within its first second, so a longer warm-up counts what a request costs once that is over.
     "warmup-requests": { type: "string" },
+    // callgrind: a gateway scenario sent to each gateway target before its warm-up (e.g. the full bench's 401
+    // flood, which runs before the admitted rows in one process), `--before-requests` of them (default 2000).
+    before: { type: "string" },
+    "before-requests": { type: "string", default: "2000" },
+    "before-seconds": { type: "string", default: "10" }, // cpu: the flood's length, at the scenario's connections
+    "before-only": { type: "string" }, // regex over target names the flood goes to (default: every gateway target)
     order: { type: "string", default: "shuffle" }, // shuffle (a new seeded order each round) | rotate (the cyclic order of v1, for comparison)
     seed: { type: "string", default: "21" }, // the shuffle's seed: a run's order can be repeated
     copy: { type: "boolean", default: true }, // --no-copy: no second, unpatched copy of the full gateway (the table's own noise row)
@@ -190,6 +196,10 @@ let upstream;
 async function measure(t, s, round) {
   if (opt["upstream-reset"]) await upstream.call("reset");
   const job = { url: t.url, scenario: s.name, ctxFile: t.ctxFile, duration: DURATION, maxRequests: DURATION * REQUESTS_PER_SECOND_CAP };
+  if (floods(t)) {
+    const seconds = Number(opt["before-seconds"]);
+    await runLoad({ ...job, scenario: BEFORE.name, duration: seconds, maxRequests: seconds * REQUESTS_PER_SECOND_CAP, idPrefix: `abl-${round}-${t.pid}-b` }, LOAD_CORE);
+  }
   await runLoad({ ...job, duration: WARMUP, maxRequests: WARMUP * REQUESTS_PER_SECOND_CAP, idPrefix: `abl-${round}-${t.pid}-w` }, LOAD_CORE);
   let t0, cpu0, core0, up0;
   const core = () => (SERVER_CORE === undefined ? { busy: 0, steal: 0 } : coreSeconds(SERVER_CORE));
@@ -227,6 +237,14 @@ if (!["cpu", "callgrind"].includes(opt.instrument)) throw new Error(`--instrumen
 if (!["shuffle", "rotate"].includes(opt.order)) throw new Error(`--order is shuffle or rotate, not ${opt.order}`);
 const REQUESTS = Number(opt.requests);
 const WARMUP_REQUESTS = Number(opt["warmup-requests"] ?? opt.requests);
+const BEFORE = opt.before === undefined ? null : scenarios.find((x) => x.name === opt.before && x.target === "gateway");
+if (opt.before !== undefined && !BEFORE) throw new Error(`--before must name a gateway scenario; got ${opt.before}`);
+const beforeOnly = opt["before-only"] ? new RegExp(opt["before-only"], "i") : null;
+/** Whether target `t` gets the --before flood now: once, before its first measurement, and only gateway targets. */
+function floods(t) {
+  if (!BEFORE || t.name.startsWith("ref-") || t.flooded || (beforeOnly && !beforeOnly.test(t.name))) return false;
+  return (t.flooded = true);
+}
 // V8 without background threads and with fixed GC/compile decisions: counts that repeat (callgrind only;
 // the CPU instrument measures the runtime as it ships).
 const V8_FLAGS = [...(CALLGRIND ? ["--predictable"] : []), ...(process.env.BENCH_V8_FLAGS ?? "").split(" ").filter(Boolean)];
@@ -287,6 +305,7 @@ const control = (...args) => execFileSync("callgrind_control", args, { stdio: ["
 
 /** Instructions per request under callgrind: `WARMUP_REQUESTS` to warm up, then `REQUESTS` requests counted. */
 async function measureInstructions(t, s) {
+  if (floods(t)) await sequential(t, BEFORE, Number(opt["before-requests"]));
   await sequential(t, s, WARMUP_REQUESTS);
   const outDir = join(tmp, "callgrind", t.id);
   const before = new Set(readdirSync(outDir));
@@ -458,6 +477,7 @@ async function main() {
     loadavg: os.loadavg().map((l) => l.toFixed(2)).join(" "),
     requests: REQUESTS,
     warmupRequests: WARMUP_REQUESTS,
+    before: BEFORE ? `${opt["before-requests"]} × ${BEFORE.name} before the warm-up` : null,
     order: CALLGRIND ? "one round" : opt.order === "shuffle" ? `shuffled per round, seed ${opt.seed}` : "rotated (v1)",
     upstreamReset: opt["upstream-reset"],
     instrument: CALLGRIND
