@@ -19,8 +19,8 @@ const READ_BYTES = 128 * 1024;
  * trickling bytes cannot make the gateway hold a 128 KiB buffer per byte. A stream that is not a byte
  * stream (one built in JavaScript) is read the default way.
  *
- * `reuse`: for a reader that is done with each chunk before it asks for the next (the upload loop: a write
- * to the upstream stream copies the chunk out, and the loop waits for it), every read fills the same
+ * `reuse`: for a reader that is done with each chunk before it asks for the next (the upload stream: the
+ * runtime copies a chunk out when the fetch takes it, and only then pulls the next), every read fills the same
  * buffer, so a 1 MiB upload allocates and zeroes one 128 KiB buffer instead of about ten, and nothing is
  * copied out. The chunk a read returns is overwritten by the next read.
  */
