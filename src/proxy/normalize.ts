@@ -198,7 +198,9 @@ export async function normalizeUpstream(res: Response, ctx: NormalizeContext): P
     return new Response(await passThroughBody(res, ctx), { status: res.status, headers });
   }
   const { bytes, complete, timedOut } = await readPrefix(res.body, MAX_ERROR_BODY_BYTES, ctx.deadline.signal);
-  if (timedOut) {
+  // The deadline's signal is the upstream call's: an upload that failed aborts it too, and that read ended
+  // early is not a timeout (the answer is judged by its status, as for a body the product cut off).
+  if (timedOut && ctx.deadline.expired) {
     throw new GatewayError("GATEWAY_TIMEOUT", {
       details: { timeoutMs: ctx.deadline.ms },
       logReason: `upstream ${res.status} body stalled past the ${ctx.deadline.ms} ms timeout`,
