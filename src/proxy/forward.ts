@@ -69,8 +69,9 @@ export async function forward(product: Product, env: Record<string, unknown>, re
   const fetcher = fetcherFor(product, env);
   const { controller } = req;
   const deadline = new Deadline(product.timeoutMs, controller);
-  // No `{ once: true }`: a signal aborts once, and the options object costs the runtime a dictionary conversion per call.
-  req.clientSignal.addEventListener("abort", () => controller.abort());
+  // The handler property, not addEventListener: the gateway is the request signal's only listener, and a
+  // listener's registration costs the runtime several times a property set (callgrind, issue 21).
+  req.clientSignal.onabort = () => controller.abort();
   req.body.handedOver.then(() => deadline.start(), () => undefined);
   const started = Date.now();
   try {
