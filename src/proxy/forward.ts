@@ -69,9 +69,9 @@ export async function forward(product: Product, env: Record<string, unknown>, re
   const fetcher = fetcherFor(product, env);
   const { controller } = req;
   const deadline = new Deadline(product.timeoutMs, controller);
-  // The handler property, not addEventListener: the gateway is the request signal's only listener, and a
-  // listener's registration costs the runtime several times a property set (callgrind, issue 21).
-  req.clientSignal.onabort = () => controller.abort();
+  // No `{ once: true }`: a signal aborts once, and the options object costs the runtime a dictionary
+  // conversion per call (3 k instructions; setting `onabort` instead costs the same as this, callgrind, issue 21).
+  req.clientSignal.addEventListener("abort", () => controller.abort());
   req.body.handedOver.then(() => deadline.start(), () => undefined);
   const started = Date.now();
   try {
