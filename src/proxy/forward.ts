@@ -68,9 +68,10 @@ export async function forward(product: Product, env: Record<string, unknown>, re
   const url = upstreamUrl(product, req.path, req.search);
   const fetcher = fetcherFor(product, env);
   const { controller } = req;
-  const deadline = new Deadline(product.timeoutMs);
-  deadline.signal.addEventListener("abort", () => controller.abort(), { once: true });
-  req.clientSignal.addEventListener("abort", () => controller.abort(), { once: true });
+  const deadline = new Deadline(product.timeoutMs, controller);
+  // No `{ once: true }`: a signal aborts once, and the options object costs the runtime a dictionary
+  // conversion per call (3 k instructions; setting `onabort` instead costs the same as this, callgrind, issue 21).
+  req.clientSignal.addEventListener("abort", () => controller.abort());
   req.body.handedOver.then(() => deadline.start(), () => undefined);
   const started = Date.now();
   try {
