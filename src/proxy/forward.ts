@@ -34,11 +34,16 @@ export interface ForwardResult {
   deadline: Deadline;
 }
 
-/** The absolute upstream URL. The path is validated to start with `/` and hold no `//`, so it cannot change the host. */
+/**
+ * The absolute upstream URL. An origin's authority ends at the first `/` after it, so what follows the origin
+ * cannot change the host as long as it starts with one: the validated path always does, and this check
+ * (a string test, not a second URL parse per request: 5 k instructions, callgrind, issue 21) keeps a future
+ * caller from breaking that.
+ */
 export function upstreamUrl(product: Product, path: string, search: string): string {
-  const url = `${upstreamOrigin(product)}${upstreamBasePath(product)}${path}${search}`;
-  if (new URL(url).origin !== upstreamOrigin(product)) throw new GatewayError("INTERNAL_ERROR", { logReason: `upstream URL escaped its origin: ${url}` });
-  return url;
+  const rest = `${upstreamBasePath(product)}${path}${search}`;
+  if (!rest.startsWith("/")) throw new GatewayError("INTERNAL_ERROR", { logReason: `upstream URL escaped its origin: ${upstreamOrigin(product)}${rest}` });
+  return `${upstreamOrigin(product)}${rest}`;
 }
 
 /** The origin a product is reached at (a service binding sees a placeholder origin). */
