@@ -6,7 +6,6 @@ import type { Principal } from "./auth/principal";
 import type { GatewayConfig } from "./config";
 import type { Product } from "./config/products";
 import type { Route } from "./config/routes";
-import type { RequestUrl } from "./http/request-url";
 import type { RequestLog } from "./ops/request-log";
 
 /** The product and route a request resolved to, and the exact product-relative path that is forwarded. */
@@ -31,8 +30,8 @@ export interface AppEnv {
   Bindings: Env & OptionalBindings;
   Variables: {
     requestId: string;
-    /** The request URL, parsed once (src/http/request-url.ts). */
-    url: RequestUrl;
+    /** The request URL, parsed once. */
+    url: URL;
     config: GatewayConfig;
     log: RequestLog;
     resolved: ResolvedRoute;

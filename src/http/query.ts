@@ -4,6 +4,6 @@
  * request for the two scans (method override, credentials), for nothing on the usual request without a
  * query (callgrind, issue 21).
  */
-export function queryOf(url: Pick<URL, "search" | "searchParams">): URLSearchParams | null {
+export function queryOf(url: URL): URLSearchParams | null {
   return url.search === "" ? null : url.searchParams;
 }

@@ -12,7 +12,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { REQUEST_ID_HEADER, resolveRequestId } from "../http/request-id";
-import { parseRequestUrl } from "../http/request-url";
 import { RequestLog } from "./request-log";
 import { recordUsage } from "./usage";
 
@@ -46,7 +45,7 @@ export function observe(): MiddlewareHandler<AppEnv> {
     // must be able to trust that an id in the trail names one request. (`c.req.path` is the path as routed.)
     const id = c.req.path.startsWith("/__gateway/admin") ? crypto.randomUUID() : resolveRequestId(req.headers.get(REQUEST_ID_HEADER));
     c.set("requestId", id);
-    const url = parseRequestUrl(req.url);
+    const url = new URL(req.url);
     c.set("url", url);
     const log = new RequestLog(id, req.method, url.pathname, coloOf(req));
     c.set("log", log);

@@ -15,7 +15,6 @@
  */
 import { withoutCookie } from "../http/cookies";
 import { isIdentityNamespace, requestHeaderNames } from "../http/header-names";
-import type { RequestUrl } from "../http/request-url";
 import { METHOD_OVERRIDE_HEADERS } from "../routing/method-override";
 import { memoizedByName } from "../shared/bounded-map";
 
@@ -112,7 +111,7 @@ export interface UpstreamHeaderOptions {
   /** Name of the session cookie, removed from `Cookie`. */
   sessionCookie?: string | undefined;
   /** The request URL as the Worker received it: its protocol becomes `X-Forwarded-Proto`. */
-  url: RequestUrl;
+  url: URL;
 }
 
 /** The headers a product backend receives: the client's, minus what the gateway strips, plus what it sets. */
