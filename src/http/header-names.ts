@@ -24,13 +24,6 @@ const namesOf = new WeakMap<Headers, readonly string[]>();
  */
 export function requestHeaderNames(headers: Headers): readonly string[] {
   let names = namesOf.get(headers);
-  if (names === undefined) namesOf.set(headers, (names = headerNames(headers)));
-  return names;
-}
-
-/** The names in `headers`, lowercased, in one call into the runtime (`forEach`), not one per name (an iterator's `next`). */
-export function headerNames(headers: Headers): string[] {
-  const names: string[] = [];
-  headers.forEach((_value, name) => names.push(name));
+  if (names === undefined) namesOf.set(headers, (names = [...headers.keys()]));
   return names;
 }

@@ -34,11 +34,16 @@ export interface ForwardResult {
   deadline: Deadline;
 }
 
-/** The absolute upstream URL. The path is validated to start with `/` and hold no `//`, so it cannot change the host. */
+/**
+ * The absolute upstream URL. An origin's authority ends at the first `/` after it, so what follows the origin
+ * cannot change the host as long as it starts with one: the validated path always does, and this check
+ * (a string test, not a second URL parse per request: 5 k instructions, callgrind, issue 21) keeps a future
+ * caller from breaking that.
+ */
 export function upstreamUrl(product: Product, path: string, search: string): string {
-  const url = `${upstreamOrigin(product)}${upstreamBasePath(product)}${path}${search}`;
-  if (new URL(url).origin !== upstreamOrigin(product)) throw new GatewayError("INTERNAL_ERROR", { logReason: `upstream URL escaped its origin: ${url}` });
-  return url;
+  const rest = `${upstreamBasePath(product)}${path}${search}`;
+  if (!rest.startsWith("/")) throw new GatewayError("INTERNAL_ERROR", { logReason: `upstream URL escaped its origin: ${upstreamOrigin(product)}${rest}` });
+  return `${upstreamOrigin(product)}${rest}`;
 }
 
 /** The origin a product is reached at (a service binding sees a placeholder origin). */
@@ -69,9 +74,6 @@ export async function forward(product: Product, env: Record<string, unknown>, re
   const fetcher = fetcherFor(product, env);
   const { controller } = req;
   const deadline = new Deadline(product.timeoutMs, controller);
-  // No `{ once: true }`: a signal aborts once, and the options object costs the runtime a dictionary
-  // conversion per call (3 k instructions; setting `onabort` instead costs the same as this, callgrind, issue 21).
-  req.clientSignal.addEventListener("abort", () => controller.abort());
   req.body.handedOver.then(() => deadline.start(), () => undefined);
   const started = Date.now();
   try {
@@ -80,7 +82,9 @@ export async function forward(product: Product, env: Record<string, unknown>, re
       headers: req.headers,
       body: req.body.body,
       redirect: "manual",
-      signal: controller.signal,
+      // The client's signal follows the call natively: a listener in JavaScript cost 9 k instructions a request
+      // (addEventListener or `onabort` alike, callgrind, issue 21) for a signal the runtime never aborts.
+      signal: AbortSignal.any([controller.signal, req.clientSignal]),
     });
     req.body.answered();
     // An answer before the upload ended (an early refusal) still gets a bounded error-body read.

@@ -8,7 +8,7 @@
 import { isHostPrefixed, setCookieTouches, withCookiePath } from "../http/cookies";
 import { downstreamResponseHeaders } from "./headers";
 import { publicCookiePath, rewriteLink, rewriteLocation, rewriteRefresh, type LocationContext } from "./location";
-import { foldHeaderName, headerNames, isIdentityNamespace } from "../http/header-names";
+import { foldHeaderName, isIdentityNamespace } from "../http/header-names";
 import { retryAfterSeconds } from "./retry-after";
 import { memoizedByName } from "../shared/bounded-map";
 
@@ -42,7 +42,7 @@ const isWithheld = memoizedByName((name) => {
 /** The headers a client receives on a product's 1xx-3xx answer. */
 export function passThroughHeaders(upstream: Headers, ctx: ResponseHeaderContext): Headers {
   // Read once: the copy, the cookies and the URL headers below look only at names the response has.
-  const names = headerNames(upstream);
+  const names = [...upstream.keys()];
   const out = downstreamResponseHeaders(upstream, names, isWithheld);
   // The product's cookies, scoped to its public path (nginx's proxy_cookie_path): never the session cookie,
   // never one for the whole origin (`__Host-`), never one another product on the origin receives.
