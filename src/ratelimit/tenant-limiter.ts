@@ -10,7 +10,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { appendAudit, listAudit, trailPolicies, type AuditEntry, type AuditInput, type AuditPage, type AuditQuery, type TrailPolicy } from "../audit/audit-log";
 import { counterOf, forgetOldLeases, newLedger, policyCounter, settleExchange } from "./lease-ledger";
-import type { LeaseAnswer, LeaseRequest, LimiterStatus } from "./limiter-protocol";
+import { decodeLeaseRequest, encodeLeaseAnswer, type LeaseAnswer, type LeaseRequest, type LimiterStatus } from "./limiter-protocol";
 import type { Policy } from "../shared/policy";
 import { evaluate, oldestLiveBucket, prune, type TouchedBucket } from "./sliding-window";
 
@@ -122,8 +122,15 @@ export class TenantLimiter extends DurableObject<Env> {
     return out.slice(-MAX_REVOCATIONS_SENT);
   }
 
-  /** One lease exchange (lease-ledger.ts decides it), written through, with the revocations the isolate has not seen. */
-  async exchange(req: LeaseRequest): Promise<LeaseAnswer> {
+  /**
+   * One lease exchange, in its wire form (limiter-protocol.ts: a LeaseRequest's JSON text in, a LeaseAnswer's
+   * out): lease-ledger.ts decides it, written through, with the revocations the isolate has not seen.
+   */
+  async exchange(request: string): Promise<string> {
+    return encodeLeaseAnswer(this.settle(decodeLeaseRequest(request)));
+  }
+
+  private settle(req: LeaseRequest): LeaseAnswer {
     const nowMs = this.clock();
     const decision = settleExchange(this.ledger, this.policiesFor(req.defaults, req.keyId), req, nowMs);
     this.persist(decision.touched);

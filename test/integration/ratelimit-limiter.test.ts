@@ -7,6 +7,7 @@ import { BUCKETS_PER_WINDOW } from "../../src/ratelimit/sliding-window";
 import type { LeaseAnswer } from "../../src/ratelimit/limiter-protocol";
 import type { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { tenant } from "../support/gateway";
+import { leaseExchange } from "../support/lease-exchange";
 
 const defaults: Policy[] = [{ name: "default", limit: 3, windowSec: 60 }];
 const T0 = 1_800_000_000_000;
@@ -29,7 +30,7 @@ function limiterFor(label: string) {
     },
     /** One request decided as a one-permit lease used at once (ttl 0): the object's per-request decision. */
     admit: async (policies = defaults): Promise<LeaseAnswer & { allowed: boolean }> => {
-      const answer = await withClock((o) => o.exchange({ holderId: "h1", keyId: null, want: 1, min: 1, ttlMs: 0, defaults: policies, reports: [], revocationCursor: 0 }));
+      const answer = await withClock((o) => leaseExchange(o, { holderId: "h1", keyId: null, want: 1, min: 1, ttlMs: 0, defaults: policies, reports: [], revocationCursor: 0 }));
       return { ...answer, allowed: answer.lease !== null };
     },
     withClock,
@@ -101,9 +102,9 @@ describe("TenantLimiter", () => {
     const first = await l.admit();
     expect(first).toMatchObject({ allowed: true, revoked: ["key_aaaaaaaaaaaaaaaa"] });
     await l.withClock((o) => o.revokeKey("key_bbbbbbbbbbbbbbbb"));
-    const next = await l.withClock((o) => o.exchange({ holderId: "h1", keyId: null, want: 1, min: 1, ttlMs: 0, defaults, reports: [], revocationCursor: first.revocationCursor }));
+    const next = await l.withClock((o) => leaseExchange(o, { holderId: "h1", keyId: null, want: 1, min: 1, ttlMs: 0, defaults, reports: [], revocationCursor: first.revocationCursor }));
     expect(next.revoked).toEqual(["key_bbbbbbbbbbbbbbbb"]);
-    const again = await l.withClock((o) => o.exchange({ holderId: "h1", keyId: null, want: 1, min: 1, ttlMs: 0, defaults, reports: [], revocationCursor: next.revocationCursor }));
+    const again = await l.withClock((o) => leaseExchange(o, { holderId: "h1", keyId: null, want: 1, min: 1, ttlMs: 0, defaults, reports: [], revocationCursor: next.revocationCursor }));
     expect(again.revoked).toEqual([]);
   });
 
@@ -169,7 +170,7 @@ describe("TenantLimiter: leases", () => {
   const policy = (limit: number) => [{ name: "default", limit, windowSec: 60 }];
   const lease = (l: ReturnType<typeof limiterFor>, ask: { want: number; need: number; limit?: number; reports?: Report[]; holderId?: string }) =>
     l.withClock((o) =>
-      o.exchange({ holderId: ask.holderId ?? "h1", keyId: null, want: ask.want, need: ask.need, min: 1, ttlMs: 1000, defaults: policy(ask.limit ?? 10), reports: ask.reports ?? [], revocationCursor: 0, keysEpoch: -1 }),
+      leaseExchange(o, { holderId: ask.holderId ?? "h1", keyId: null, want: ask.want, need: ask.need, min: 1, ttlMs: 1000, defaults: policy(ask.limit ?? 10), reports: ask.reports ?? [], revocationCursor: 0, keysEpoch: -1 }),
     );
   const used = async (l: ReturnType<typeof limiterFor>, limit = 10) => (await l.withClock((o) => o.status(policy(limit)))).states[0]?.used;
 
