@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { Policy } from "../../src/shared/policy";
 import { BUCKETS_PER_WINDOW } from "../../src/ratelimit/sliding-window";
 import type { LeaseAnswer } from "../../src/ratelimit/limiter-protocol";
-import type { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
+import { STALE_ROWS, type TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { tenant } from "../support/gateway";
 import { leaseExchange } from "../support/lease-exchange";
 
@@ -131,7 +131,7 @@ describe("TenantLimiter", () => {
     expect(refused.states.map((s) => s.remaining)).toEqual([1, 0]);
   });
 
-  it("keeps at most B+1 buckets per window in storage", async () => {
+  it("keeps at most B+1 buckets per window in storage, plus fewer than STALE_ROWS that left the span", async () => {
     const l = limiterFor("do-memory");
     const policies: Policy[] = [
       { name: "second", limit: 1_000_000, windowSec: 1 },
@@ -145,7 +145,7 @@ describe("TenantLimiter", () => {
     const second = rows.find((r) => r.window_sec === 1)?.n ?? 0;
     expect(second).toBeGreaterThan(0);
     expect(second).toBeLessThanOrEqual(BUCKETS_PER_WINDOW + 1);
-    for (const row of rows) expect(row.n).toBeLessThanOrEqual(BUCKETS_PER_WINDOW + 1);
+    for (const row of rows) expect(row.n).toBeLessThanOrEqual(BUCKETS_PER_WINDOW + 1 + STALE_ROWS);
   });
 
   it("forgets the buckets of a window no policy uses any more", async () => {
@@ -247,11 +247,22 @@ describe("TenantLimiter: leases", () => {
     await evictDurableObject(l.stub());
     expect(await used(l)).toBe(2);
     expect(await l.withClock((_o, state) => emptied(state))).toBe(0); // a restarted object keeps no emptied row
-    // Past the span of every bucket above, the next grant deletes their rows, the emptied one's included.
+    // Past the span of every bucket above, their rows are not counted, even by a restarted object that reads
+    // them back; they are deleted, the emptied one's included, once STALE_ROWS buckets have left the span.
     l.set(T0 + 200_000);
     await lease(l, { want: 1, need: 1 });
-    const rows = await l.withClock((_o, state) => state.storage.sql.exec<{ bucket: number; count: number }>("SELECT bucket, count FROM counts").toArray());
-    expect(rows).toEqual([{ bucket: Math.floor(((T0 + 201_000) * BUCKETS_PER_WINDOW) / 60_000), count: 1 }]);
+    await evictDurableObject(l.stub());
+    expect(await used(l)).toBe(1);
+    const rows = () => l.withClock((_o, state) => state.storage.sql.exec<{ bucket: number; count: number }>("SELECT bucket, count FROM counts ORDER BY bucket").toArray());
+    expect((await rows()).length).toBeGreaterThan(1);
+    const last = T0 + 200_000 + STALE_ROWS * 100;
+    for (let t = T0 + 200_100; t <= last; t += 100) {
+      l.set(t); // a bucket is 100 ms at W = 60 s: each grant in a bucket of its own
+      await lease(l, { want: 1, need: 1, limit: 1000 });
+    }
+    l.set(last + 62_000); // every grant above recorded at its time + 1 s: all of them out of the span
+    await lease(l, { want: 1, need: 1, limit: 1000 });
+    expect(await rows()).toEqual([{ bucket: Math.floor(((last + 63_000) * BUCKETS_PER_WINDOW) / 60_000), count: 1 }]);
   });
 
   it("answers a report alone (want 0) without granting or refusing", async () => {
