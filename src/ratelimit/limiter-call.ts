@@ -22,7 +22,7 @@ export function limiterOf(limiters: Limiters, tenantId: string): ReturnType<Limi
   return limiters.get(id);
 }
 
-/** One lease exchange with `tenantId`'s object. */
+/** One lease exchange with `tenantId`'s object, in the wire form (the object answers a string with a string). */
 export async function exchangeWith(limiters: Limiters, tenantId: string, req: LeaseRequest): Promise<LeaseAnswer> {
-  return decodeLeaseAnswer(await limiterOf(limiters, tenantId).exchange(encodeLeaseRequest(req)));
+  return decodeLeaseAnswer((await limiterOf(limiters, tenantId).exchange(encodeLeaseRequest(req))) as string);
 }

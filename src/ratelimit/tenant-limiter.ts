@@ -136,10 +136,12 @@ export class TenantLimiter extends DurableObject<Env> {
 
   /**
    * One lease exchange, in its wire form (limiter-protocol.ts: a LeaseRequest's JSON text in, a LeaseAnswer's
-   * out): lease-ledger.ts decides it, written through, with the revocations the isolate has not seen.
+   * out): lease-ledger.ts decides it, written through, with the revocations the isolate has not seen. A request
+   * sent as an object, as isolates of the version before the wire form send it while a deployment rolls out
+   * (objects restart on the new code at once, isolates may not), is answered as an object.
    */
-  async exchange(request: string): Promise<string> {
-    return encodeLeaseAnswer(this.settle(decodeLeaseRequest(request)));
+  async exchange(request: string | LeaseRequest): Promise<string | LeaseAnswer> {
+    return typeof request === "string" ? encodeLeaseAnswer(this.settle(decodeLeaseRequest(request))) : this.settle(request);
   }
 
   private settle(req: LeaseRequest): LeaseAnswer {

@@ -265,6 +265,15 @@ describe("TenantLimiter: leases", () => {
     expect(await rows()).toEqual([{ bucket: Math.floor(((last + 63_000) * BUCKETS_PER_WINDOW) / 60_000), count: 1 }]);
   });
 
+  it("answers the wire form (JSON text) with text, and a request sent as an object (an isolate of the version before, mid-rollout) with an object", async () => {
+    const stub = env.TENANT_LIMITER.getByName(tenant("do-lease-wire"));
+    const req = { holderId: "h1", keyId: null, want: 2, need: 2, min: 1, ttlMs: 1000, defaults: policy(10), reports: [], revocationCursor: 0 };
+    const text = await stub.exchange(JSON.stringify(req));
+    expect(typeof text).toBe("string");
+    expect(JSON.parse(text as string)).toMatchObject({ lease: { permits: 2 }, states: [{ used: 2, remaining: 8 }] });
+    expect(await stub.exchange(req)).toMatchObject({ lease: { permits: 2 }, states: [{ used: 4, remaining: 6 }] });
+  });
+
   it("answers a report alone (want 0) without granting or refusing", async () => {
     const l = limiterFor("do-lease-report");
     const a = await lease(l, { want: 10, need: 10 });
