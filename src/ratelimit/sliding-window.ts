@@ -70,17 +70,15 @@ export interface Returning {
 export function evaluate(policy: Policy, counts: BucketCounts, nowMs: number, units = 1, returning: readonly Returning[] = []): PolicyState {
   const first = bucketOf(policy.windowSec, nowMs) - BUCKETS_PER_WINDOW;
   // One pass, no copy and no sort: an admission needs only the sum and the oldest counted bucket (this runs
-  // on every lease exchange, over up to B+1 buckets); a refusal's retry time below walks the buckets again.
-  // forEach, not for-of: a for-of over a Map's entries makes an iterator result and an entry array per
-  // bucket, which cost the object ~1 k instructions per bucket per exchange (docs/benchmarks.md, "1,000 tenants").
+  // twice per lease exchange, over up to B+1 buckets); a refusal's retry time below walks the buckets again.
   let used = 0;
   let oldest: number | null = null;
-  counts.forEach((n, i) => {
+  for (const [i, n] of counts) {
     if (i >= first && n > 0) {
       used += n;
       if (oldest === null || i < oldest) oldest = i;
     }
-  });
+  }
   // Bucket i stops being counted once the current bucket is i+B+1.
   const leaves = (i: number) => bucketStartMs(policy.windowSec, i + BUCKETS_PER_WINDOW + 1);
   const resetMs = oldest === null ? 0 : leaves(oldest);
@@ -207,12 +205,11 @@ export function oldestLiveBucket(windowSec: number, nowMs: number): number {
 export function prune(counts: BucketCounts, windowSec: number, nowMs: number): number[] {
   const oldest = oldestLiveBucket(windowSec, nowMs);
   const dropped: number[] = [];
-  // forEach, as in `evaluate` (a Map allows deleting the entry being visited).
-  counts.forEach((_n, i) => {
+  for (const i of counts.keys()) {
     if (i < oldest) {
       counts.delete(i);
       dropped.push(i);
     }
-  });
+  }
   return dropped;
 }
