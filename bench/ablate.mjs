@@ -11,7 +11,7 @@
  *                         [--duration 5] [--warmup 1] [--keep] [--config wrangler.toml]
  *                         [--instrument cpu|callgrind] [--requests 500] [--warmup-requests <n>] [--against <git ref>]
  *                         [--order shuffle|rotate] [--seed 21] [--no-copy] [--no-upstream-reset]
- *                         [--tenants 1000] [--ref-do] [--before <scenario> [--before-requests 2000] [--before-seconds 10] [--before-only <regex>]]
+ *                         [--tenants 1000] [--ref-do] [--base <variant>] [--before <scenario> [--before-requests 2000] [--before-seconds 10] [--before-only <regex>]]
  *
  * `--against main --variants none` is an A/B of this checkout against another commit, in one run.
  * BENCH_V8_FLAGS="--trace-opt --trace-deopt" (space-separated) passes V8 flags to every target's workerd:
@@ -79,6 +79,10 @@ const { values: opt } = parseArgs({
     provision: { type: "string", default: join(benchDir, "provision.mjs") },
     tenants: { type: "string" }, // tenants provisioned; default 1, or TENANTS for a scenario that cycles over tenants (1000-tenants)
     "ref-do": { type: "boolean", default: false }, // also measure ref-do (one DO RPC per request) in the scenario's shape
+    // A variant applied to every gateway target first (FULL, the copy, --against, every variant): `--base "lease take"`
+    // takes the lease exchanges out of an A/B of a change elsewhere. Under callgrind they are driven by the wall
+    // clock (one per lease TTL), so a more loaded machine puts more of them on each counted request.
+    base: { type: "string" },
   },
 });
 
@@ -114,7 +118,8 @@ function variantBundle(bundleDir, name, text) {
   const dir = join(tmp, "variants", name.replace(/[^a-z0-9]+/gi, "-"));
   mkdirSync(dir, { recursive: true });
   for (const f of readdirSync(bundleDir)) if (f !== "index.js") copyFileSync(join(bundleDir, f), join(dir, f));
-  writeFileSync(join(dir, "index.js"), VARIANTS[name] || name === ALL ? applyPatches(text, patchesOf(name)) : text);
+  const base = opt.base ? applyPatches(text, patchesOf(opt.base)) : text;
+  writeFileSync(join(dir, "index.js"), VARIANTS[name] || name === ALL ? applyPatches(base, patchesOf(name)) : base);
   return dir;
 }
 
@@ -398,7 +403,7 @@ function markdown(meta, rows) {
   const lines = [
     `# Stage cost by ablation (${meta.date})`,
     "",
-    `Scenario \`${meta.scenario}\`; ${window}.`,
+    `Scenario \`${meta.scenario}\`; ${window}.${meta.base ? ` Every gateway target with the \`${meta.base}\` variant applied first.` : ""}`,
     `Instrument: ${meta.instrument} (median of rounds, min-max shown). A stage's cost is minus its delta: what the full gateway spends that the variant without it does not.`,
     `Load average at start: ${meta.loadavg}.`,
     "",
@@ -469,6 +474,7 @@ async function main() {
 
   const meta = {
     date: new Date().toISOString(),
+    base: opt.base ?? null,
     scenario: scenario.name,
     connections: scenario.connections,
     rounds: ROUNDS,

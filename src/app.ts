@@ -10,11 +10,8 @@ import type { AppEnv } from "./env";
 import { withConfig } from "./config/with-config";
 import { notFound, onError } from "./error-handler";
 import { health } from "./ops/health";
-import { logRequest } from "./ops/log-request";
-import { parseUrl } from "./ops/parse-url";
-import { requestId } from "./ops/stamp-request-id";
+import { observe } from "./ops/observe";
 import { timedAdmission } from "./ops/timed-step";
-import { countUsage } from "./ops/usage";
 import { proxyToProduct } from "./proxy/handler";
 import { limitsView } from "./ratelimit/limits-view";
 import { rateLimit } from "./ratelimit/middleware";
@@ -29,10 +26,7 @@ export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError(onError); // every thrown error leaves as the envelope
   app.notFound(notFound); // so does anything no route claims
-  app.use(requestId()); // first: every response, errors included, carries the id, and so does its log line
-  app.use(parseUrl()); // the URL, parsed once
-  app.use(countUsage()); // one usage data point per request, from its completed log record
-  app.use(logRequest()); // the log record every step fills in, written as one line at the end
+  app.use(observe()); // first: the request id (on every response, errors included), the URL parsed once, the log record every step fills in (one line at the end), one usage data point
   app.get(`${RESERVED_PREFIX}/health`, health()); // before config: it must answer even when config is broken
   app.use(withConfig()); // configuration validated once; broken config is a 500, not a crash
   app.use(cors()); // preflights answered here, unauthenticated, never forwarded

@@ -36,12 +36,15 @@ export const VARIANTS = {
     patches: [swap(LOG_LINE, LOG_LINE.replace("console.log(", "globalThis.__ablateSink = ("))],
   },
   "usage data point": {
-    what: "no usage step (no Analytics Engine binding in the bench: the step's own overhead only)",
-    patches: [middleware("countUsage", "return next();")],
+    what: "no usage data point (no Analytics Engine binding in the bench: the call's own overhead only)",
+    patches: [atStart(/function recordUsage\(dataset, fields\d*\) \{/, "return;")],
   },
   "request id": {
     what: "the incoming X-Request-Id used as it is: no validation, no response header",
-    patches: [middleware("requestId", 'c.set("requestId", c.req.raw.headers.get("x-request-id") ?? "ablated"); return next();')],
+    patches: [
+      swap('c.req.path.startsWith("/__gateway/admin") ? crypto.randomUUID() : resolveRequestId(req.headers.get(REQUEST_ID_HEADER))', '(req.headers.get("x-request-id") ?? "ablated")'),
+      atStart("function stampRequestId(c, id) {", "return;"),
+    ],
   },
   "config lookup": {
     what: "the validated config from a module variable instead of loadConfig's per-env cache",
@@ -100,7 +103,7 @@ export const VARIANTS = {
         "async function prepareBody(req, route, limits, onFail) {",
         "return { body: req.method === 'GET' || req.method === 'HEAD' ? null : req.body, handedOver: Promise.resolve(), failure: () => Promise.resolve(null), answered: () => undefined, settle: () => Promise.resolve(), bytes: () => 0 };",
       ),
-      atStart("async function passThroughBody(res, ctx) {", "return res.body;"),
+      atStart("function passThroughBody(body, upstream, ctx) {", "return body;"),
     ],
   },
   "per-request timers": {
@@ -116,7 +119,7 @@ export const VARIANTS = {
     patches: [
       swap(
         "var index_default = {\n  fetch: app.fetch\n};",
-        `var __ablateChain = [requestId(), parseUrl(), countUsage(), logRequest(), withConfig(), cors(), cookieCsrf(), resolveRoute(), authenticate(), authorizeRoute(), rateLimit(), proxyToProduct()];
+        `var __ablateChain = [observe(), withConfig(), cors(), cookieCsrf(), resolveRoute(), authenticate(), authorizeRoute(), rateLimit(), proxyToProduct()];
 var index_default = {
   fetch(request, env, ctx) {
     if (request.url.includes("/__gateway/")) return app.fetch(request, env, ctx);

@@ -9,8 +9,6 @@
  *   double1 status       double2 total ms  double3 upstream ms (0 when no upstream call)
  *   double4 upstream status (0 when none) double5 rate-limit remaining (-1 when not limited)
  */
-import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../env";
 import type { RequestLogFields } from "./request-log";
 
 function usageDataPoint(f: RequestLogFields): AnalyticsEngineDataPoint {
@@ -21,20 +19,12 @@ function usageDataPoint(f: RequestLogFields): AnalyticsEngineDataPoint {
   };
 }
 
-/** Writes the request's data point if the dataset is bound. Never throws: metrics must not fail a request. */
-function recordUsage(dataset: AnalyticsEngineDataset | undefined, fields: RequestLogFields): void {
+/** Writes the request's data point if the dataset is bound (src/ops/observe.ts, once the record is complete). Never throws: metrics must not fail a request. */
+export function recordUsage(dataset: AnalyticsEngineDataset | undefined, fields: RequestLogFields): void {
   if (dataset === undefined) return;
   try {
     dataset.writeDataPoint(usageDataPoint(fields));
   } catch (err) {
     console.error(JSON.stringify({ level: "error", msg: "usage metric write failed", requestId: fields.requestId, error: String(err) }));
   }
-}
-
-/** Writes the request's data point from its completed log record (src/ops/log-request.ts, which runs inside this step). */
-export function countUsage(): MiddlewareHandler<AppEnv> {
-  return async function countUsage(c, next) {
-    await next();
-    recordUsage(c.env.USAGE, c.get("log").fields);
-  };
 }

@@ -34,11 +34,16 @@ export interface ForwardResult {
   deadline: Deadline;
 }
 
-/** The absolute upstream URL. The path is validated to start with `/` and hold no `//`, so it cannot change the host. */
+/**
+ * The absolute upstream URL. An origin's authority ends at the first `/` after it, so what follows the origin
+ * cannot change the host as long as it starts with one: the validated path always does, and this check
+ * (a string test, not a second URL parse per request: 5 k instructions, callgrind, issue 21) keeps a future
+ * caller from breaking that.
+ */
 export function upstreamUrl(product: Product, path: string, search: string): string {
-  const url = `${upstreamOrigin(product)}${upstreamBasePath(product)}${path}${search}`;
-  if (new URL(url).origin !== upstreamOrigin(product)) throw new GatewayError("INTERNAL_ERROR", { logReason: `upstream URL escaped its origin: ${url}` });
-  return url;
+  const rest = `${upstreamBasePath(product)}${path}${search}`;
+  if (!rest.startsWith("/")) throw new GatewayError("INTERNAL_ERROR", { logReason: `upstream URL escaped its origin: ${upstreamOrigin(product)}${rest}` });
+  return `${upstreamOrigin(product)}${rest}`;
 }
 
 /** The origin a product is reached at (a service binding sees a placeholder origin). */
@@ -68,9 +73,10 @@ export async function forward(product: Product, env: Record<string, unknown>, re
   const url = upstreamUrl(product, req.path, req.search);
   const fetcher = fetcherFor(product, env);
   const { controller } = req;
-  const deadline = new Deadline(product.timeoutMs);
-  deadline.signal.addEventListener("abort", () => controller.abort(), { once: true });
-  req.clientSignal.addEventListener("abort", () => controller.abort(), { once: true });
+  const deadline = new Deadline(product.timeoutMs, controller);
+  // No `{ once: true }`: a signal aborts once, and the options object costs the runtime a dictionary
+  // conversion per call (3 k instructions; setting `onabort` instead costs the same as this, callgrind, issue 21).
+  req.clientSignal.addEventListener("abort", () => controller.abort());
   req.body.handedOver.then(() => deadline.start(), () => undefined);
   const started = Date.now();
   try {

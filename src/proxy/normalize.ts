@@ -165,20 +165,15 @@ function passEnvelope(status: number, bytes: Uint8Array, upstream: Headers, nowM
 }
 
 /**
- * A 1xx-3xx body as the client receives it: none for a null-body status; a body the product framed with
+ * A 1xx-3xx body as the client receives it (a null-body status has none: normalizeUpstream); a body the product framed with
  * `Content-Length` streams natively, as the runtime pipes it (a JS stream on every answer cost about a
  * third of the key path's CPU in the bench profile); an unframed (chunked) one goes through an idle bound of
  * the product timeout between chunks, as nginx's `proxy_read_timeout` bounds every read.
  */
-async function passThroughBody(res: Response, ctx: NormalizeContext): Promise<ReadableStream | null> {
-  if (res.body === null) return null;
-  if (NULL_BODY.has(res.status)) {
-    await res.body.cancel();
-    return null;
-  }
-  const length = res.headers.get("content-length");
-  if (length !== null && /^\d{1,15}$/.test(length)) return res.body;
-  return idleBounded(res.body, ctx.deadline.ms, ctx.onBodyStall);
+function passThroughBody(body: ReadableStream<Uint8Array>, upstream: Headers, ctx: NormalizeContext): ReadableStream {
+  const length = upstream.get("content-length");
+  if (length !== null && /^\d{1,15}$/.test(length)) return body;
+  return idleBounded(body, ctx.deadline.ms, ctx.onBodyStall);
 }
 
 /**
@@ -187,18 +182,29 @@ async function passThroughBody(res: Response, ctx: NormalizeContext): Promise<Re
  * cannot carry (a final 1xx, anything past 599) is 502 BAD_GATEWAY.
  */
 export async function normalizeUpstream(res: Response, ctx: NormalizeContext): Promise<Response> {
-  if (res.status < 200 || res.status > 599) {
-    await res.body?.cancel();
-    throw new GatewayError("BAD_GATEWAY", { details: { upstreamStatus: res.status }, logReason: `upstream status ${res.status} cannot be passed on` });
+  // Read once each: every read of a Response's property crosses into the runtime.
+  const status = res.status;
+  const body = res.body;
+  if (status < 200 || status > 599) {
+    await body?.cancel();
+    throw new GatewayError("BAD_GATEWAY", { details: { upstreamStatus: status }, logReason: `upstream status ${status} cannot be passed on` });
   }
-  if (res.status < 400) {
-    const headers = passThroughHeaders(res.headers, ctx.headers);
+  if (status < 400) {
+    const upstream = res.headers;
+    const headers = passThroughHeaders(upstream, ctx.headers);
     // RFC 9110 §8.6: no Content-Length on a 204 (nor on a 205, which has no content either).
-    if (res.status === 204 || res.status === 205) headers.delete("content-length");
-    return new Response(await passThroughBody(res, ctx), { status: res.status, headers });
+    if (status === 204 || status === 205) headers.delete("content-length");
+    if (body === null) return new Response(null, { status, headers });
+    if (NULL_BODY.has(status)) {
+      await body.cancel();
+      return new Response(null, { status, headers });
+    }
+    return new Response(passThroughBody(body, upstream, ctx), { status, headers });
   }
   const { bytes, complete, timedOut } = await readPrefix(res.body, MAX_ERROR_BODY_BYTES, ctx.deadline.signal);
-  if (timedOut) {
+  // The deadline's signal is the upstream call's: an upload that failed aborts it too, and that read ended
+  // early is not a timeout (the answer is judged by its status, as for a body the product cut off).
+  if (timedOut && ctx.deadline.expired) {
     throw new GatewayError("GATEWAY_TIMEOUT", {
       details: { timeoutMs: ctx.deadline.ms },
       logReason: `upstream ${res.status} body stalled past the ${ctx.deadline.ms} ms timeout`,

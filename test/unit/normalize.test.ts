@@ -128,6 +128,24 @@ describe("normalizeUpstream", () => {
     expect(err).toBeInstanceOf(GatewayError);
     expect(err).toMatchObject({ code: "GATEWAY_TIMEOUT", status: 504, details: { timeoutMs: 20 } });
   });
+
+  it("judges a 500 by its status, not as a timeout, when another abort of the upstream call ends the error body's read", async () => {
+    const stalled = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"error":"part'));
+      },
+    });
+    // The deadline shares the upstream call's controller (src/proxy/forward.ts): a failed upload aborts it too.
+    const upstreamCall = new AbortController();
+    const deadline = new Deadline(60_000, upstreamCall);
+    deadline.start();
+    const pending = normalizeUpstream(new Response(stalled, { status: 500 }), ctx(deadline));
+    upstreamCall.abort();
+    const res = await pending;
+    deadline.clear();
+    expect(res.status).toBe(502);
+    expect(await envelopeOf(res)).toMatchObject({ code: "BAD_GATEWAY", details: { upstreamStatus: 500 } });
+  });
 });
 
 describe("product text in a 4xx, checked before it reaches the client", () => {

@@ -1,0 +1,58 @@
+/**
+ * The first step of every request, and the last to finish: what makes a request observable. Before the rest
+ * of the chain it gives the request its id (src/http/request-id.ts decides which; the admin API's are always
+ * fresh), parses its URL once for every later step, and opens its log record; after it, whatever response
+ * was produced (success, envelope, preflight), it writes the log line, the usage data point from the
+ * completed record, and stamps `X-Request-Id` on the response.
+ *
+ * One step, not four: each step of the chain costs an async frame and a dispatch of its own, and these share
+ * one shape (set up before, finish after) and one order (callgrind, issue 21). The parts stay in their files:
+ * the record in request-log.ts, the data point in usage.ts.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "../env";
+import { REQUEST_ID_HEADER, resolveRequestId } from "../http/request-id";
+import { RequestLog } from "./request-log";
+import { recordUsage } from "./usage";
+
+/** `request.cf.colo`: the Cloudflare location that took the request (absent where the runtime gives no `cf`: workerd serve, tests). */
+function coloOf(req: Request): string | undefined {
+  const colo = (req.cf as { colo?: unknown } | undefined)?.colo;
+  return typeof colo === "string" ? colo : undefined;
+}
+
+/** The response's Content-Length, when it has one (a streamed body of unknown length has none). */
+function bodyLength(res: Response): number | undefined {
+  const raw = res.headers.get("content-length");
+  return raw === null || !/^\d{1,15}$/.test(raw) ? undefined : Number(raw);
+}
+
+/** `X-Request-Id` on the response, whichever step produced it. */
+function stampRequestId(c: Context<AppEnv>, id: string): void {
+  try {
+    c.res.headers.set(REQUEST_ID_HEADER, id);
+  } catch {
+    // Headers of a response taken from fetch() are immutable: re-wrap once to add the id.
+    c.res = new Response(c.res.body, c.res);
+    c.res.headers.set(REQUEST_ID_HEADER, id);
+  }
+}
+
+export function observe(): MiddlewareHandler<AppEnv> {
+  return async function observe(c, next) {
+    const req = c.req.raw;
+    // Admin requests' ids are stored in the audit trail, so they are always the gateway's own: an auditor
+    // must be able to trust that an id in the trail names one request. (`c.req.path` is the path as routed.)
+    const id = c.req.path.startsWith("/__gateway/admin") ? crypto.randomUUID() : resolveRequestId(req.headers.get(REQUEST_ID_HEADER));
+    c.set("requestId", id);
+    const url = new URL(req.url);
+    c.set("url", url);
+    const log = new RequestLog(id, req.method, url.pathname, coloOf(req));
+    c.set("log", log);
+    await next();
+    const res = c.res;
+    const fields = log.emit(res.status, bodyLength(res));
+    recordUsage(c.env.USAGE, fields);
+    stampRequestId(c, id);
+  };
+}
