@@ -20,14 +20,15 @@ const MAX_REVOCATIONS_SENT = 5_000;
 const KEY_SETTING = "key:";
 /**
  * Writes buckets' counts, given as one JSON array of [store, bucket, count]: one bound value whatever the number
- * of rows (workerd's binding costs the object more per value, ~4 k instructions, than SQLite's reading the array).
+ * of rows. workerd binds each value at ~4.4 k instructions, so three per bucket cost more than SQLite's reading
+ * the array (~18 k) once an exchange writes two buckets or more, as most do (docs/benchmarks.md, "1,000 tenants").
  */
 const UPSERT_COUNTS = "INSERT INTO counts SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE true ON CONFLICT DO UPDATE SET count = excluded.count";
 /**
  * Rows of buckets that left the span a counter may leave in storage before they are deleted: a sparse tenant
- * drops a bucket on most exchanges, and a `DELETE` each time cost more than the rest of its writes. Such rows
- * are never counted (a decision counts buckets from k-B on only), and the object drops them from memory when
- * it starts.
+ * drops a bucket on most exchanges, and a `DELETE` each time (~36 k instructions) cost half as much as the
+ * exchange's write. Such rows are never counted (a decision counts buckets from k-B on only); an object that
+ * starts again reads them back and drops them from memory at its next grant.
  */
 export const STALE_ROWS = 64;
 
