@@ -74,9 +74,6 @@ export async function forward(product: Product, env: Record<string, unknown>, re
   const fetcher = fetcherFor(product, env);
   const { controller } = req;
   const deadline = new Deadline(product.timeoutMs, controller);
-  // No `{ once: true }`: a signal aborts once, and the options object costs the runtime a dictionary
-  // conversion per call (3 k instructions; setting `onabort` instead costs the same as this, callgrind, issue 21).
-  req.clientSignal.addEventListener("abort", () => controller.abort());
   req.body.handedOver.then(() => deadline.start(), () => undefined);
   const started = Date.now();
   try {
@@ -85,7 +82,9 @@ export async function forward(product: Product, env: Record<string, unknown>, re
       headers: req.headers,
       body: req.body.body,
       redirect: "manual",
-      signal: controller.signal,
+      // The client's signal follows the call natively: a listener in JavaScript cost 9 k instructions a request
+      // (addEventListener or `onabort` alike, callgrind, issue 21) for a signal the runtime never aborts.
+      signal: AbortSignal.any([controller.signal, req.clientSignal]),
     });
     req.body.answered();
     // An answer before the upload ended (an early refusal) still gets a bounded error-body read.
