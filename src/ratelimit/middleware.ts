@@ -12,6 +12,7 @@ import { refuse } from "../ops/refuse";
 import { rateLimitExceeded, rateLimitHeaders } from "./headers";
 import { holderFor } from "./admission";
 import type { Exchange } from "./lease-holder";
+import { exchangeWith } from "./limiter-call";
 
 let holderId: string | null = null;
 
@@ -32,7 +33,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     // Built from the env alone (not the request), so a report at a lease's end, after this request, can use it.
     const limiters = c.env.TENANT_LIMITER;
     const defaults = config.rateLimit.defaults;
-    const exchange: Exchange = (req) => limiters.getByName(tenantId).exchange({ ...req, holderId: isolateId(), defaults });
+    const exchange: Exchange = (req) => exchangeWith(limiters, tenantId, { ...req, holderId: isolateId(), defaults });
     const cost = c.get("resolved").route.cost;
     // A portal customer is not told what remains of the tenant's shared budget (RateLimit fields), as in
     // the limits view; a refusal still says when to come back (Retry-After).

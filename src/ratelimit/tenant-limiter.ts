@@ -10,7 +10,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { appendAudit, listAudit, trailPolicies, type AuditEntry, type AuditInput, type AuditPage, type AuditQuery, type TrailPolicy } from "../audit/audit-log";
 import { counterOf, forgetOldLeases, newLedger, policyCounter, settleExchange } from "./lease-ledger";
-import type { LeaseAnswer, LeaseRequest, LimiterStatus } from "./limiter-protocol";
+import { decodeLeaseRequest, encodeLeaseAnswer, type LeaseAnswer, type LeaseRequest, type LimiterStatus } from "./limiter-protocol";
 import type { Policy } from "../shared/policy";
 import { evaluate, oldestLiveBucket, prune, type TouchedBucket } from "./sliding-window";
 
@@ -18,14 +18,19 @@ import { evaluate, oldestLiveBucket, prune, type TouchedBucket } from "./sliding
 const FIRST_CONTACT_REVOCATIONS_MS = 86_400_000;
 const MAX_REVOCATIONS_SENT = 5_000;
 const KEY_SETTING = "key:";
-/** Buckets written per statement at most (3 bound values each). */
-const UPSERT_ROWS = 32;
-const upserts: string[] = [];
-
-/** The statement that writes `n` buckets' counts (one text per `n`, so the object's statement cache keeps each). */
-function upsertCounts(n: number): string {
-  return (upserts[n] ??= `INSERT INTO counts VALUES ${Array.from({ length: n }, () => "(?, ?, ?)").join(", ")} ON CONFLICT DO UPDATE SET count = excluded.count`);
-}
+/**
+ * Writes buckets' counts, given as one JSON array of [store, bucket, count]: one bound value whatever the number
+ * of rows. workerd binds each value at ~4.4 k instructions, so three per bucket cost more than SQLite's reading
+ * the array (~18 k) once an exchange writes two buckets or more, as most do (docs/benchmarks.md, "1,000 tenants").
+ */
+const UPSERT_COUNTS = "INSERT INTO counts SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE true ON CONFLICT DO UPDATE SET count = excluded.count";
+/**
+ * Rows of buckets that left the span a counter may leave in storage before they are deleted: a sparse tenant
+ * drops a bucket on most exchanges, and a `DELETE` each time (~36 k instructions) cost half as much as the
+ * exchange's write. Such rows are never counted (a decision counts buckets from k-B on only); an object that
+ * starts again reads them back and drops them from memory at its next grant.
+ */
+export const STALE_ROWS = 64;
 
 /** What an admin policy change did, in the audit trail's shape. */
 export interface PolicyChange {
@@ -43,6 +48,8 @@ export class TenantLimiter extends DurableObject<Env> {
   private lastRevocation = 0;
   private override: Policy[] | null = null;
   private readonly keyPolicies = new Map<string, Policy[]>();
+  /** Per counter (store key): rows of buckets pruned from memory and not yet deleted from storage. */
+  private readonly staleRows = new Map<string, number>();
   /** The version of the keys-with-their-own-policies list: isolates that know an older one are sent the list. */
   private keysEpoch = 0;
 
@@ -80,34 +87,40 @@ export class TenantLimiter extends DurableObject<Env> {
   }
 
   /**
-   * Writes changed buckets through to storage, each bucket's last count once, in one statement per
-   * UPSERT_ROWS buckets: an exchange that applies a report and grants a lease touches two or three buckets
-   * (often one twice), and a statement costs the object more than the rows it writes. An emptied bucket is
-   * written as 0 and deleted with the buckets that leave the span (`pruneAll`), or when the object starts.
+   * Writes changed buckets through to storage, each bucket's last count once, in one statement: an exchange
+   * that applies a report and grants a lease touches two or three buckets (often one twice), and a statement
+   * costs the object more than the rows it writes. An emptied bucket is written as 0 and deleted with the
+   * buckets that leave the span (`pruneAll`), or when the object starts.
    */
   private persist(touched: TouchedBucket[]): void {
-    const last = new Map<string, TouchedBucket>();
-    for (const t of touched) last.set(`${t.bucket}#${t.store}`, t);
-    const rows = [...last.values()];
-    for (let i = 0; i < rows.length; i += UPSERT_ROWS) {
-      const chunk = rows.slice(i, i + UPSERT_ROWS);
-      this.ctx.storage.sql.exec(upsertCounts(chunk.length), ...chunk.flatMap((t) => [t.store, t.bucket, t.count]));
-    }
+    if (touched.length === 0) return;
+    const last = new Map<string, [string, number, number]>();
+    for (const t of touched) last.set(`${t.bucket}#${t.store}`, [t.store, t.bucket, t.count]);
+    this.ctx.storage.sql.exec(UPSERT_COUNTS, JSON.stringify([...last.values()]));
   }
 
   /**
-   * Drops every bucket that can no longer be counted, in memory and in storage, so each counter keeps at
-   * most B+1 past buckets (plus the few a lease records ahead); counters a policy change left behind empty
-   * out and are forgotten, with every row they left in storage (emptied buckets written as 0 included).
+   * Drops every bucket that can no longer be counted from memory, so each counter keeps at most B+1 past
+   * buckets (plus the few a lease records ahead), and from storage once STALE_ROWS of them have gathered there;
+   * counters a policy change left behind empty out and are forgotten, with every row they left in storage
+   * (emptied buckets written as 0 included).
    */
   private pruneAll(nowMs: number): void {
     const sql = this.ctx.storage.sql;
     for (const [store, counter] of this.ledger.counters) {
-      const dropped = prune(counter.counts, counter.windowSec, nowMs).length > 0;
+      const dropped = prune(counter.counts, counter.windowSec, nowMs).length;
       if (counter.counts.size === 0) {
         this.ledger.counters.delete(store);
+        this.staleRows.delete(store);
         sql.exec("DELETE FROM counts WHERE store = ?", store);
-      } else if (dropped) sql.exec("DELETE FROM counts WHERE store = ? AND bucket < ?", store, oldestLiveBucket(counter.windowSec, nowMs));
+      } else if (dropped > 0) {
+        const stale = (this.staleRows.get(store) ?? 0) + dropped;
+        if (stale < STALE_ROWS) this.staleRows.set(store, stale);
+        else {
+          this.staleRows.delete(store);
+          sql.exec("DELETE FROM counts WHERE store = ? AND bucket < ?", store, oldestLiveBucket(counter.windowSec, nowMs));
+        }
+      }
     }
     forgetOldLeases(this.ledger, nowMs);
   }
@@ -122,8 +135,17 @@ export class TenantLimiter extends DurableObject<Env> {
     return out.slice(-MAX_REVOCATIONS_SENT);
   }
 
-  /** One lease exchange (lease-ledger.ts decides it), written through, with the revocations the isolate has not seen. */
-  async exchange(req: LeaseRequest): Promise<LeaseAnswer> {
+  /**
+   * One lease exchange, in its wire form (limiter-protocol.ts: a LeaseRequest's JSON text in, a LeaseAnswer's
+   * out): lease-ledger.ts decides it, written through, with the revocations the isolate has not seen. A request
+   * sent as an object, as isolates of the version before the wire form send it while a deployment rolls out
+   * (objects restart on the new code at once, isolates may not), is answered as an object.
+   */
+  async exchange(request: string | LeaseRequest): Promise<string | LeaseAnswer> {
+    return typeof request === "string" ? encodeLeaseAnswer(this.settle(decodeLeaseRequest(request))) : this.settle(request);
+  }
+
+  private settle(req: LeaseRequest): LeaseAnswer {
     const nowMs = this.clock();
     const decision = settleExchange(this.ledger, this.policiesFor(req.defaults, req.keyId), req, nowMs);
     this.persist(decision.touched);

@@ -42,10 +42,8 @@ function stores(more: Record<string, unknown> = {}) {
 /** A TENANT_LIMITER namespace over the real one that records every call to any tenant's object, as "tenant method". */
 function watchedLimiter() {
   const calls: string[] = [];
-  const namespace = {
-    getByName(name: string) {
-      const real = env.TENANT_LIMITER.getByName(name);
-      return new Proxy(real, {
+  const watched = (name: string, real: ReturnType<Env["TENANT_LIMITER"]["get"]>) =>
+    new Proxy(real, {
         get(target, prop) {
           const value: unknown = Reflect.get(target, prop, target);
           if (typeof prop !== "string" || typeof value !== "function") return value;
@@ -56,7 +54,10 @@ function watchedLimiter() {
           };
         },
       });
-    },
+  const namespace = {
+    getByName: (name: string) => watched(name, env.TENANT_LIMITER.getByName(name)),
+    idFromName: (name: string) => env.TENANT_LIMITER.idFromName(name),
+    get: (id: DurableObjectId) => watched(id.name ?? id.toString(), env.TENANT_LIMITER.get(id)),
   };
   return { namespace, calls };
 }

@@ -19,6 +19,7 @@ import { never, silentLimiter, unavailableObject, withObjectBug } from "../suppo
 import { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { KeyDirectory } from "../../src/auth/key-directory";
 import { callWith, envWith } from "../support/worker";
+import { leaseExchange } from "../support/lease-exchange";
 
 const JSON_ADMIN = { ...ADMIN, "content-type": "application/json" };
 
@@ -26,7 +27,7 @@ const headersFor = (key: string, id = rid("dir")) => ({ "x-integration-key": key
 
 /** The tenant's revoked key ids as its limiter tells an isolate on first contact. */
 async function limiterRevocations(t: string): Promise<string[]> {
-  const answer = await env.TENANT_LIMITER.getByName(t).exchange({ holderId: crypto.randomUUID(), keyId: null, want: 1, min: 1, ttlMs: 1000, defaults: [], reports: [], revocationCursor: 0 });
+  const answer = await leaseExchange(env.TENANT_LIMITER.getByName(t), { holderId: crypto.randomUUID(), keyId: null, want: 1, min: 1, ttlMs: 1000, defaults: [], reports: [], revocationCursor: 0 });
   return answer.revoked;
 }
 

@@ -14,6 +14,7 @@ import { ADMIN, call, createKey, envelope, recorded, rid, tenant } from "../supp
 import { freshAddress } from "../support/key-stores";
 import { unavailableObject } from "../support/silent-bindings";
 import { callWith, envWith } from "../support/worker";
+import { leaseExchange } from "../support/lease-exchange";
 
 const JSON_ADMIN = { ...ADMIN, "content-type": "application/json" };
 
@@ -78,7 +79,7 @@ describe("key roll", () => {
     await setTime(old.keyId, t0);
     expect((await roll(t, old.keyId, { gracePeriod: 600 })).status).toBe(201);
     const stub = env.KEY_DIRECTORY.getByName(shardForKeyId(old.keyId));
-    const revocations = async () => (await env.TENANT_LIMITER.getByName(t).exchange({ holderId: crypto.randomUUID(), keyId: null, want: 1, min: 1, ttlMs: 1000, defaults: [], reports: [], revocationCursor: 0 })).revoked;
+    const revocations = async () => (await leaseExchange(env.TENANT_LIMITER.getByName(t), { holderId: crypto.randomUUID(), keyId: null, want: 1, min: 1, ttlMs: 1000, defaults: [], reports: [], revocationCursor: 0 })).revoked;
     await runDurableObjectAlarm(stub); // the sync alarm before the deadline: nothing to revoke yet
     expect(await revocations()).toEqual([]);
     await setTime(old.keyId, t0 + 600_000);

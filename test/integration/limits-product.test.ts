@@ -256,7 +256,7 @@ describe("self-service view", () => {
 });
 
 describe("fail policy per kind of request", () => {
-  const unreachable = { getByName: () => ({ exchange: () => Promise.reject(new Error("Durable Object unreachable")) }) } as unknown as Env["TENANT_LIMITER"];
+  const unreachable = { idFromName: (name: string) => name, get: () => ({ exchange: () => Promise.reject(new Error("Durable Object unreachable")) }) } as unknown as Env["TENANT_LIMITER"];
 
   async function send(method: string, key: string, id: string): Promise<Response> {
     const ctx = createExecutionContext();

@@ -5,8 +5,9 @@ import { describe, expect, it } from "vitest";
 import type { Policy } from "../../src/shared/policy";
 import { BUCKETS_PER_WINDOW } from "../../src/ratelimit/sliding-window";
 import type { LeaseAnswer } from "../../src/ratelimit/limiter-protocol";
-import type { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
+import { STALE_ROWS, type TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { tenant } from "../support/gateway";
+import { leaseExchange } from "../support/lease-exchange";
 
 const defaults: Policy[] = [{ name: "default", limit: 3, windowSec: 60 }];
 const T0 = 1_800_000_000_000;
@@ -29,7 +30,7 @@ function limiterFor(label: string) {
     },
     /** One request decided as a one-permit lease used at once (ttl 0): the object's per-request decision. */
     admit: async (policies = defaults): Promise<LeaseAnswer & { allowed: boolean }> => {
-      const answer = await withClock((o) => o.exchange({ holderId: "h1", keyId: null, want: 1, min: 1, ttlMs: 0, defaults: policies, reports: [], revocationCursor: 0 }));
+      const answer = await withClock((o) => leaseExchange(o, { holderId: "h1", keyId: null, want: 1, min: 1, ttlMs: 0, defaults: policies, reports: [], revocationCursor: 0 }));
       return { ...answer, allowed: answer.lease !== null };
     },
     withClock,
@@ -101,9 +102,9 @@ describe("TenantLimiter", () => {
     const first = await l.admit();
     expect(first).toMatchObject({ allowed: true, revoked: ["key_aaaaaaaaaaaaaaaa"] });
     await l.withClock((o) => o.revokeKey("key_bbbbbbbbbbbbbbbb"));
-    const next = await l.withClock((o) => o.exchange({ holderId: "h1", keyId: null, want: 1, min: 1, ttlMs: 0, defaults, reports: [], revocationCursor: first.revocationCursor }));
+    const next = await l.withClock((o) => leaseExchange(o, { holderId: "h1", keyId: null, want: 1, min: 1, ttlMs: 0, defaults, reports: [], revocationCursor: first.revocationCursor }));
     expect(next.revoked).toEqual(["key_bbbbbbbbbbbbbbbb"]);
-    const again = await l.withClock((o) => o.exchange({ holderId: "h1", keyId: null, want: 1, min: 1, ttlMs: 0, defaults, reports: [], revocationCursor: next.revocationCursor }));
+    const again = await l.withClock((o) => leaseExchange(o, { holderId: "h1", keyId: null, want: 1, min: 1, ttlMs: 0, defaults, reports: [], revocationCursor: next.revocationCursor }));
     expect(again.revoked).toEqual([]);
   });
 
@@ -130,7 +131,7 @@ describe("TenantLimiter", () => {
     expect(refused.states.map((s) => s.remaining)).toEqual([1, 0]);
   });
 
-  it("keeps at most B+1 buckets per window in storage", async () => {
+  it("keeps at most B+1 buckets per window in storage, plus fewer than STALE_ROWS that left the span", async () => {
     const l = limiterFor("do-memory");
     const policies: Policy[] = [
       { name: "second", limit: 1_000_000, windowSec: 1 },
@@ -144,7 +145,7 @@ describe("TenantLimiter", () => {
     const second = rows.find((r) => r.window_sec === 1)?.n ?? 0;
     expect(second).toBeGreaterThan(0);
     expect(second).toBeLessThanOrEqual(BUCKETS_PER_WINDOW + 1);
-    for (const row of rows) expect(row.n).toBeLessThanOrEqual(BUCKETS_PER_WINDOW + 1);
+    for (const row of rows) expect(row.n).toBeLessThanOrEqual(BUCKETS_PER_WINDOW + 1 + STALE_ROWS);
   });
 
   it("forgets the buckets of a window no policy uses any more", async () => {
@@ -169,7 +170,7 @@ describe("TenantLimiter: leases", () => {
   const policy = (limit: number) => [{ name: "default", limit, windowSec: 60 }];
   const lease = (l: ReturnType<typeof limiterFor>, ask: { want: number; need: number; limit?: number; reports?: Report[]; holderId?: string }) =>
     l.withClock((o) =>
-      o.exchange({ holderId: ask.holderId ?? "h1", keyId: null, want: ask.want, need: ask.need, min: 1, ttlMs: 1000, defaults: policy(ask.limit ?? 10), reports: ask.reports ?? [], revocationCursor: 0, keysEpoch: -1 }),
+      leaseExchange(o, { holderId: ask.holderId ?? "h1", keyId: null, want: ask.want, need: ask.need, min: 1, ttlMs: 1000, defaults: policy(ask.limit ?? 10), reports: ask.reports ?? [], revocationCursor: 0, keysEpoch: -1 }),
     );
   const used = async (l: ReturnType<typeof limiterFor>, limit = 10) => (await l.withClock((o) => o.status(policy(limit)))).states[0]?.used;
 
@@ -246,11 +247,31 @@ describe("TenantLimiter: leases", () => {
     await evictDurableObject(l.stub());
     expect(await used(l)).toBe(2);
     expect(await l.withClock((_o, state) => emptied(state))).toBe(0); // a restarted object keeps no emptied row
-    // Past the span of every bucket above, the next grant deletes their rows, the emptied one's included.
+    // Past the span of every bucket above, their rows are not counted, even by a restarted object that reads
+    // them back; they are deleted, the emptied one's included, once STALE_ROWS buckets have left the span.
     l.set(T0 + 200_000);
     await lease(l, { want: 1, need: 1 });
-    const rows = await l.withClock((_o, state) => state.storage.sql.exec<{ bucket: number; count: number }>("SELECT bucket, count FROM counts").toArray());
-    expect(rows).toEqual([{ bucket: Math.floor(((T0 + 201_000) * BUCKETS_PER_WINDOW) / 60_000), count: 1 }]);
+    await evictDurableObject(l.stub());
+    expect(await used(l)).toBe(1);
+    const rows = () => l.withClock((_o, state) => state.storage.sql.exec<{ bucket: number; count: number }>("SELECT bucket, count FROM counts ORDER BY bucket").toArray());
+    expect((await rows()).length).toBeGreaterThan(1);
+    const last = T0 + 200_000 + STALE_ROWS * 100;
+    for (let t = T0 + 200_100; t <= last; t += 100) {
+      l.set(t); // a bucket is 100 ms at W = 60 s: each grant in a bucket of its own
+      await lease(l, { want: 1, need: 1, limit: 1000 });
+    }
+    l.set(last + 62_000); // every grant above recorded at its time + 1 s: all of them out of the span
+    await lease(l, { want: 1, need: 1, limit: 1000 });
+    expect(await rows()).toEqual([{ bucket: Math.floor(((last + 63_000) * BUCKETS_PER_WINDOW) / 60_000), count: 1 }]);
+  });
+
+  it("answers the wire form (JSON text) with text, and a request sent as an object (an isolate of the version before, mid-rollout) with an object", async () => {
+    const stub = env.TENANT_LIMITER.getByName(tenant("do-lease-wire"));
+    const req = { holderId: "h1", keyId: null, want: 2, need: 2, min: 1, ttlMs: 1000, defaults: policy(10), reports: [], revocationCursor: 0 };
+    const text = await stub.exchange(JSON.stringify(req));
+    expect(typeof text).toBe("string");
+    expect(JSON.parse(text as string)).toMatchObject({ lease: { permits: 2 }, states: [{ used: 2, remaining: 8 }] });
+    expect(await stub.exchange(req)).toMatchObject({ lease: { permits: 2 }, states: [{ used: 4, remaining: 6 }] });
   });
 
   it("answers a report alone (want 0) without granting or refusing", async () => {

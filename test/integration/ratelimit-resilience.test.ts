@@ -15,9 +15,9 @@ import { captureLogs, requestLine } from "../support/logs";
 
 type Limiter = Env["TENANT_LIMITER"];
 
-/** A namespace whose stubs answer `exchange` with `exchange()`'s promise (a rejection, or one that never settles). */
+/** A namespace whose stubs answer `exchange` with `exchange()`'s promise (a rejection, or one that never settles); its ids are the names. */
 function brokenLimiter(exchange: () => Promise<never>): Limiter {
-  return { getByName: () => ({ exchange }) } as unknown as Limiter;
+  return { idFromName: (name: string) => name, get: () => ({ exchange }) } as unknown as Limiter;
 }
 
 let time: ReturnType<typeof leaseTime> | null = null;
@@ -174,7 +174,8 @@ describe("rate limiting: when the limiter fails", () => {
     const t = tenant("rl-closed-stub");
     const { key } = await createKey(t, { psa: "write" });
     const throwing = {
-      getByName() {
+      idFromName: (name: string) => name,
+      get() {
         throw new Error("namespace unavailable");
       },
     } as unknown as Limiter;

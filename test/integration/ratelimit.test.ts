@@ -7,6 +7,7 @@ import type { TenantLimiter } from "../../src/ratelimit/tenant-limiter";
 import { ADMIN, call, createKey, envelope, recorded, rid, sessionToken, tenant } from "../support/gateway";
 import { countLimiterCalls } from "../support/limiter-calls";
 import { leaseTime } from "../support/lease-time";
+import { leaseExchange } from "../support/lease-exchange";
 
 interface PolicyInput {
   name: string;
@@ -406,7 +407,7 @@ describe("rate limiting: exact in both directions (issue 18)", () => {
     const limiter = env.TENANT_LIMITER.getByName(t);
     const defaults = [{ name: "default", limit: 100, windowSec: 60 }];
     // Another isolate (its own holder, as in another location) leases 1 permit for its request and 10 ahead, then goes quiet.
-    const other = await limiter.exchange({ holderId: "iso-elsewhere", keyId: null, want: 30, need: 1, min: 1, ttlMs: 10_000, defaults, reports: [], revocationCursor: 0 });
+    const other = await leaseExchange(limiter, { holderId: "iso-elsewhere", keyId: null, want: 30, need: 1, min: 1, ttlMs: 10_000, defaults, reports: [], revocationCursor: 0 });
     expect(other.lease?.permits).toBe(11);
     const here = await statuses(key, 50);
     expect(here.filter((s) => s === 200)).toHaveLength(49);
@@ -416,7 +417,7 @@ describe("rate limiting: exact in both directions (issue 18)", () => {
     expect(retryAfter).toBeLessThanOrEqual(11); // its lease's end (10 s) and the report's trip; the buckets alone would say ~70 s
     // That isolate's lease ends: it reports the one permit it used, and gives back the ten.
     time.advance(10_000);
-    await limiter.exchange({ holderId: "iso-elsewhere", keyId: null, want: 0, need: 0, min: 0, ttlMs: 10_000, defaults, reports: [{ id: other.lease?.id ?? "", used: 1, lastUseOffsetMs: 0, uses: [{ offsetMs: 0, count: 1 }] }], revocationCursor: 0 });
+    await leaseExchange(limiter, { holderId: "iso-elsewhere", keyId: null, want: 0, need: 0, min: 0, ttlMs: 10_000, defaults, reports: [{ id: other.lease?.id ?? "", used: 1, lastUseOffsetMs: 0, uses: [{ offsetMs: 0, count: 1 }] }], revocationCursor: 0 });
     time.advance(retryAfter * 1000 - 10_000);
     expect((await get(key)).status).toBe(200);
   });

@@ -12,7 +12,7 @@ import { directoryOnlyKey } from "../support/key-stores";
 import { callWith, envWith } from "../support/worker";
 
 /** A TENANT_LIMITER whose every exchange fails: a request that reaches it is admitted fail-open (status 200). */
-const unreachableLimiter = { getByName: () => ({ exchange: () => Promise.reject(new Error("limiter unreachable")) }) };
+const unreachableLimiter = { idFromName: (name: string) => name, get: () => ({ exchange: () => Promise.reject(new Error("limiter unreachable")) }) };
 
 let lines: string[] = [];
 beforeEach(() => {

@@ -57,16 +57,17 @@ type Limiter = Env["TENANT_LIMITER"];
  * real object. `asked` counts the calls left unanswered, so a test knows when the wait has begun.
  */
 export function silentLimiter(...methods: string[]): Limiter & { asked: number } {
+  const unanswered = () => {
+    namespace.asked += 1;
+    return never();
+  };
+  const silenced = (real: ReturnType<Limiter["get"]>) =>
+    new Proxy(real, { get: (target, prop) => (typeof prop === "string" && methods.includes(prop) ? unanswered : Reflect.get(target, prop, target)) });
   const namespace = {
     asked: 0,
-    getByName(name: string) {
-      const real = env.TENANT_LIMITER.getByName(name);
-      const unanswered = () => {
-        namespace.asked += 1;
-        return never();
-      };
-      return new Proxy(real, { get: (target, prop) => (typeof prop === "string" && methods.includes(prop) ? unanswered : Reflect.get(target, prop, target)) });
-    },
+    getByName: (name: string) => silenced(env.TENANT_LIMITER.getByName(name)),
+    idFromName: (name: string) => env.TENANT_LIMITER.idFromName(name),
+    get: (id: DurableObjectId) => silenced(env.TENANT_LIMITER.get(id)),
   };
   return namespace as unknown as Limiter & { asked: number };
 }
