@@ -37,7 +37,7 @@ export interface ForwardResult {
 /**
  * The absolute upstream URL. An origin's authority ends at the first `/` after it, so what follows the origin
  * cannot change the host as long as it starts with one: the validated path always does, and this check
- * (a string test, not a second URL parse per request: 5 k instructions, callgrind, issue 21) keeps a future
+ * (a string test, not a second URL object per request: 28 k instructions less, callgrind, issue 21) keeps a future
  * caller from breaking that.
  */
 export function upstreamUrl(product: Product, path: string, search: string): string {

@@ -109,36 +109,54 @@ export interface WatchedUpload {
 export type UploadFraming = { length: number } | { cap: number };
 
 /**
- * Streams the client's body to the upstream fetch through a native stream: a FixedLengthStream when the
- * client declared a length (the runtime keeps that framing upstream and errors a short body), else an
- * IdentityTransformStream (chunked, counted against `cap`: past it the body lingers, then 413). A loop reads
- * the client and writes each chunk to that stream; a write resolves once the fetch has taken the chunk, so
- * the loop holds one chunk at a time and the runtime pumps the rest natively (no JavaScript stream piped
- * through a second one, no timer per read). One watchdog bounds both waits: the client's
- * next chunk by `uploadIdleMs` (400) and the product's taking of the last one by `productIdleMs` (504).
- * Failing errors the stream (never closes it), so the product sees no clean end.
+ * The reason an upload's stream is errored with. `retryable` makes workerd treat the fetch's failed body pump
+ * as a disconnection (which it is: the gateway cut the body), as it treats an aborted native stream, instead
+ * of logging it as an uncaught exception of the request.
+ */
+function cutBody(message: string): Error {
+  return Object.assign(new Error(message), { retryable: true });
+}
+
+/**
+ * Streams the client's body to the upstream fetch as a pull stream the runtime reads natively: each time the
+ * fetch wants data it calls `pull`, which reads the client's next chunk and hands it over (`enqueue`); the
+ * runtime copies the chunk out when the fetch takes it and asks again only once it has written it upstream.
+ * So the loop holds one chunk at a time, the body is copied twice on its way (into the read buffer, and out
+ * of it when the fetch takes it; a native stream in between cost a third copy, its write's), and the stream
+ * declares the client's length (`expectedLength`: the runtime sends it as the upstream `Content-Length`).
+ * Chunked bodies are counted against `cap` (past it the body lingers, then 413). One watchdog bounds both
+ * waits: the client's next chunk by `uploadIdleMs` (400) and the product's taking of the last one (the next
+ * pull) by `productIdleMs` (504). Failing errors the stream (never closes it), so the product sees no clean
+ * end; so does a body that ends short of (or runs past) its declared length.
  */
 export function watchUpload(body: ReadableStream<Uint8Array>, framing: UploadFraming, bounds: UploadBounds & { productIdleMs: number }, events: WatchEvents): WatchedUpload {
-  // One buffer for every read: the loop below writes a chunk (the write copies it) and waits before it reads again.
+  // One buffer for every read: the runtime copies a chunk out before it pulls (and so reads) again.
   const reader = chunkReader(body, { reuse: true });
-  const native = "length" in framing ? new FixedLengthStream(framing.length) : new IdentityTransformStream();
-  const writer = native.writable.getWriter();
+  const length = "length" in framing ? framing.length : null;
   const cap = "cap" in framing ? framing.cap : null;
+  let controller: ReadableStreamDefaultController<Uint8Array> | null = null;
   let seen = 0;
   let failed: Promise<GatewayError> | null = null;
   let answered = false;
   let ended = false;
-  let detached = false; // the fetch dropped its body, or the gateway stopped forwarding
-  const refused = () => new Error("request body refused");
-  const stopForwarding = () => {
+  let detached = false; // the fetch dropped its body, the client's broke, or the gateway stopped forwarding
+  const stopForwarding = (reason: unknown) => {
     watchdog.stop();
-    writer.abort(refused()).catch(() => undefined);
+    try {
+      controller?.error(reason);
+    } catch {
+      // Already closed or errored.
+    }
   };
   const fail = (err: Promise<GatewayError> | GatewayError) => {
     failed ??= Promise.resolve(err);
     events.onFail();
     // Erroring (never closing) the stream guarantees the product sees no clean end.
-    stopForwarding();
+    stopForwarding(cutBody("request body refused"));
+  };
+  const broken = (reason: unknown) => {
+    detached = true;
+    stopForwarding(reason);
   };
   const watchdog = new IdleWatchdog({ client: bounds.uploadIdleMs, product: bounds.productIdleMs }, (phase) => {
     if (phase === "product") {
@@ -149,45 +167,54 @@ export function watchUpload(body: ReadableStream<Uint8Array>, framing: UploadFra
     fail(uploadStalled(bounds.uploadIdleMs));
   });
   const stopped = () => failed !== null || detached;
-  // The loop's read in progress: a byte stream allows one pending read, so a drain takes this one over.
+  // The read in progress: a byte stream allows one pending read, so a drain takes this one over.
   let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
-  const pump = async (): Promise<void> => {
-    for (;;) {
-      watchdog.wait("client");
-      const read = (pending = reader.read());
-      const r = await read;
-      if (pending === read) pending = null;
-      if (stopped()) return;
-      if (r.done) {
-        ended = true;
-        watchdog.stop();
-        events.onEnd();
-        return writer.close();
-      }
-      seen += r.value.byteLength;
-      if (cap !== null && seen > cap) return fail(linger(reader, bounds).then(() => tooLarge(cap)));
-      if (answered) watchdog.pause();
-      else watchdog.wait("product");
-      await writer.write(r.value);
-      if (stopped()) return;
+  const pull = async (c: ReadableStreamDefaultController<Uint8Array>): Promise<void> => {
+    if (stopped()) return;
+    watchdog.wait("client");
+    const read = (pending = reader.read());
+    let r: ReadableStreamReadResult<Uint8Array>;
+    try {
+      r = await read;
+    } catch (err) {
+      // The client's body broke: the stream must not end cleanly; the reader stays open for `settle`.
+      if (!stopped()) broken(err);
+      return;
     }
+    if (pending === read) pending = null;
+    if (stopped()) return;
+    if (r.done) {
+      if (length !== null && seen !== length) return broken(cutBody(`request body ended after ${seen} of ${length} bytes`));
+      ended = true;
+      watchdog.stop();
+      events.onEnd();
+      return c.close();
+    }
+    seen += r.value.byteLength;
+    if (cap !== null && seen > cap) return fail(linger(reader, bounds).then(() => tooLarge(cap)));
+    if (length !== null && seen > length) return broken(cutBody(`request body ran past its ${length} bytes`));
+    if (answered) watchdog.pause();
+    else watchdog.wait("product");
+    c.enqueue(r.value);
   };
-  // The fetch dropped the body (its stream was cancelled): stop watching; `settle` drains the client.
-  writer.closed.catch(() => {
-    if (stopped()) return;
-    detached = true;
-    watchdog.stop();
-  });
-  pump().catch((err: unknown) => {
-    // The client's body broke (a read threw) or the fetch dropped ours (a write threw): either way the
-    // stream must not end cleanly, and the client's reader stays open for `settle` to drain.
-    watchdog.stop();
-    if (stopped()) return;
-    detached = true;
-    writer.abort(err).catch(() => undefined);
-  });
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start: (c) => {
+        controller = c;
+      },
+      pull,
+      // The fetch dropped the body: stop watching; `settle` drains the client.
+      cancel: () => {
+        if (stopped()) return;
+        detached = true;
+        watchdog.stop();
+      },
+      ...(length === null ? {} : { expectedLength: length }),
+    },
+    { highWaterMark: 0 },
+  );
   return {
-    stream: native.readable as ReadableStream<Uint8Array>,
+    stream,
     failure: () => failed ?? Promise.resolve(null),
     bytes: () => seen,
     answered: () => {
@@ -196,7 +223,7 @@ export function watchUpload(body: ReadableStream<Uint8Array>, framing: UploadFra
     settle: async (final) => {
       if (ended || failed !== null || !(final || detached)) return;
       detached = true;
-      stopForwarding();
+      stopForwarding(cutBody("request body refused"));
       const drain: ChunkReader = {
         read: () => {
           const next = pending ?? reader.read();

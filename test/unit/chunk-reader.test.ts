@@ -60,6 +60,7 @@ describe("chunkReader", () => {
   it("with reuse, refills one buffer: each read takes over the previous chunk's memory, every byte in order", async () => {
     const reader = chunkReader(arriving([300_000, 4096, 200_000]), { reuse: true });
     const firsts: number[] = [];
+    const sizes: number[] = [];
     let total = 0;
     let previous: Uint8Array | null = null;
     for (;;) {
@@ -67,12 +68,17 @@ describe("chunkReader", () => {
       // The previous chunk's buffer was handed to this read (transferred, so detached where it was).
       if (previous !== null) expect(previous.buffer.byteLength).toBe(0);
       if (r.done) break;
-      expect(r.value.buffer.byteLength).toBe(128 * 1024);
+      // One 256 KiB buffer (REUSED_READ_BYTES), filled as far as has arrived.
+      expect(r.value.buffer.byteLength).toBe(256 * 1024);
+      sizes.push(r.value.byteLength);
       firsts.push(r.value[0] ?? -1, r.value[r.value.byteLength - 1] ?? -1);
       total += r.value.byteLength;
       previous = r.value;
     }
     expect(total).toBe(504_096);
+    // The 300,000-byte arrival takes one full 256 KiB read, not two or three of 128 KiB.
+    expect(sizes[0]).toBe(256 * 1024);
+    expect(sizes.length).toBeLessThanOrEqual(5);
     // Arrivals are filled with 0, 1, 2: no chunk mixes two arrivals' bytes out of order.
     expect(firsts).toEqual([...firsts].sort((a, b) => a - b));
     expect(new Set(firsts)).toEqual(new Set([0, 1, 2]));
