@@ -89,6 +89,8 @@ export class GatewayError extends Error {
   readonly logReason: string | undefined;
   /** The envelope's JSON, written on first use: an error answered more than once (a shared refusal) is serialized once. */
   #body: string | undefined;
+  /** The envelope's header set (`envelopeHeaders`), found on first use: a shared refusal looks it up once. */
+  #headerSet: Headers | undefined;
 
   constructor(
     code: ErrorCode,
@@ -122,6 +124,12 @@ export class GatewayError extends Error {
       this.#body = JSON.stringify(body);
     }
     return this.#body;
+  }
+
+  /** The envelope's headers with this error's own, as the Response constructor copies them (`envelopeHeaders`). */
+  get envelopeHeaders(): Headers {
+    this.#headerSet ??= envelopeHeaders(this.headers);
+    return this.#headerSet;
   }
 }
 
@@ -157,7 +165,7 @@ function envelopeHeaders(own: Record<string, string>): Headers {
 
 /** The error as its envelope response (body: `envelopeBody`). */
 export function envelopeResponse(err: GatewayError): Response {
-  return new Response(err.envelopeBody, { status: err.status, headers: envelopeHeaders(err.headers) });
+  return new Response(err.envelopeBody, { status: err.status, headers: err.envelopeHeaders });
 }
 
 /** Any thrown value as a GatewayError: unknown errors become a generic INTERNAL_ERROR. */

@@ -5,7 +5,6 @@
  *   RateLimit: "default";r=42;t=18
  */
 import { GatewayError } from "../errors";
-import { remember } from "../shared/bounded-map";
 import { formatWindow, type Policy } from "../shared/policy";
 import type { PolicyState } from "./sliding-window";
 
@@ -32,12 +31,38 @@ export function rateLimitHeaders(all: readonly PolicyState[], nowMs: number): Re
 }
 
 /**
- * 429s already built, by everything they say. A refusal is an immutable GatewayError, so one object answers
- * each request told the same thing (its envelope JSON written once: errors.ts), rather than a new error,
- * details, headers and JSON per refused request (issue 21). Bounded.
+ * The last 429 built for each refusing policy state, with what its time-dependent parts were. The deny cache
+ * answers every request with the same state objects (a state is never changed once the limiter stated it:
+ * a new answer brings new ones), so a 429 for the same states, deny-cache flag, `Retry-After` and RateLimit
+ * `t` values says the same thing, and one immutable GatewayError answers them all (its envelope JSON and
+ * header set made once: errors.ts). Checking that costs a few numbers, not the header strings and a key built
+ * from them per refused request (callgrind, issue 21). Held only while the state is (a WeakMap).
  */
-const recentRefusals = new Map<string, GatewayError>();
-const MAX_RECENT_REFUSALS = 256;
+interface Built {
+  states: readonly PolicyState[];
+  cached: boolean;
+  retryAfter: number;
+  /** Each state's `t` (rateLimitHeaders), in order. */
+  resetIn: number[];
+  refusal: GatewayError;
+}
+const lastBuilt = new WeakMap<PolicyState, Built>();
+
+/** Each state's seconds until `r` grows (the RateLimit field's `t`). */
+function resetSeconds(states: readonly PolicyState[], nowMs: number): number[] {
+  return states.map((s) => secondsUntil(s.retryAtMs ?? s.resetMs, nowMs));
+}
+
+/** Whether `built` says what a 429 for these inputs would (an empty list of states: none shown, either way). */
+function saysTheSame(built: Built, states: readonly PolicyState[], cached: boolean, retryAfter: number, nowMs: number): boolean {
+  if (built.cached !== cached || built.retryAfter !== retryAfter) return false;
+  if (built.states !== states && (built.states.length > 0 || states.length > 0)) return false;
+  for (let i = 0; i < states.length; i++) {
+    const s = states[i] as PolicyState;
+    if (built.resetIn[i] !== secondsUntil(s.retryAtMs ?? s.resetMs, nowMs)) return false;
+  }
+  return true;
+}
 
 /**
  * The seed's 429: `details: { limit, window, retryAfter }` and a `Retry-After` with the same seconds, plus
@@ -46,19 +71,16 @@ const MAX_RECENT_REFUSALS = 256;
  */
 export function rateLimitExceeded(violated: PolicyState, states: readonly PolicyState[], nowMs: number, cached = false): GatewayError {
   const retryAfter = Math.max(1, secondsUntil(violated.retryAtMs ?? nowMs, nowMs));
+  const known = lastBuilt.get(violated);
+  if (known !== undefined && saysTheSame(known, states, cached, retryAfter, nowMs)) return known.refusal;
   const headers: Record<string, string> = { ...rateLimitHeaders(states, nowMs), "Retry-After": String(retryAfter) };
   const { policy } = violated;
   const scope = policy.scope ?? "tenant";
-  // Everything the refusal says, in one line per field (no field holds a line break: names are validated,
-  // header values cannot): a tenant over its limit is told the same thing for a second at a time.
-  const key = `${scope}\n${policy.name}\n${policy.limit}\n${policy.windowSec}\n${cached}\n${headers["RateLimit-Policy"] ?? ""}\n${headers.RateLimit ?? ""}\n${retryAfter}`;
-  const known = recentRefusals.get(key);
-  if (known !== undefined) return known;
   const refusal = new GatewayError("RATE_LIMIT_EXCEEDED", {
     details: { limit: policy.limit, window: formatWindow(policy.windowSec), retryAfter, policy: policy.name, scope },
     headers,
     logReason: `policy ${policyLabel(policy)} exhausted${cached ? " (deny cache: the limiter's last refusal, not asked again)" : ""}`,
   });
-  remember(recentRefusals, MAX_RECENT_REFUSALS, key, refusal);
+  lastBuilt.set(violated, { states, cached, retryAfter, resetIn: resetSeconds(states, nowMs), refusal });
   return refusal;
 }

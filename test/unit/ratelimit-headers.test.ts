@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { envelopeResponse } from "../../src/errors";
 import { rateLimitExceeded, rateLimitHeaders, secondsUntil } from "../../src/ratelimit/headers";
 import type { Policy } from "../../src/shared/policy";
 import type { PolicyState } from "../../src/ratelimit/sliding-window";
@@ -53,7 +54,7 @@ describe("the 429", () => {
     expect(rateLimitExceeded(violated, [violated], now).details).toMatchObject({ retryAfter: 1 });
   });
 
-  // A refusal is built once per thing it says (src/ratelimit/headers.ts) and answered again while it says the same.
+  // A refusal is built once for the states the deny cache answers with (src/ratelimit/headers.ts), and answered again while it says the same.
   it("answers the same refusal again while it says the same, and a new one as soon as any figure moves", () => {
     const violated = state(burst, 10, now + 5_000, now + 22_900);
     const states = [violated, state(hourly, 10, now + 60_000)];
@@ -67,6 +68,40 @@ describe("the 429", () => {
     expect(later.headers).toEqual({ "RateLimit-Policy": '"burst";q=10;w=60, "hourly";q=500;w=3600', RateLimit: '"burst";r=0;t=22, "hourly";r=490;t=59', "Retry-After": "22" });
     expect(JSON.parse(later.envelopeBody).details.retryAfter).toBe(22);
     expect(first.details).toMatchObject({ retryAfter: 23 }); // the earlier one is unchanged
+  });
+
+  it("builds a new refusal when only another policy's reset moves, or when a new answer brings new states", () => {
+    const violated = state(burst, 10, now + 5_000, now + 22_900);
+    const states = [violated, state(hourly, 10, now + 60_400)];
+    const first = rateLimitExceeded(violated, states, now);
+    expect(first.headers.RateLimit).toBe('"burst";r=0;t=23, "hourly";r=490;t=61');
+    const moved = rateLimitExceeded(violated, states, now + 500); // Retry-After still 23, hourly's t now 60
+    expect(moved).not.toBe(first);
+    expect(moved.headers.RateLimit).toBe('"burst";r=0;t=23, "hourly";r=490;t=60');
+    const fromNewAnswer = [state(burst, 10, now + 5_000, now + 22_900), state(hourly, 9, now + 60_400)];
+    const again = rateLimitExceeded(violated, fromNewAnswer, now + 500);
+    expect(again).not.toBe(moved);
+    expect(again.headers.RateLimit).toBe('"burst";r=0;t=23, "hourly";r=491;t=60');
+  });
+
+  it("answers each request with its own response: a header one response gets never reaches the next", async () => {
+    const violated = state(burst, 10, now + 5_000, now + 22_900);
+    const refusal = rateLimitExceeded(violated, [violated], now, true);
+    const first = envelopeResponse(refusal);
+    first.headers.set("X-Request-Id", "req-1");
+    first.headers.append("Vary", "Origin");
+    const second = envelopeResponse(refusal);
+    expect(second.status).toBe(429);
+    expect(second.headers.get("x-request-id")).toBeNull();
+    expect(second.headers.get("vary")).toBeNull();
+    expect(Object.fromEntries(second.headers)).toEqual({
+      "cache-control": "no-store",
+      "content-type": "application/json; charset=utf-8",
+      ratelimit: '"burst";r=0;t=23',
+      "ratelimit-policy": '"burst";q=10;w=60',
+      "retry-after": "23",
+    });
+    expect(await second.json()).toEqual(await first.json());
   });
 
   it("keeps apart refusals that differ only in what they say about other policies, the deciding policy, its scope or the deny cache", () => {
