@@ -109,9 +109,9 @@ export interface WatchedUpload {
 export type UploadFraming = { length: number } | { cap: number };
 
 /**
- * The reason an upload's stream is errored with. `retryable` makes workerd treat the fetch's failed body pump
- * as a disconnection (which it is: the gateway cut the body), as it treats an aborted native stream, instead
- * of logging it as an uncaught exception of the request.
+ * The reason an upload's stream is errored with, once the product has answered (before, the upstream call is
+ * aborted instead: `stopForwarding`). `retryable` marks it as the disconnection it is (the gateway cut the
+ * body); workerd still logs an errored stream it pumps as an uncaught exception, which is why it is the rarer case.
  */
 function cutBody(message: string): Error {
   return Object.assign(new Error(message), { retryable: true });
@@ -126,8 +126,9 @@ function cutBody(message: string): Error {
  * declares the client's length (`expectedLength`: the runtime sends it as the upstream `Content-Length`).
  * Chunked bodies are counted against `cap` (past it the body lingers, then 413). One watchdog bounds both
  * waits: the client's next chunk by `uploadIdleMs` (400) and the product's taking of the last one (the next
- * pull) by `productIdleMs` (504). Failing errors the stream (never closes it), so the product sees no clean
- * end; so does a body that ends short of (or runs past) its declared length.
+ * pull) by `productIdleMs` (504). Failing never closes the stream, so the product sees no clean end: before it
+ * answered the upstream call is aborted, after it the stream is errored; so does a body that ends short of (or
+ * runs past) its declared length.
  */
 export function watchUpload(body: ReadableStream<Uint8Array>, framing: UploadFraming, bounds: UploadBounds & { productIdleMs: number }, events: WatchEvents): WatchedUpload {
   // One buffer for every read: the runtime copies a chunk out before it pulls (and so reads) again.
@@ -140,21 +141,27 @@ export function watchUpload(body: ReadableStream<Uint8Array>, framing: UploadFra
   let answered = false;
   let ended = false;
   let detached = false; // the fetch dropped its body, the client's broke, or the gateway stopped forwarding
-  const stopForwarding = (reason: unknown) => {
+  // Stops forwarding; the product must see no clean end. Before it answered, aborting the upstream call
+  // (`onFail`) ends the body with the connection, and the stream is left as it is: erroring a JavaScript stream
+  // the runtime pumps is logged as the request's uncaught exception, one per refused upload. After it
+  // answered, the call carries the answer on, so the stream itself is errored (never closed).
+  const stopForwarding = (reason: () => Error) => {
     watchdog.stop();
+    if (!answered) {
+      events.onFail();
+      return;
+    }
     try {
-      controller?.error(reason);
+      controller?.error(reason());
     } catch {
       // Already closed or errored.
     }
   };
   const fail = (err: Promise<GatewayError> | GatewayError) => {
     failed ??= Promise.resolve(err);
-    events.onFail();
-    // Erroring (never closing) the stream guarantees the product sees no clean end.
-    stopForwarding(cutBody("request body refused"));
+    stopForwarding(() => cutBody("request body refused"));
   };
-  const broken = (reason: unknown) => {
+  const broken = (reason: () => Error) => {
     detached = true;
     stopForwarding(reason);
   };
@@ -178,13 +185,13 @@ export function watchUpload(body: ReadableStream<Uint8Array>, framing: UploadFra
       r = await read;
     } catch (err) {
       // The client's body broke: the stream must not end cleanly; the reader stays open for `settle`.
-      if (!stopped()) broken(err);
+      if (!stopped()) broken(() => (err instanceof Error ? err : cutBody(String(err))));
       return;
     }
     if (pending === read) pending = null;
     if (stopped()) return;
     if (r.done) {
-      if (length !== null && seen !== length) return broken(cutBody(`request body ended after ${seen} of ${length} bytes`));
+      if (length !== null && seen !== length) return broken(() => cutBody(`request body ended after ${seen} of ${length} bytes`));
       ended = true;
       watchdog.stop();
       events.onEnd();
@@ -192,7 +199,7 @@ export function watchUpload(body: ReadableStream<Uint8Array>, framing: UploadFra
     }
     seen += r.value.byteLength;
     if (cap !== null && seen > cap) return fail(linger(reader, bounds).then(() => tooLarge(cap)));
-    if (length !== null && seen > length) return broken(cutBody(`request body ran past its ${length} bytes`));
+    if (length !== null && seen > length) return broken(() => cutBody(`request body ran past its ${length} bytes`));
     if (answered) watchdog.pause();
     else watchdog.wait("product");
     c.enqueue(r.value);
@@ -223,7 +230,7 @@ export function watchUpload(body: ReadableStream<Uint8Array>, framing: UploadFra
     settle: async (final) => {
       if (ended || failed !== null || !(final || detached)) return;
       detached = true;
-      stopForwarding(cutBody("request body refused"));
+      stopForwarding(() => cutBody("request body refused"));
       const drain: ChunkReader = {
         read: () => {
           const next = pending ?? reader.read();

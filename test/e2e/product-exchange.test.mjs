@@ -117,6 +117,20 @@ describe("the exchange with a product over real HTTP", () => {
     expect(res.headers["transfer-encoding"]).toBeUndefined();
   });
 
+  it("refuses a chunked upload over the body cap with 413 and logs no uncaught exception for the body it cut", async () => {
+    const created = await fetch(`${stack.baseUrl}/psa/tickets`, { method: "POST", headers: { "x-integration-key": KEY, "content-type": "application/json" }, body: JSON.stringify({ title: "e2e over-cap target" }) });
+    expect(created.status).toBe(201);
+    const { id } = await created.json();
+    const before = stack.output().split("\n").length;
+    const res = await uploadBytes(`/psa/tickets/${id}/attachments`, Buffer.alloc(11 * 1024 * 1024, 1), { chunked: true });
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe("PAYLOAD_TOO_LARGE");
+    // The refusal's own log line is the record; a cut body is the gateway's decision, not an error of the request.
+    await new Promise((resolve) => setTimeout(resolve, 200)); // let the runtime's log of the cut pump arrive, if any
+    const after = stack.output().split("\n").slice(before - 1).join("\n");
+    expect(after).not.toMatch(/uncaught/i);
+  });
+
   it("answers every chunked 11 MiB JSON upload over the 1 MiB cap with 413, amid other traffic, never a reset", async () => {
     // A tenant of its own with room for the 55 requests, so no earlier test's use of the demo tenant's 100/1m matters.
     const admin = { authorization: "Bearer dev-admin-secret-change-me", "content-type": "application/json" };
