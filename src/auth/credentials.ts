@@ -7,6 +7,7 @@
 import { GatewayError } from "../errors";
 import { bearerToken } from "../http/bearer";
 import { findSessionCookie } from "../http/cookies";
+import { requestHeader } from "../http/header-names";
 import { frameworkName } from "../http/param-names";
 
 export type Credential = { kind: "key"; key: string } | { kind: "token"; token: string } | { kind: "none" };
@@ -46,19 +47,19 @@ export function extractCredential(headers: Headers, query: URLSearchParams | nul
     }
   }
   const found: Credential[] = [];
-  const key = headers.get("x-integration-key");
+  const key = requestHeader(headers, "x-integration-key");
   if (key !== null) {
     if (key.includes(",")) throw ambiguous("X-Integration-Key repeated");
     found.push({ kind: "key", key: key.trim() });
   }
-  const authorization = headers.get("authorization");
+  const authorization = requestHeader(headers, "authorization");
   if (authorization !== null) {
     if (authorization.includes(",")) throw ambiguous("Authorization repeated");
     const token = bearerToken(authorization);
     if (token === null) throw new GatewayError("UNAUTHORIZED", { logReason: "Authorization is not a Bearer token" });
     found.push({ kind: "token", token });
   }
-  const cookies = findSessionCookie(headers.get("cookie"), sessionCookie);
+  const cookies = findSessionCookie(requestHeader(headers, "cookie"), sessionCookie);
   if (cookies.values.length > 1 || cookies.smuggled) throw ambiguous("session cookie repeated");
   if (cookies.values[0] !== undefined) found.push({ kind: "token", token: cookies.values[0] });
   if (found.length > 1) throw ambiguous(found.map((f) => f.kind).join("+"));

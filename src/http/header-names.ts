@@ -27,3 +27,12 @@ export function requestHeaderNames(headers: Headers): readonly string[] {
   if (names === undefined) namesOf.set(headers, (names = [...headers.keys()]));
   return names;
 }
+
+/**
+ * One header of an incoming request (`name` lowercased), or null. A name the request does not carry costs no
+ * call into the runtime: its names are read once (above), and most steps ask for headers most requests lack
+ * (Origin, Cookie, Authorization beside a key). Each `get` that is skipped was ~2 k instructions (callgrind, issue 21).
+ */
+export function requestHeader(headers: Headers, name: string): string | null {
+  return requestHeaderNames(headers).includes(name) ? headers.get(name) : null;
+}

@@ -11,6 +11,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
+import { requestHeader } from "../http/header-names";
 import { REQUEST_ID_HEADER, resolveRequestId } from "../http/request-id";
 import { RequestLog } from "./request-log";
 import { recordUsage } from "./usage";
@@ -43,7 +44,7 @@ export function observe(): MiddlewareHandler<AppEnv> {
     const req = c.req.raw;
     // Admin requests' ids are stored in the audit trail, so they are always the gateway's own: an auditor
     // must be able to trust that an id in the trail names one request. (`c.req.path` is the path as routed.)
-    const id = c.req.path.startsWith("/__gateway/admin") ? crypto.randomUUID() : resolveRequestId(req.headers.get(REQUEST_ID_HEADER));
+    const id = c.req.path.startsWith("/__gateway/admin") ? crypto.randomUUID() : resolveRequestId(requestHeader(req.headers, "x-request-id"));
     c.set("requestId", id);
     const url = new URL(req.url);
     c.set("url", url);

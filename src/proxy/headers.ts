@@ -14,7 +14,7 @@
  *   `use_remote_address`), never from what the client wrote.
  */
 import { withoutCookie } from "../http/cookies";
-import { isIdentityNamespace, requestHeaderNames } from "../http/header-names";
+import { isIdentityNamespace, requestHeader, requestHeaderNames } from "../http/header-names";
 import { METHOD_OVERRIDE_HEADERS } from "../routing/method-override";
 import { memoizedByName } from "../shared/bounded-map";
 
@@ -100,7 +100,7 @@ const neverForwarded = memoizedByName(
  * it is one IPv4 or IPv6 address; under local development nothing sets it and there is no address to pass.
  */
 function clientAddress(incoming: Headers): string | null {
-  const value = incoming.get("cf-connecting-ip")?.trim() ?? "";
+  const value = requestHeader(incoming, "cf-connecting-ip")?.trim() ?? "";
   return /^[0-9a-f.:]{3,45}$/i.test(value) && /[.:]/.test(value) ? value : null;
 }
 
@@ -117,7 +117,8 @@ export interface UpstreamHeaderOptions {
 /** The headers a product backend receives: the client's, minus what the gateway strips, plus what it sets. */
 export function upstreamRequestHeaders(incoming: Headers, opts: UpstreamHeaderOptions): Headers {
   const headers = copyEndToEnd(incoming, requestHeaderNames(incoming), neverForwarded);
-  const cookie = headers.get("cookie");
+  // Read from the copy (a Connection header may have named it), and only when the client sent one.
+  const cookie = requestHeaderNames(incoming).includes("cookie") ? headers.get("cookie") : null;
   if (cookie !== null && opts.sessionCookie !== undefined) {
     const rest = withoutCookie(cookie, opts.sessionCookie);
     if (rest === "") headers.delete("cookie");

@@ -8,6 +8,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
 import { findSessionCookie } from "../http/cookies";
+import { requestHeader } from "../http/header-names";
 
 /** Read the way authentication reads it, so a session cookie in a repeated Cookie header counts too. */
 function hasSessionCookie(cookieHeader: string | null, name: string): boolean {
@@ -22,9 +23,10 @@ export function originNotAllowed(logReason: string): GatewayError {
 
 export function cookieCsrf(): MiddlewareHandler<AppEnv> {
   return function cookieCsrf(c, next) {
-    const origin = c.req.header("origin");
+    const headers = c.req.raw.headers;
+    const origin = requestHeader(headers, "origin");
     const config = c.get("config");
-    if (origin !== undefined && !config.cors.origins.has(origin) && hasSessionCookie(c.req.raw.headers.get("cookie"), config.auth.sessionCookie)) {
+    if (origin !== null && !config.cors.origins.has(origin) && hasSessionCookie(requestHeader(headers, "cookie"), config.auth.sessionCookie)) {
       throw originNotAllowed("cross-origin request with the session cookie");
     }
     return next();

@@ -6,6 +6,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
+import { requestHeader } from "../http/header-names";
 import { FORWARDED_METHODS } from "../http/methods";
 import { originNotAllowed } from "./cookie-csrf";
 
@@ -15,8 +16,8 @@ const EXPOSED_HEADERS = "X-Request-Id, RateLimit, RateLimit-Policy, Retry-After,
 
 export function cors(): MiddlewareHandler<AppEnv> {
   return async function cors(c, next) {
-    const origin = c.req.header("origin");
-    if (origin === undefined) return next();
+    const origin = requestHeader(c.req.raw.headers, "origin");
+    if (origin === null) return next();
     const config = c.get("config");
     const allowed = config.cors.origins.has(origin);
     if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method") !== undefined) {
