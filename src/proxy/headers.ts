@@ -77,17 +77,17 @@ function connectionNamed(headers: Headers): ReadonlySet<string> {
 }
 
 /**
- * A copy without hop-by-hop headers, those named in `Connection`, and those `drop` rejects: one pass over
- * the source, on the hot path of every request.
+ * Removes from `headers`, in place, the hop-by-hop headers, those named in `Connection`, and those `drop`
+ * rejects; `names` are its names, read once by the caller (each read crosses into the runtime). Returns
+ * `headers`. Always on a copy the gateway owns: a native copy and the few removals cost less than an append
+ * per kept header.
  */
-function copyEndToEnd(source: Headers, names: readonly string[], drop: (name: string) => boolean): Headers {
-  const named = names.includes("connection") ? connectionNamed(source) : NONE;
-  // One native copy, then the few removals: cheaper than an append per kept header.
-  const out = new Headers(source);
+export function keepEndToEnd(headers: Headers, names: readonly string[], drop: (name: string) => boolean): Headers {
+  const named = names.includes("connection") ? connectionNamed(headers) : NONE;
   for (const name of names) {
-    if (HOP_BY_HOP.has(name) || named.has(name) || drop(name)) out.delete(name);
+    if (HOP_BY_HOP.has(name) || named.has(name) || drop(name)) headers.delete(name);
   }
-  return out;
+  return headers;
 }
 
 /** True for a request header the gateway never passes on from the client. */
@@ -116,7 +116,7 @@ export interface UpstreamHeaderOptions {
 
 /** The headers a product backend receives: the client's, minus what the gateway strips, plus what it sets. */
 export function upstreamRequestHeaders(incoming: Headers, opts: UpstreamHeaderOptions): Headers {
-  const headers = copyEndToEnd(incoming, requestHeaderNames(incoming), neverForwarded);
+  const headers = keepEndToEnd(new Headers(incoming), requestHeaderNames(incoming), neverForwarded);
   // Read from the copy (a Connection header may have named it), and only when the client sent one.
   const cookie = requestHeaderNames(incoming).includes("cookie") ? headers.get("cookie") : null;
   if (cookie !== null && opts.sessionCookie !== undefined) {
@@ -132,10 +132,3 @@ export function upstreamRequestHeaders(incoming: Headers, opts: UpstreamHeaderOp
   return headers;
 }
 
-/**
- * The headers a client receives from an upstream response: hop-by-hop removed, and those `withheld` names.
- * `names` are the response's header names, read once by the caller (each read crosses into the runtime).
- */
-export function downstreamResponseHeaders(upstream: Headers, names: readonly string[], withheld: (name: string) => boolean): Headers {
-  return copyEndToEnd(upstream, names, withheld);
-}

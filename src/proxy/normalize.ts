@@ -191,15 +191,16 @@ export async function normalizeUpstream(res: Response, ctx: NormalizeContext): P
   }
   if (status < 400) {
     const upstream = res.headers;
-    const headers = passThroughHeaders(upstream, ctx.headers);
+    let passed: ReadableStream | null = null;
+    if (body !== null && NULL_BODY.has(status)) await body.cancel();
+    else if (body !== null) passed = passThroughBody(body, upstream, ctx);
+    // The client's response takes its own copy of the product's headers, filtered in place: one copy, where a
+    // filtered copy handed to the constructor was copied again (about 10 k instructions, callgrind, issue 21).
+    const response = new Response(passed, { status, headers: upstream });
+    const headers = passThroughHeaders(response.headers, ctx.headers);
     // RFC 9110 §8.6: no Content-Length on a 204 (nor on a 205, which has no content either).
     if (status === 204 || status === 205) headers.delete("content-length");
-    if (body === null) return new Response(null, { status, headers });
-    if (NULL_BODY.has(status)) {
-      await body.cancel();
-      return new Response(null, { status, headers });
-    }
-    return new Response(passThroughBody(body, upstream, ctx), { status, headers });
+    return response;
   }
   const { bytes, complete, timedOut } = await readPrefix(res.body, MAX_ERROR_BODY_BYTES, ctx.deadline.signal);
   // The deadline's signal is the upstream call's: an upload that failed aborts it too, and that read ended

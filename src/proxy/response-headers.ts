@@ -6,7 +6,7 @@
  * an error only a short allow-list survives. Pure functions over Headers.
  */
 import { isHostPrefixed, setCookieTouches, withCookiePath } from "../http/cookies";
-import { downstreamResponseHeaders } from "./headers";
+import { keepEndToEnd } from "./headers";
 import { publicCookiePath, rewriteLink, rewriteLocation, rewriteRefresh, type LocationContext } from "./location";
 import { foldHeaderName, isIdentityNamespace } from "../http/header-names";
 import { retryAfterSeconds } from "./retry-after";
@@ -39,11 +39,14 @@ const isWithheld = memoizedByName((name) => {
   return HOST_REVEALING.has(folded) || ORIGIN_WIDE.has(folded) || isIdentityNamespace(folded) || GATEWAY_OR_INTERNAL_PREFIXES.some((p) => folded.startsWith(p));
 });
 
-/** The headers a client receives on a product's 1xx-3xx answer. */
-export function passThroughHeaders(upstream: Headers, ctx: ResponseHeaderContext): Headers {
-  // Read once: the copy, the cookies and the URL headers below look only at names the response has.
-  const names = [...upstream.keys()];
-  const out = downstreamResponseHeaders(upstream, names, isWithheld);
+/**
+ * The headers a client receives on a product's 1xx-3xx answer, made from `out`, in place: a copy of the
+ * product's headers the gateway owns (the client response's own, src/proxy/normalize.ts). Returns `out`.
+ */
+export function passThroughHeaders(out: Headers, ctx: ResponseHeaderContext): Headers {
+  // Read once: the removals, the cookies and the URL headers below look only at names the response has.
+  const names = [...out.keys()];
+  keepEndToEnd(out, names, isWithheld);
   // The product's cookies, scoped to its public path (nginx's proxy_cookie_path): never the session cookie,
   // never one for the whole origin (`__Host-`), never one another product on the origin receives.
   if (names.includes("set-cookie")) {

@@ -1,6 +1,6 @@
 import { requestHeaderNames } from "../../src/http/header-names";
 import { describe, expect, it } from "vitest";
-import { downstreamResponseHeaders, upstreamRequestHeaders } from "../../src/proxy/headers";
+import { keepEndToEnd, upstreamRequestHeaders } from "../../src/proxy/headers";
 
 const URL_HTTPS = new URL("https://gateway.example/psa/tickets");
 
@@ -94,16 +94,16 @@ describe("upstreamRequestHeaders: names and forwarding", () => {
   });
 });
 
-describe("downstreamResponseHeaders", () => {
+describe("keepEndToEnd", () => {
   it("drops the names its caller withholds, in the same pass", () => {
     const upstream = new Headers({ Server: "nginx", ETag: '"v1"' });
-    const out = downstreamResponseHeaders(upstream, [...upstream.keys()], (name) => name === "server");
+    const out = keepEndToEnd(upstream, [...upstream.keys()], (name) => name === "server");
     expect([...out.keys()]).toEqual(["etag"]);
   });
 
   it("drops hop-by-hop and Connection-named headers from responses", () => {
     const upstream = new Headers({ Connection: "close, X-Secret-Hop", "X-Secret-Hop": "1", "Keep-Alive": "x", ETag: '"v1"' });
-    const out = downstreamResponseHeaders(upstream, [...upstream.keys()], () => false);
+    const out = keepEndToEnd(upstream, [...upstream.keys()], () => false);
     expect([...out.keys()]).toEqual(["etag"]);
   });
 });
