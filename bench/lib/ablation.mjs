@@ -42,8 +42,8 @@ export const VARIANTS = {
   "request id": {
     what: "the incoming X-Request-Id used as it is: no validation, no response header",
     patches: [
-      swap('c.req.path.startsWith("/__gateway/admin") ? crypto.randomUUID() : resolveRequestId(req.headers.get(REQUEST_ID_HEADER))', '(req.headers.get("x-request-id") ?? "ablated")'),
-      atStart("function stampRequestId(c, id) {", "return;"),
+      swap('c.req.path.startsWith("/__gateway/admin") ? crypto.randomUUID() : resolveRequestId(requestHeader(req.headers, "x-request-id"))', '(req.headers.get("x-request-id") ?? "ablated")'),
+      atStart("function stampRequestId(c, headers, id) {", "return;"),
     ],
   },
   "config lookup": {
@@ -94,7 +94,7 @@ export const VARIANTS = {
   },
   "response headers": {
     what: "the product's response headers passed as they are (no strip, cookie filter or Location rewrite)",
-    patches: [atStart("function passThroughHeaders(upstream, ctx) {", "return upstream;")],
+    patches: [atStart("function passThroughHeaders(out, ctx) {", "return out;")],
   },
   "body wrappers": {
     what: "request and response bodies passed as they are (no checks, no idle-bounded streams)",

@@ -23,15 +23,15 @@ function coloOf(req: Request): string | undefined {
 }
 
 /** The response's Content-Length, when it has one (a streamed body of unknown length has none). */
-function bodyLength(res: Response): number | undefined {
-  const raw = res.headers.get("content-length");
+function bodyLength(headers: Headers): number | undefined {
+  const raw = headers.get("content-length");
   return raw === null || !/^\d{1,15}$/.test(raw) ? undefined : Number(raw);
 }
 
-/** `X-Request-Id` on the response, whichever step produced it. */
-function stampRequestId(c: Context<AppEnv>, id: string): void {
+/** `X-Request-Id` on the response (`headers`, its headers), whichever step produced it. */
+function stampRequestId(c: Context<AppEnv>, headers: Headers, id: string): void {
   try {
-    c.res.headers.set(REQUEST_ID_HEADER, id);
+    headers.set(REQUEST_ID_HEADER, id);
   } catch {
     // Headers of a response taken from fetch() are immutable: re-wrap once to add the id.
     c.res = new Response(c.res.body, c.res);
@@ -52,8 +52,9 @@ export function observe(): MiddlewareHandler<AppEnv> {
     c.set("log", log);
     await next();
     const res = c.res;
-    const fields = log.emit(res.status, bodyLength(res));
+    const headers = res.headers; // read once: each read of a Response's property crosses into the runtime
+    const fields = log.emit(res.status, bodyLength(headers));
     recordUsage(c.env.USAGE, fields);
-    stampRequestId(c, id);
+    stampRequestId(c, headers, id);
   };
 }

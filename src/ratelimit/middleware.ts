@@ -66,7 +66,9 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
           ...(outcome.shadowViolated.length > 0 ? { shadowViolated: outcome.shadowViolated } : {}),
         });
         await next();
-        if (showsUsage) for (const [name, value] of Object.entries(rateLimitHeaders(outcome.states, outcome.limiterNowMs))) c.res.headers.set(name, value);
+        if (!showsUsage) return;
+        const headers = c.res.headers; // read once: each read of a Response's property crosses into the runtime
+        for (const [name, value] of Object.entries(rateLimitHeaders(outcome.states, outcome.limiterNowMs))) headers.set(name, value);
       }
     }
   };
