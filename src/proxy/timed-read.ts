@@ -66,6 +66,14 @@ export async function readWithin(reader: ChunkReader, ms: number): Promise<Reada
  * A product's pass-through body with an idle bound between chunks, as nginx's `proxy_read_timeout` bounds
  * every read: a download that keeps moving is never cut, one that stalls for `ms` is cut (its status was
  * already sent, so the client sees a broken body, never a hang) and the upstream read is cancelled.
+ *
+ * The cut is `controller.error`, which workerd also reports as the request's uncaught exception (an errored
+ * stream it pumps while the request's context is alive). Closing instead would hand the client a truncated
+ * body that looks complete. The one silent cut found is aborting the upstream fetch while the runtime pumps its
+ * body natively, which needs a body no JavaScript sits in; the bound needs to see when the client asks for the
+ * next chunk, and a native `tee()` (the client's branch pumped natively, this one read for the bound) cannot:
+ * its reads wait on the client's pace too, so a client that pauses reading would be cut as a stall.
+ * docs/operations.md ("Logs") tells operators the line is expected.
  */
 export function idleBounded(body: ReadableStream<Uint8Array>, ms: number, onStall: () => void): ReadableStream<Uint8Array> {
   const reader = chunkReader(body);

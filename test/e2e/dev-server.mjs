@@ -33,11 +33,13 @@ function freePort() {
  * ports they got), and resolves once the gateway is ready — dev.mjs prints `gateway ready <url> ...` right
  * after wrangler's "Ready on" line. Rejects, with the stack's output, if that takes over 60 s or the stack
  * exits first. `stop()` ends it by PID and waits for it to exit; `output()` returns its recent lines.
+ * `vars` are passed as `--var NAME:VALUE` (as `npm run dev -- --var` does), e.g. a short product timeout.
  * Set E2E_VERBOSE=1 to echo the stack's output to stderr.
  */
-export async function startDevServer({ env = {} } = {}) {
+export async function startDevServer({ env = {}, vars = {} } = {}) {
   const port = await freePort();
-  const child = spawn(existsSync(PINNED_NODE) ? PINNED_NODE : process.execPath, [DEV_SCRIPT], {
+  const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+  const child = spawn(existsSync(PINNED_NODE) ? PINNED_NODE : process.execPath, [DEV_SCRIPT, ...varArgs], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env, PORT: String(port), PSA_PORT: "0", RMM_PORT: "0", WRANGLER_SEND_METRICS: "false" },
