@@ -11,6 +11,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
+import { contentLength } from "../http/content-length";
 import { requestHeader } from "../http/header-names";
 import { REQUEST_ID_HEADER, resolveRequestId } from "../http/request-id";
 import { RequestLog } from "./request-log";
@@ -22,11 +23,6 @@ function coloOf(req: Request): string | undefined {
   return typeof colo === "string" ? colo : undefined;
 }
 
-/** The response's Content-Length, when it has one (a streamed body of unknown length has none). */
-function bodyLength(headers: Headers): number | undefined {
-  const raw = headers.get("content-length");
-  return raw === null || !/^\d{1,15}$/.test(raw) ? undefined : Number(raw);
-}
 
 /** `X-Request-Id` on the response (`headers`, its headers), whichever step produced it. */
 function stampRequestId(c: Context<AppEnv>, headers: Headers, id: string): void {
@@ -53,7 +49,8 @@ export function observe(): MiddlewareHandler<AppEnv> {
     await next();
     const res = c.res;
     const headers = res.headers; // read once: each read of a Response's property crosses into the runtime
-    const fields = log.emit(res.status, bodyLength(headers));
+    // The body's length when known (a streamed body of unknown length has none).
+    const fields = log.emit(res.status, contentLength(headers.get("content-length")));
     recordUsage(c.env.USAGE, fields);
     stampRequestId(c, headers, id);
   };

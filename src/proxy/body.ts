@@ -6,6 +6,7 @@
  */
 import { validationError, type GatewayError } from "../errors";
 import type { Route } from "../config/routes";
+import { contentLength } from "../http/content-length";
 import { assertJson, assertUtf8Charset, isJsonMediaType } from "../http/json-body";
 import { forwardsBody, sendsContent } from "../http/methods";
 import { chunkReader } from "./timed-read";
@@ -39,8 +40,9 @@ export type OnUploadFail = () => void;
 function declaredLength(req: Request): number | null {
   const raw = req.headers.get("content-length");
   if (raw === null) return null;
-  if (!/^\d{1,15}$/.test(raw.trim())) throw validationError({ "Content-Length": "Must be a non-negative integer" });
-  return Number(raw.trim());
+  const length = contentLength(raw.trim());
+  if (length === undefined) throw validationError({ "Content-Length": "Must be a non-negative integer" });
+  return length;
 }
 
 function buffered(body: Uint8Array | null): PreparedBody {

@@ -6,6 +6,7 @@
  * within the product's deadline.
  */
 import { codeForStatus, envelopeResponse, ERROR_STATUS, GatewayError, isErrorCode, type Details, type ErrorCode } from "../errors";
+import { contentLength } from "../http/content-length";
 import { parseStrictJson } from "../http/json-body";
 import { isRecord } from "../shared/records";
 import type { Deadline } from "./deadline";
@@ -171,8 +172,7 @@ function passEnvelope(status: number, bytes: Uint8Array, upstream: Headers, nowM
  * the product timeout between chunks, as nginx's `proxy_read_timeout` bounds every read.
  */
 function passThroughBody(body: ReadableStream<Uint8Array>, upstream: Headers, ctx: NormalizeContext): ReadableStream {
-  const length = upstream.get("content-length");
-  if (length !== null && /^\d{1,15}$/.test(length)) return body;
+  if (contentLength(upstream.get("content-length")) !== undefined) return body;
   return idleBounded(body, ctx.deadline.ms, ctx.onBodyStall);
 }
 
