@@ -23,7 +23,6 @@ function coloOf(req: Request): string | undefined {
   return typeof colo === "string" ? colo : undefined;
 }
 
-
 /** `X-Request-Id` on the response (`headers`, its headers), whichever step produced it. */
 function stampRequestId(c: Context<AppEnv>, headers: Headers, id: string): void {
   try {
