@@ -7,7 +7,7 @@
 import { Hono, type Context } from "hono";
 import { assertKeyExists } from "../auth/key-admin";
 import type { AppEnv } from "../env";
-import { secondsUntil } from "../ratelimit/headers";
+import { secondsToReset } from "../ratelimit/headers";
 import { forgetLease } from "../ratelimit/admission";
 import { formatWindow, type Policy } from "../shared/policy";
 import type { LimiterStatus } from "../ratelimit/limiter-protocol";
@@ -22,7 +22,7 @@ function limitView(status: LimiterStatus, scope: Record<string, string>) {
     ...scope,
     overridden: status.overridden,
     policies: status.policies.map((p) => ({ name: p.name, limit: p.limit, window: formatWindow(p.windowSec), mode: p.mode ?? "enforce" })),
-    usage: status.states.map((s) => ({ name: s.policy.name, used: s.used, remaining: s.remaining, resetSeconds: secondsUntil(s.retryAtMs ?? s.resetMs, status.nowMs) })),
+    usage: status.states.map((s) => ({ name: s.policy.name, used: s.used, remaining: s.remaining, resetSeconds: secondsToReset(s, status.nowMs) })),
   };
 }
 

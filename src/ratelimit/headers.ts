@@ -13,6 +13,11 @@ export function secondsUntil(atMs: number, nowMs: number): number {
   return Math.max(0, Math.ceil((atMs - nowMs) / 1000));
 }
 
+/** Whole seconds until a state's `r` next grows: the RateLimit field's `t`, the limits views' `resetSeconds`. */
+export function secondsToReset(state: PolicyState, nowMs: number): number {
+  return secondsUntil(state.retryAtMs ?? state.resetMs, nowMs);
+}
+
 /** A policy's name as a client sees it: a key's own policies are `key:<name>`, beside the tenant's. */
 function policyLabel(policy: Policy): string {
   return policy.scope === "key" ? `key:${policy.name}` : policy.name;
@@ -25,7 +30,7 @@ export function rateLimitHeaders(all: readonly PolicyState[], nowMs: number): Re
   return {
     "RateLimit-Policy": states.map((s) => `"${policyLabel(s.policy)}";q=${s.policy.limit};w=${s.policy.windowSec}`).join(", "),
     RateLimit: states
-      .map((s) => `"${policyLabel(s.policy)}";r=${s.retryAtMs !== null ? 0 : s.remaining};t=${secondsUntil(s.retryAtMs ?? s.resetMs, nowMs)}`)
+      .map((s) => `"${policyLabel(s.policy)}";r=${s.retryAtMs !== null ? 0 : s.remaining};t=${secondsToReset(s, nowMs)}`)
       .join(", "),
   };
 }
@@ -48,18 +53,13 @@ interface Built {
 }
 const lastBuilt = new WeakMap<PolicyState, Built>();
 
-/** Each state's seconds until `r` grows (the RateLimit field's `t`). */
-function resetSeconds(states: readonly PolicyState[], nowMs: number): number[] {
-  return states.map((s) => secondsUntil(s.retryAtMs ?? s.resetMs, nowMs));
-}
-
 /** Whether `built` says what a 429 for these inputs would (an empty list of states: none shown, either way). */
 function saysTheSame(built: Built, states: readonly PolicyState[], cached: boolean, retryAfter: number, nowMs: number): boolean {
   if (built.cached !== cached || built.retryAfter !== retryAfter) return false;
   if (built.states !== states && (built.states.length > 0 || states.length > 0)) return false;
   for (let i = 0; i < states.length; i++) {
     const s = states[i] as PolicyState;
-    if (built.resetIn[i] !== secondsUntil(s.retryAtMs ?? s.resetMs, nowMs)) return false;
+    if (built.resetIn[i] !== secondsToReset(s, nowMs)) return false;
   }
   return true;
 }
@@ -81,6 +81,6 @@ export function rateLimitExceeded(violated: PolicyState, states: readonly Policy
     headers,
     logReason: `policy ${policyLabel(policy)} exhausted${cached ? " (deny cache: the limiter's last refusal, not asked again)" : ""}`,
   });
-  lastBuilt.set(violated, { states, cached, retryAfter, resetIn: resetSeconds(states, nowMs), refusal });
+  lastBuilt.set(violated, { states, cached, retryAfter, resetIn: states.map((s) => secondsToReset(s, nowMs)), refusal });
   return refusal;
 }

@@ -13,7 +13,7 @@ import type { Handler } from "hono";
 import type { Principal } from "../auth/principal";
 import type { AppEnv } from "../env";
 import { storeCall } from "../shared/store-call";
-import { secondsUntil } from "./headers";
+import { secondsToReset } from "./headers";
 import { formatWindow } from "../shared/policy";
 import type { LimiterStatus } from "./limiter-protocol";
 
@@ -35,7 +35,7 @@ function view(principal: Principal, status: LimiterStatus, ageMs: number) {
         window: formatWindow(s.policy.windowSec),
         mode: "enforce" as const,
         scope: s.policy.scope ?? "tenant",
-        ...(showsUsage ? { remaining: s.remaining, resetSeconds: secondsUntil(s.retryAtMs ?? s.resetMs, nowMs) } : {}),
+        ...(showsUsage ? { remaining: s.remaining, resetSeconds: secondsToReset(s, nowMs) } : {}),
       })),
   };
 }
